@@ -1,0 +1,169 @@
+"""The plan: what apply would do, step by step, with reasons and field diffs.
+
+L0/L1 core types, no I/O. The planner produces a Plan; renderers read it; planfile saves it;
+the executor carries out its Steps (their payloads hold everything apply needs, so apply never
+re-plans).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from reconciler.diagnostics import Diagnostics
+
+FORMAT_VERSION = "1.0"
+
+
+class _Unknown:
+    """A value known only after apply (a `{ref:}` child's base model)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+
+UNKNOWN = _Unknown()
+
+
+class Action(StrEnum):
+    UPLOAD = "upload"
+    CREATE = "create"
+    RETRAIN = "retrain"
+    CONTINUE = "continue"
+    CANCEL = "cancel"
+    DELETE = "delete"
+    NOOP = "noop"
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+
+_SYMBOLS = {
+    Action.UPLOAD: "↑",
+    Action.CREATE: "+",
+    Action.RETRAIN: "-/+",
+    Action.CONTINUE: "~",
+    Action.CANCEL: "x",
+    Action.DELETE: "-",
+    Action.NOOP: " ",
+}
+
+
+class Reason(StrEnum):
+    NEW = "new"
+    SPEC_CHANGED = "spec_changed"
+    PARENT_CHANGED = "parent_changed"
+    DELETED_OUT_OF_BAND = "deleted_out_of_band"
+    IN_FLIGHT_SPEC_MISMATCH = "in_flight_spec_mismatch"
+    RETRY_FAILED = "retry_failed"
+    SUPERSEDED = "superseded"
+    ORPHANED = "orphaned"
+    DUPLICATE = "duplicate"
+    MISSING_FILE = "missing_file"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldChange:
+    """One field-level difference in manifest vocabulary, e.g. `method.hyperparameters.n_epochs`."""
+
+    path: str
+    before: object
+    after: object
+    forces_new: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FromStep:
+    """A value produced by an earlier step, resolved by the executor (e.g. a parent's new model)."""
+
+    key: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadFile:
+    repo_path: str
+    sha256: str
+    bytes: int
+    filename: str  # content-addressed name (identity.file_name)
+    purpose: str = "fine-tune"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateJob:
+    """Everything needed for POST /fine_tuning/jobs. File ids may come from upload steps."""
+
+    name: str
+    model: str | FromStep
+    training_file: str | FromStep
+    validation_file: str | FromStep | None
+    method_json: str  # the `method` body as canonical JSON
+    suffix: str | None
+    seed: int | None
+    integrations_json: str | None
+    metadata: tuple[tuple[str, str], ...]  # includes ftctl-op, ftctl-version, ftctl-spec ...
+    version: int
+    checks: tuple[object, ...] = ()  # spec.Check values, run after the job succeeds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelJob:
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteModel:
+    model_id: str
+    job_id: str | None = None
+
+
+Payload = UploadFile | CreateJob | CancelJob | DeleteModel
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Estimate:
+    training_tokens: int | None
+    epochs: int | None
+    cost_usd: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """One unit of work. key is stable and readable, e.g. `support-bot/create-job`."""
+
+    key: str
+    action: Action
+    name: str
+    reason: Reason
+    payload: Payload
+    changes: tuple[FieldChange, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    estimate: Estimate | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    workspace: str
+    snapshot_fingerprint: str
+    steps: tuple[Step, ...] = ()
+    notes: Diagnostics = ()
+    format_version: str = FORMAT_VERSION
+    extra: tuple[tuple[str, object], ...] = field(default=())
+
+    @property
+    def has_changes(self) -> bool:
+        return any(s.action is not Action.NOOP for s in self.steps)
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for step in self.steps:
+            counts[step.action.value] += 1
+        return counts

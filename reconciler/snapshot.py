@@ -1,0 +1,94 @@
+"""The actual side: what the provider holds (files, fine-tuning jobs, models).
+
+L0 core types, stdlib only. `client/api.py` parses raw JSON into these; `observe.py` gathers
+them into a Snapshot; the planner reads them as values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+JsonScalar = str | int | float | bool | None
+
+
+class JobStatus(StrEnum):
+    VALIDATING_FILES = "validating_files"
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteFile:
+    id: str
+    filename: str
+    bytes: int
+    purpose: str
+    created_at: int
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteJob:
+    id: str
+    status: JobStatus
+    model: str
+    training_file: str
+    validation_file: str | None = None
+    method_type: str = "supervised"
+    # Resolved hyperparameters as the server reports them (numbers once the job has started).
+    hyperparameters: tuple[tuple[str, JsonScalar], ...] = ()
+    suffix: str | None = None
+    seed: int | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    fine_tuned_model: str | None = None
+    created_at: int = 0
+    finished_at: int | None = None
+    estimated_finish: int | None = None
+    trained_tokens: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    def meta(self, key: str) -> str | None:
+        return dict(self.metadata).get(key)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteModel:
+    id: str
+    owned_by: str
+    created: int = 0
+    shutdown_date: str | None = None  # base models being retired (YYYY-MM-DD), when given
+
+    @property
+    def is_fine_tuned(self) -> bool:
+        return self.id.startswith("ft:")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """The remote as observed once. Tuples sorted by id.
+
+    jobs: this workspace's managed jobs (metadata ftctl-workspace=W) plus any job named by a
+    manifest's `adopt`. models: every model `GET /models` lists (base and fine-tuned).
+    """
+
+    workspace: str
+    files: tuple[RemoteFile, ...] = ()
+    jobs: tuple[RemoteJob, ...] = ()
+    models: tuple[RemoteModel, ...] = ()
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of the snapshot."""
+        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
