@@ -92,3 +92,23 @@ class Snapshot:
         """sha256 of the canonical JSON of the snapshot."""
         text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobEvent:
+    """One `fine_tuning.job.event`. data holds step metrics (step, total_steps, train_loss...)."""
+
+    id: str
+    created_at: int
+    level: str
+    message: str
+    type: str | None = None
+    data: tuple[tuple[str, JsonScalar], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checkpoint:
+    id: str
+    fine_tuned_model_checkpoint: str
+    step_number: int
+    created_at: int = 0
