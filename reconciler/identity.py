@@ -1,9 +1,16 @@
 """Naming conventions that identify what ftctl manages: metadata keys, spec hashes, file names.
 
-L1 pure logic. The metadata key names are a public contract (DESIGN §3): other tools read them.
+L1 pure logic, no I/O. The metadata key names are a public contract (DESIGN §3): other tools
+read them. Also: spec hashes, operation ids and the remote-state fingerprint of saved plans.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from reconciler.snapshot import RemoteJob, Snapshot
 
 META_WORKSPACE = "ftctl-workspace"
 META_NAME = "ftctl-name"
@@ -30,3 +37,73 @@ def sha_from_file_name(name: str) -> str | None:
     if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem):
         return stem
     return None
+
+
+# --- hashes and ids -------------------------------------------------------------------------
+# Everything below is a pure function of its arguments so a re-plan (e.g. after a crash during
+# apply) yields the same values, which is what makes creates idempotent.
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def spec_hash(essence: Mapping[str, object]) -> str:
+    """The `ftctl-spec` value: sha256 (first 32 hex) of the retrain-forcing essence of a spec.
+
+    The caller (essence.spec_essence) decides which fields are in it; this only hashes.
+    """
+    return hashlib.sha256(_canonical(essence).encode()).hexdigest()[:32]
+
+
+def operation_id(workspace: str, name: str, version: int, spec: str) -> str:
+    """The `ftctl-op` value: deterministic from (workspace, name, version, spec hash)."""
+    text = _canonical([workspace, name, version, spec])
+    return "op-" + hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def job_metadata(
+    *, workspace: str, name: str, spec: str, version: int, op: str, commit: str | None
+) -> tuple[tuple[str, str], ...]:
+    """Metadata stamped on every job ftctl creates (DESIGN §3), in a fixed order."""
+    pairs = [
+        (META_WORKSPACE, workspace),
+        (META_NAME, name),
+        (META_SPEC, spec),
+        (META_VERSION, str(version)),
+        (META_OP, op),
+    ]
+    if commit:
+        pairs.append((META_COMMIT, commit[:512]))
+    return tuple(pairs)
+
+
+def job_version(metadata: Mapping[str, str]) -> int | None:
+    """The integer `ftctl-version` of a job, or None when absent or malformed."""
+    raw = metadata.get(META_VERSION)
+    if raw is None or not raw.isdigit():
+        return None
+    return int(raw)
+
+
+def _job_phase(job: RemoteJob) -> str:
+    # Progress (queued -> running, trained tokens, ETA) must not make a saved plan stale; only
+    # whether a job is still in flight or how it ended changes what a plan would do.
+    return job.status.value if job.status.is_terminal else "active"
+
+
+def state_fingerprint(snapshot: Snapshot) -> str:
+    """Fingerprint of the remote facts a plan depends on, excluding job progress.
+
+    Covers: the workspace, every job's id, phase (active or its terminal status), fine-tuned
+    model and metadata; every file's id, name and purpose; the ids of the fine-tuned models
+    that exist (base models and their dates are left out: they do not decide actions).
+    """
+    facts = {
+        "workspace": snapshot.workspace,
+        "jobs": sorted(
+            [j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)] for j in snapshot.jobs
+        ),
+        "files": sorted([f.id, f.filename, f.purpose] for f in snapshot.files),
+        "models": sorted(m.id for m in snapshot.models if m.is_fine_tuned),
+    }
+    return hashlib.sha256(_canonical(facts).encode()).hexdigest()

@@ -68,6 +68,12 @@ class Reason(StrEnum):
     ORPHANED = "orphaned"
     DUPLICATE = "duplicate"
     MISSING_FILE = "missing_file"
+    # Reasons carried by NOOP steps (reporting only; apply skips them).
+    UNCHANGED = "unchanged"
+    IN_PROGRESS = "in_progress"
+    FAILED = "failed"  # latest job failed/cancelled with this spec; no retry without a flag
+    ADOPTED = "adopted"  # a hand-made job taken over through spec.adopt
+    BLOCKED = "blocked"  # cannot be planned (e.g. its {ref:} parent has no version)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,7 +131,28 @@ class DeleteModel:
     job_id: str | None = None
 
 
-Payload = UploadFile | CreateJob | CancelJob | DeleteModel
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoChange:
+    """Payload of a NOOP step: what the model currently is, for reporting. Apply skips it."""
+
+    job_id: str | None = None
+    model_id: str | None = None
+    status: str | None = None
+    version: int | None = None
+
+
+Payload = UploadFile | CreateJob | CancelJob | DeleteModel | NoChange
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """Planning options (DESIGN §9 flags). today: YYYY-MM-DD for retirement warnings (the
+    planner reads no clock; the caller passes it in, None skips those warnings)."""
+
+    targets: tuple[str, ...] = ()
+    retry_failed: bool = False
+    commit: str | None = None
+    today: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +184,19 @@ class Plan:
     notes: Diagnostics = ()
     format_version: str = FORMAT_VERSION
     extra: tuple[tuple[str, object], ...] = field(default=())
+    # Sum of the step estimates (None when no step has one).
+    total_estimate: Estimate | None = None
+    targets: tuple[str, ...] = ()  # --target names the plan was cut down to (empty: all)
+
+    @property
+    def changes(self) -> tuple[Step, ...]:
+        """Steps apply would carry out (everything but NOOP reports)."""
+        return tuple(s for s in self.steps if s.action is not Action.NOOP)
+
+    @property
+    def has_errors(self) -> bool:
+        """An error note means the plan must not be applied (e.g. prevent_destroy)."""
+        return any(d.is_error for d in self.notes)
 
     @property
     def has_changes(self) -> bool:
@@ -166,4 +206,42 @@ class Plan:
         counts = {a.value: 0 for a in Action}
         for step in self.steps:
             counts[step.action.value] += 1
+        return counts
+
+
+class DriftKind(StrEnum):
+    DELETED_OUT_OF_BAND = "deleted_out_of_band"  # a managed version's model is gone
+    FAILED_JOB = "failed_job"  # the latest managed job failed
+    CANCELLED_JOB = "cancelled_job"  # the latest managed job was cancelled
+    ORPHAN = "orphan"  # managed jobs/models whose manifest is gone
+    UNMANAGED_MODEL = "unmanaged_model"  # a fine-tuned model no managed job produced
+    BASE_MODEL_RETIRING = "base_model_retiring"  # shutdown_date within 90 days
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftItem:
+    """One way the remote has moved away from git. subject: the job or model id concerned."""
+
+    kind: DriftKind
+    message: str
+    name: str | None = None
+    subject: str | None = None
+    date: str | None = None  # shutdown_date for BASE_MODEL_RETIRING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftReport:
+    workspace: str
+    items: tuple[DriftItem, ...] = ()
+    notes: Diagnostics = ()
+    today: str | None = None
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.items)
+
+    def summary(self) -> dict[str, int]:
+        counts = {k.value: 0 for k in DriftKind}
+        for item in self.items:
+            counts[item.kind.value] += 1
         return counts
