@@ -58,6 +58,10 @@ class RemoteJob:
     trained_tokens: int | None = None
     error_code: str | None = None
     error_message: str | None = None
+    error_param: str | None = None  # training_file / validation_file when validation failed
+    # W&B integrations and the reinforcement grader as canonical JSON (sorted keys), or None.
+    integrations_json: str | None = None
+    grader_json: str | None = None
 
     def meta(self, key: str) -> str | None:
         return dict(self.metadata).get(key)
@@ -112,3 +116,4 @@ class Checkpoint:
     fine_tuned_model_checkpoint: str
     step_number: int
     created_at: int = 0
+    metrics: tuple[tuple[str, JsonScalar], ...] = ()  # step, train_loss, valid_loss, ...

@@ -1,0 +1,51 @@
+"""Refresh: read the remote once into a Snapshot (this workspace's jobs, files, models).
+
+The three lists are independent, so they are read concurrently (a small bounded pool); jobs
+named by manifests' `spec.adopt` are fetched by id. No filtering beyond the workspace: the
+planner decides which files (content-addressed names) and models matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from reconciler.client.api import RemoteApi
+from reconciler.errors import PermanentApiError
+from reconciler.identity import META_WORKSPACE
+from reconciler.snapshot import RemoteJob, Snapshot
+from reconciler.spec import Desired
+
+READ_WORKERS = 4
+
+
+def observe(api: RemoteApi, desired: Desired) -> Snapshot:
+    """The remote as it is now, tuples sorted by id."""
+    workspace = desired.settings.workspace
+    adopt_ids = sorted({m.spec.adopt for m in desired.manifests if m.spec.adopt})
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        jobs = pool.submit(api.list_jobs, metadata={META_WORKSPACE: workspace})
+        files = pool.submit(api.list_files, "fine-tune")
+        models = pool.submit(api.list_models)
+        adopted = list(pool.map(lambda job_id: _get_adopted(api, job_id), adopt_ids))
+        return Snapshot(
+            workspace=workspace,
+            jobs=_by_id([*jobs.result(), *(j for j in adopted if j is not None)]),
+            files=tuple(sorted(files.result(), key=lambda f: f.id)),
+            models=tuple(sorted(models.result(), key=lambda m: m.id)),
+        )
+
+
+def _get_adopted(api: RemoteApi, job_id: str) -> RemoteJob | None:
+    """An adopted job, or None when it does not exist (the planner reports that)."""
+    try:
+        return api.get_job(job_id)
+    except PermanentApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _by_id(jobs: Iterable[RemoteJob]) -> tuple[RemoteJob, ...]:
+    unique = {job.id: job for job in jobs}
+    return tuple(unique[key] for key in sorted(unique))

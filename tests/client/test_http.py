@@ -1,0 +1,297 @@
+"""HttpClient against httpx.MockTransport handler functions: retries, backoff, Retry-After,
+error mapping, pagination, URL safety, and that the API key never leaks."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from reconciler.client.http import HttpClient, parse_retry_after
+from reconciler.errors import (
+    ApiError,
+    ConfigError,
+    PermanentApiError,
+    PlatformClosedError,
+    RetryableApiError,
+)
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def make_client(handler: Handler, sleeps: list[float] | None = None, **kw: object) -> HttpClient:
+    record = sleeps if sleeps is not None else []
+    return HttpClient(
+        "https://api.example.test/v1", KEY, transport=httpx.MockTransport(handler),
+        sleep=record.append, rng=random.Random(7), **kw,  # type: ignore[arg-type]
+    )
+
+
+def error_body(message: str, code: str | None = None, param: str | None = None) -> bytes:
+    return json.dumps(
+        {"error": {"message": message, "type": "invalid_request_error", "param": param,
+                   "code": code}}
+    ).encode()
+
+
+def sequence(*responses: httpx.Response | Exception) -> tuple[Handler, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        item = queue.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler, seen
+
+
+def ok(body: object = None) -> httpx.Response:
+    return httpx.Response(200, json=body if body is not None else {"ok": True})
+
+
+def test_sends_auth_org_project_headers() -> None:
+    handler, seen = sequence(ok())
+    client = make_client(handler, organization="org-1", project="proj_1")
+    assert client.request("GET", "models") == {"ok": True}
+    headers = seen[0].headers
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["openai-organization"] == "org-1"
+    assert headers["openai-project"] == "proj_1"
+    assert str(seen[0].url) == "https://api.example.test/v1/models"
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503])
+def test_retries_transient_statuses_then_succeeds(status: int) -> None:
+    handler, seen = sequence(httpx.Response(status, content=error_body("busy")), ok())
+    sleeps: list[float] = []
+    assert make_client(handler, sleeps).request("GET", "models") == {"ok": True}
+    assert len(seen) == 2
+    assert len(sleeps) == 1 and 0.0 <= sleeps[0] <= 0.5
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_never_retries_permanent_statuses(status: int) -> None:
+    handler, seen = sequence(
+        httpx.Response(status, content=error_body("nope", code="bad", param="model"),
+                       headers={"x-request-id": "req_42"}),
+    )
+    sleeps: list[float] = []
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler, sleeps).request("POST", "fine_tuning/jobs", json={})
+    assert len(seen) == 1 and sleeps == []
+    err = info.value
+    assert (err.status, err.code, err.param, err.request_id) == (status, "bad", "model", "req_42")
+    assert err.message == "nope"
+    assert "req_42" in str(err) and str(status) in str(err)
+
+
+def test_connection_errors_and_lost_responses_are_retried() -> None:
+    request = httpx.Request("GET", "https://api.example.test/v1/models")
+    handler, seen = sequence(
+        httpx.ConnectError("refused", request=request),
+        httpx.RemoteProtocolError("server disconnected without response", request=request),
+        httpx.ReadTimeout("slow", request=request),
+        ok(),
+    )
+    sleeps: list[float] = []
+    assert make_client(handler, sleeps).request("GET", "models") == {"ok": True}
+    assert len(seen) == 4 and len(sleeps) == 3
+
+
+def test_gives_up_after_max_retries_with_typed_error() -> None:
+    handler, seen = sequence(*[httpx.Response(503, content=error_body("down"))] * 4)
+    sleeps: list[float] = []
+    with pytest.raises(RetryableApiError) as info:
+        make_client(handler, sleeps, max_retries=3).request("GET", "models")
+    assert len(seen) == 4 and len(sleeps) == 3
+    assert info.value.status == 503
+
+
+def test_backoff_is_exponential_full_jitter_and_capped() -> None:
+    handler, _ = sequence(*[httpx.Response(500)] * 8)
+    sleeps: list[float] = []
+    with pytest.raises(RetryableApiError):
+        make_client(handler, sleeps, max_retries=7).request("GET", "models")
+    bounds = [min(8.0, 0.5 * 2**n) for n in range(7)]
+    assert all(0.0 <= s <= b for s, b in zip(sleeps, bounds, strict=True))
+    assert max(sleeps) > 0.5  # grows beyond the first bound (seeded rng)
+
+
+def test_honours_retry_after_seconds_and_ms() -> None:
+    handler, _ = sequence(
+        httpx.Response(429, headers={"retry-after": "3"}),
+        httpx.Response(429, headers={"retry-after-ms": "1500", "retry-after": "9"}),
+        ok(),
+    )
+    sleeps: list[float] = []
+    make_client(handler, sleeps).request("GET", "models")
+    assert sleeps == [3.0, 1.5]
+
+
+def test_retry_after_is_bounded() -> None:
+    handler, _ = sequence(httpx.Response(429, headers={"retry-after": "3600"}), ok())
+    sleeps: list[float] = []
+    make_client(handler, sleeps).request("GET", "models")
+    assert sleeps == [60.0]
+
+
+def test_retry_after_http_date() -> None:
+    headers = {"retry-after": "Wed, 21 Oct 2015 07:28:10 GMT"}
+    assert parse_retry_after(headers, now=1445412480.0) == 10.0
+    assert parse_retry_after({"retry-after": "garbage"}) is None
+    assert parse_retry_after({}) is None
+
+
+def test_retry_false_sends_once() -> None:
+    handler, seen = sequence(httpx.Response(500), ok())
+    with pytest.raises(RetryableApiError):
+        make_client(handler).request("POST", "files", retry=False)
+    assert len(seen) == 1
+
+
+def test_error_without_json_body_still_maps() -> None:
+    handler, _ = sequence(httpx.Response(404, text="<html>not here</html>"))
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler).request("GET", "models/x")
+    assert info.value.status == 404 and "404" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "code"),
+    [
+        (403, "Fine-tuning is no longer available to your organization.", None),
+        (403, "Sorry.", "fine_tuning_disabled"),
+        (400, "Fine-tuning job creation is closed for this organization", "invalid_request"),
+    ],
+)
+def test_platform_closed_on_create(status: int, message: str, code: str | None) -> None:
+    handler, seen = sequence(httpx.Response(status, content=error_body(message, code=code)))
+    with pytest.raises(PlatformClosedError) as info:
+        make_client(handler).request("POST", "fine_tuning/jobs", json={"model": "m"})
+    assert len(seen) == 1
+    assert "closed to this organization" in str(info.value)
+    assert info.value.status == status
+
+
+def test_platform_closed_only_for_creates() -> None:
+    body = error_body("Fine-tuning is no longer available to your organization.")
+    handler, _ = sequence(httpx.Response(403, content=body))
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler).request("GET", "fine_tuning/jobs")
+    assert not isinstance(info.value, PlatformClosedError)
+
+
+def test_paginate_follows_after_until_has_more_false() -> None:
+    pages = {
+        None: {"data": [{"id": "a"}, {"id": "b"}], "has_more": True},
+        "b": {"data": [{"id": "c"}], "has_more": True, "last_id": "c"},
+        "c": {"data": [{"id": "d"}], "has_more": False},
+    }
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("after")
+        seen.append(after)
+        assert request.url.params["limit"] == "2"
+        return ok(pages[after])
+
+    items = list(make_client(handler).paginate("fine_tuning/jobs", {"limit": 2}))
+    assert [i["id"] for i in items] == ["a", "b", "c", "d"]
+    assert seen == [None, "b", "c"]
+
+
+def test_paginate_stops_on_empty_page() -> None:
+    handler, seen = sequence(ok({"data": [], "has_more": True}))
+    assert list(make_client(handler).paginate("files")) == []
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.example.com/v1", "http://10.0.0.5:8000/v1", "ftp://x/v1", "nonsense"]
+)
+def test_insecure_or_bad_urls_are_refused(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        HttpClient(url, KEY)
+    assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/v1", "http://localhost:1/v1", "http://[::1]:9/v1"]
+)
+def test_plain_http_allowed_for_loopback(url: str) -> None:
+    assert HttpClient(url, KEY).base_url == url
+
+
+def test_plain_http_allowed_when_explicitly_asked() -> None:
+    client = HttpClient("http://api.example.com/v1", KEY, allow_insecure_http=True)
+    assert client.base_url == "http://api.example.com/v1"
+
+
+def test_tls_verification_cannot_be_disabled() -> None:
+    with pytest.raises(TypeError):
+        HttpClient("https://x/v1", KEY, verify=False)  # type: ignore[call-arg]
+
+
+def _leaky_handler(request: httpx.Request) -> httpx.Response:
+    """A server that echoes the key back in every way it can."""
+    echoed = f"Incorrect API key provided: {KEY}. Header was {request.headers['authorization']}"
+    return httpx.Response(401, content=error_body(echoed, code="invalid_api_key"),
+                          headers={"x-request-id": "req_1"})
+
+
+def _all_texts(exc: BaseException) -> list[str]:
+    texts = [str(exc), repr(exc), *(str(a) for a in exc.args)]
+    texts += [str(v) for v in vars(exc).values()]
+    return texts
+
+
+def test_key_never_leaks_from_errors_or_reprs() -> None:
+    client = make_client(_leaky_handler)
+    with pytest.raises(ApiError) as info:
+        client.request("GET", "models")
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    for text in [*_all_texts(info.value), repr(client), str(client)]:
+        assert KEY not in text
+        assert "SECRET" not in text
+    request = httpx.Request("GET", "https://x")
+
+    def broken(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"failed with {KEY}", request=request)
+
+    with pytest.raises(RetryableApiError) as info2:
+        make_client(broken, max_retries=1).request("GET", "models")
+    for text in _all_texts(info2.value):
+        assert KEY not in text
+
+
+def test_no_httpx_exception_escapes() -> None:
+    request = httpx.Request("GET", "https://x")
+
+    def broken(req: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("boom", request=request)
+
+    with pytest.raises(ApiError) as info:
+        make_client(broken, max_retries=0).request("GET", "models")
+    assert not isinstance(info.value, httpx.HTTPError)
+    assert not isinstance(info.value.__cause__, httpx.HTTPError)
+    assert info.value.__context__ is None
+
+
+def test_non_json_success_is_an_api_error() -> None:
+    handler, _ = sequence(*[httpx.Response(200, text="not json")] * 2)
+    with pytest.raises(ApiError):
+        make_client(handler, max_retries=0).request("GET", "models")
+
+
+def test_counts_requests() -> None:
+    handler, _ = sequence(httpx.Response(500), ok())
+    client = make_client(handler)
+    client.request("GET", "models")
+    assert client.request_count == 2
