@@ -1,0 +1,174 @@
+"""`ftctl init`: scaffold a ready project from the templates shipped in `reconciler/templates`.
+
+Writes ftctl.yaml (provider local), one manifest, a small valid chat dataset, the GitHub
+workflow and a .gitignore. Never overwrites a file unless asked to (`force`); when files are in
+the way, all of them are named at once and nothing is written. Never prints (the CLI does).
+
+Template file names use `dot-` for a leading dot (`dot-github` -> `.github`) because packaging
+tools skip hidden files when collecting package data, and `__NAME__` for the model name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+from reconciler import __version__
+from reconciler.errors import ConfigError
+
+DEFAULT_NAME = "support-bot"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_MAX_NAME = 64  # the model suffix, which defaults to the name, is limited to 64 characters
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InitResult:
+    """What `scaffold` did. Paths are POSIX, relative to `root`."""
+
+    root: str
+    name: str
+    workspace: str
+    written: tuple[str, ...]
+    overwritten: tuple[str, ...] = ()
+    git_root: str | None = None  # the enclosing git repository, when there is one
+
+
+def slug(text: str) -> str:
+    """A workspace name from a directory name: lower-case letters, digits and dashes."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return cleaned[:_MAX_NAME].strip("-") or "ftctl"
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _NAME_RE.match(name) or len(name) > _MAX_NAME:
+        raise ConfigError(
+            f"{what} {name!r} is not valid: use lower-case letters, digits and dashes, "
+            f"starting with a letter or digit, at most {_MAX_NAME} characters."
+        )
+
+
+def _templates() -> Traversable:
+    return resources.files("reconciler").joinpath("templates")
+
+
+def _walk(node: Traversable, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    """Every template file as (path parts, text), sorted for a stable order."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    for child in sorted(node.iterdir(), key=lambda c: c.name):
+        if child.name == "__pycache__":
+            continue
+        parts = (*prefix, child.name)
+        if child.is_dir():
+            found.extend(_walk(child, parts))
+        else:
+            found.append((parts, child.read_text(encoding="utf-8")))
+    return found
+
+
+def _destination(parts: tuple[str, ...], name: str) -> str:
+    out = []
+    for part in parts:
+        if part.startswith("dot-"):
+            part = "." + part[len("dot-") :]
+        out.append(part.replace("__NAME__", name))
+    return "/".join(out)
+
+
+def render_files(*, name: str, workspace: str) -> dict[str, str]:
+    """The scaffold as {relative POSIX path: text}. Pure apart from reading package data."""
+    values = {
+        "__NAME__": name,
+        "__WORKSPACE__": workspace,
+        "__FTCTL_PACKAGE__": f"ftctl=={__version__}",
+    }
+    files: dict[str, str] = {}
+    for parts, text in _walk(_templates()):
+        for key, value in values.items():
+            text = text.replace(key, value)
+        files[_destination(parts, name)] = text
+    return dict(sorted(files.items()))
+
+
+def scaffold(
+    directory: str,
+    *,
+    name: str = DEFAULT_NAME,
+    workspace: str | None = None,
+    force: bool = False,
+) -> InitResult:
+    """Write the scaffold into `directory` (created if missing).
+
+    Raises ConfigError, before writing anything, for an invalid name or when files exist and
+    `force` is false.
+    """
+    root = os.path.abspath(directory)
+    workspace = workspace or slug(os.path.basename(root))
+    _check_name(name, "Model name")
+    _check_name(workspace, "Workspace name")
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise ConfigError(f"{directory} exists and is not a directory.")
+    files = render_files(name=name, workspace=workspace)
+    existing = tuple(p for p in files if os.path.lexists(os.path.join(root, *p.split("/"))))
+    if existing and not force:
+        listed = ", ".join(existing)
+        raise ConfigError(
+            f"Refusing to overwrite existing files in {directory}: {listed}. "
+            "Move them away, or rerun with --force to replace them."
+        )
+    for path, text in files.items():
+        target = os.path.join(root, *path.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    return InitResult(
+        root=root,
+        name=name,
+        workspace=workspace,
+        written=tuple(files),
+        overwritten=existing,
+        git_root=find_git_root(root),
+    )
+
+
+def find_git_root(start: str) -> str | None:
+    """The nearest directory at or above `start` holding `.git`, if any."""
+    current = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def next_steps(result: InitResult, *, shown_dir: str) -> str:
+    """What to do after `init`, as text for the terminal."""
+    cd = "" if shown_dir in ("", ".") else f"cd {shown_dir}\n  "
+    lines = [f"Created ftctl project {result.workspace!r} in {shown_dir}:"]
+    lines += [f"  {path}" + (" (overwritten)" if path in result.overwritten else "")
+              for path in result.written]
+    lines += [
+        "",
+        "Next steps:",
+        f"  {cd}ftctl validate          # manifests and datasets, no network",
+        "  ftctl plan              # what apply would do (provider: local, no key needed)",
+        "  ftctl apply             # train on the built-in emulator and watch it finish",
+        "",
+        "Then commit, push and open a pull request: .github/workflows/ftctl.yml posts the plan",
+        "as a comment and applies it on merge. To train for real, set `provider: {type: openai}`",
+        "in ftctl.yaml and add OPENAI_API_KEY to the repository's Actions secrets.",
+        "Guide: docs/getting-started.md",
+    ]
+    if result.git_root and result.git_root != result.root:
+        # GitHub only runs workflows from the repository root's .github/workflows.
+        lines += [
+            "",
+            f"Note: this project is inside the git repository {result.git_root}; move",
+            ".github/workflows/ftctl.yml to that repository's root and set",
+            "`defaults.run.working-directory` in it to this project's directory.",
+        ]
+    return "\n".join(lines)
