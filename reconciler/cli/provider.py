@@ -1,0 +1,53 @@
+"""open_remote: the RemoteApi a command talks to, for the project's provider.
+
+`provider: openai` connects to the configured base URL. `provider: local` starts the embedded
+emulator on a loopback port (database at <project root>/.ftctl/emulator.db, so state survives
+between commands) and connects to it with the emulator's own key; the user's OPENAI_API_KEY is
+never sent there. When OPENAI_BASE_URL is set, a local project talks to that server instead
+(e.g. one started with `ftctl emulator serve`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
+from reconciler.spec import ProviderType, Settings
+
+DEFAULT_LOCAL_SPEED = 200.0
+STATE_DIR = ".ftctl"
+
+
+def emulator_db_path(settings: Settings) -> str:
+    return os.path.join(settings.root, STATE_DIR, "emulator.db")
+
+
+@contextlib.contextmanager
+def open_remote(
+    settings: Settings, *, env: Mapping[str, str] | None = None, **http_options: Any
+) -> Iterator[RemoteApi]:
+    """A connected RemoteApi, closed (and the local emulator stopped) on exit."""
+    environ = os.environ if env is None else env
+    with contextlib.ExitStack() as stack:
+        base_url = None
+        if settings.provider.type == ProviderType.LOCAL and not environ.get("OPENAI_BASE_URL"):
+            base_url = stack.enter_context(_local_emulator(settings)).base_url
+        api = connect(settings, environ, base_url=base_url, **http_options)
+        stack.callback(api.close)
+        yield api
+
+
+def _local_emulator(settings: Settings) -> Any:
+    # Imported here: only the CLI may import the emulator, and only local projects need it.
+    from reconciler.emulator.server import start_in_background
+
+    db_path = emulator_db_path(settings)
+    os.makedirs(os.path.dirname(db_path), exist_ok=True)
+    speed = getattr(settings.provider, "speed", None) or DEFAULT_LOCAL_SPEED
+    return start_in_background(
+        db_path, host="127.0.0.1", port=0, api_key=LOCAL_API_KEY, speed=float(speed),
+        faults=getattr(settings.provider, "faults", None),
+    )
