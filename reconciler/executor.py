@@ -1,0 +1,475 @@
+"""Carry out a Plan's steps against the remote: the only place that mutates remote state.
+
+Steps run in dependency order, independent ones concurrently (a bounded ThreadPoolExecutor);
+remote calls run in workers, all bookkeeping happens on the calling thread. The order is a
+ready-queue topological walk (a step starts as soon as what it depends on is done), which keeps
+fast chains from waiting on slow ones the way fixed waves would.
+
+Safety rules, in one place:
+- Idempotent creates: before creating a job, and after any create whose answer was lost, the
+  `ftctl-op` operation id is looked up, so a job is never created twice by one apply.
+- Concurrent applies: the cancel-later-duplicate rule. After a create, every live job carrying
+  the same operation id is listed; the earliest (by created_at, then the API's list order)
+  survives and the later ones are cancelled, so racing applies converge on one job.
+- Uploads are content-addressed: a file already present under its name is not sent again.
+- A failure stops its own chain (what depends on it) and no other. A DeleteModel runs only
+  when its dependencies are done, the new version trained and its checks passed, and nothing
+  else for that model failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from reconciler.checks import ModelCaller, run_checks
+from reconciler.errors import ApiError, PermanentApiError, RetryableApiError
+from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
+from reconciler.identity import META_OP, META_WORKSPACE
+from reconciler.plan import (
+    Action,
+    CancelJob,
+    CreateJob,
+    DeleteModel,
+    FromStep,
+    Plan,
+    Step,
+    UploadFile,
+)
+from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
+from reconciler.spec import Check
+from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobReader, JobWatcher
+
+_DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
+_ID_FIELDS = ("id", "job_id", "file_id")
+
+
+class Remote(JobReader, ModelCaller, Protocol):
+    """The part of RemoteApi (reconciler.client.api) the executor uses."""
+
+    def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]: ...
+
+    def upload_file(
+        self,
+        path: str,
+        *,
+        filename: str,
+        purpose: str = "fine-tune",
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> RemoteFile: ...
+
+    def create_job(self, body: dict[str, Any]) -> RemoteJob: ...
+
+    def find_job_by_operation(self, workspace: str, op_id: str) -> RemoteJob | None: ...
+
+    def list_jobs(self, *, metadata: Mapping[str, str] | None = None) -> list[RemoteJob]: ...
+
+    def cancel_job(self, job_id: str) -> RemoteJob: ...
+
+    def delete_model(self, model_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecOptions:
+    """root: project directory (dataset repo paths are relative to it). wait: follow jobs to
+    the end, run checks, then retire; without it apply returns once jobs are created."""
+
+    root: str
+    concurrency: int = 4
+    wait: bool = True
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    attempts: int = 3  # creates/uploads tried again (after an operation lookup) on lost answers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Execution:
+    results: tuple[StepResult, ...]
+    checks: tuple[CheckResult, ...] = ()
+    jobs: tuple[RemoteJob, ...] = ()  # last state seen of every job this apply created or found
+    interrupted: bool = False
+
+
+class _Unresolved(Exception):
+    """A FromStep value is not available (its step did not produce it)."""
+
+
+@dataclass(slots=True)
+class _State:
+    results: dict[str, StepResult] = field(default_factory=dict)
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    verified: set[str] = field(default_factory=set)  # create keys: trained and checks passed
+    jobs: dict[str, RemoteJob] = field(default_factory=dict)  # create key -> job
+    checks: list[CheckResult] = field(default_factory=list)
+
+
+def execute(
+    plan: Plan,
+    api: Remote,
+    reporter: Reporter,
+    options: ExecOptions,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Execution:
+    """Run the plan. Never raises for remote errors: they become failed StepResults.
+    KeyboardInterrupt stops the run (training continues remotely) and returns interrupted."""
+    run = _Run(plan, api, reporter, options, clock=clock, sleep=sleep)
+    interrupted = run.loop()
+    state = run.state
+    results = tuple(
+        state.results.get(s.key)
+        or StepResult(key=s.key, status=StepStatus.SKIPPED, message=_why_not_run(interrupted))
+        for s in plan.steps
+    )
+    return Execution(
+        results=results,
+        checks=tuple(state.checks),
+        jobs=tuple(state.jobs.values()),
+        interrupted=interrupted,
+    )
+
+
+def _why_not_run(interrupted: bool) -> str:
+    if interrupted:
+        return "not run: apply was interrupted"
+    return "not run: what it waits for has not finished; run `ftctl apply` again later"
+
+
+class _Run:
+    """One execution: a ready queue over the steps, a worker pool, and a job watcher."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        api: Remote,
+        reporter: Reporter,
+        options: ExecOptions,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.plan, self.api, self.reporter, self.options = plan, api, reporter, options
+        self.clock, self.sleep = clock, sleep
+        self.steps = {s.key: s for s in plan.steps if s.action is not Action.NOOP}
+        self.pending = [s.key for s in plan.steps if s.key in self.steps]
+        self.state = _State()
+        self.watcher = JobWatcher(api, reporter, clock=clock)
+        self.watched: dict[str, str] = {}  # job id -> create step key
+        self.running: dict[Future[Any], tuple[str, str]] = {}  # future -> (kind, step key)
+        self.checking: set[str] = set()  # create keys whose checks are running
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def loop(self) -> bool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
+        try:
+            self._drive(pool)
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            return True
+        pool.shutdown(wait=True)
+        return False
+
+    def _drive(self, pool: ThreadPoolExecutor) -> None:
+        last_poll = self.clock()
+        while True:
+            self._schedule(pool)
+            if not self.running and not self.watcher.pending:
+                return
+            if self.running:
+                timeout = self.options.poll_interval if self.watcher.pending else None
+                finished, _ = wait_futures(self.running, timeout=timeout,
+                                           return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._finish(future)
+            elif self.watcher.pending:
+                self.sleep(self.options.poll_interval)
+            if self.watcher.pending and (
+                not self.running or self.clock() - last_poll >= self.options.poll_interval
+            ):
+                last_poll = self.clock()
+                for job in self.watcher.poll():
+                    self._job_ended(pool, job)
+
+    def _schedule(self, pool: ThreadPoolExecutor) -> None:
+        for key in list(self.pending):
+            if len(self.running) >= max(1, self.options.concurrency):
+                return
+            verdict = self._readiness(self.steps[key])
+            if verdict is None:
+                continue
+            self.pending.remove(key)
+            step = self.steps[key]
+            if verdict:
+                self._record(step, StepResult(key=key, status=StepStatus.SKIPPED, message=verdict))
+                continue
+            self.reporter.step_started(step)
+            self.running[pool.submit(self._perform, step)] = ("step", key)
+
+    def _readiness(self, step: Step) -> str | None:
+        """None: not yet. "": ready. Otherwise: why the step will not run (skip)."""
+        for dep in step.depends_on:
+            if dep not in self.steps:
+                continue  # done by an earlier apply
+            result = self.state.results.get(dep)
+            if result is None:
+                return None
+            if result.status is not StepStatus.DONE:
+                return f"not run: {dep} did not complete ({result.message})"
+            if self._needs_trained(step, dep) and dep not in self.state.verified:
+                return self._trained_wait(dep)
+        if isinstance(step.payload, DeleteModel) and self._name_failed(step.name):
+            return "not run: another step for this model failed, so deleting is not safe"
+        return ""
+
+    def _trained_wait(self, dep: str) -> str | None:
+        """For a dependency whose trained model is needed: None (wait) or why not to run."""
+        job = self.state.jobs.get(dep)
+        if dep in self.checking or (job is not None and job.id in self.watched):
+            return None
+        if job is not None and not job.status.is_terminal:
+            return f"waits for {dep} to finish training; run `ftctl apply` again once it has"
+        return f"not run: {dep} has no trained and checked model"
+
+    def _needs_trained(self, step: Step, dep: str) -> bool:
+        if not isinstance(self.steps[dep].payload, CreateJob):
+            return False
+        if isinstance(step.payload, DeleteModel):
+            return True
+        refs = _refs(step.payload)
+        return any(r.key == dep and r.field not in _ID_FIELDS for r in refs)
+
+    def _name_failed(self, name: str) -> bool:
+        return any(
+            r.status is StepStatus.FAILED and self.steps[k].name == name
+            for k, r in self.state.results.items()
+        )
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _finish(self, future: Future[Any]) -> None:
+        kind, key = self.running.pop(future)
+        self.checking.discard(key)
+        step = self.steps[key]
+        try:
+            value = future.result()
+        except (_Unresolved, ApiError, OSError) as exc:
+            self._record(step, _failed(key, str(exc)))
+            return
+        if kind == "checks":
+            self._checks_done(step, value)
+        else:
+            self._step_done(step, value)
+
+    def _step_done(self, step: Step, value: tuple[dict[str, str], str, RemoteJob | None]) -> None:
+        outputs, note, job = value
+        self.state.outputs[step.key] = outputs
+        self._record(step, StepResult(key=step.key, status=StepStatus.DONE,
+                                      remote_id=outputs.get("id"), message=note))
+        if job is None:
+            return
+        self.state.jobs[step.key] = job
+        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model:
+            # Found already trained (an earlier run created it): verify it here and now.
+            self.state.outputs[step.key]["fine_tuned_model"] = job.fine_tuned_model
+            self._checks_done(step, self._run_checks(step, job))
+        elif job.status.is_terminal:
+            self._training_failed(step, job)
+        elif self.options.wait:
+            self.watched[job.id] = step.key
+            self.watcher.watch(job.id, step.name)
+
+    def _job_ended(self, pool: ThreadPoolExecutor, job: RemoteJob) -> None:
+        key = self.watched.pop(job.id)
+        self.state.jobs[key] = job
+        step = self.steps[key]
+        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model:
+            self.state.outputs[key]["fine_tuned_model"] = job.fine_tuned_model
+            self.checking.add(key)
+            self.running[pool.submit(self._run_checks, step, job)] = ("checks", key)
+        else:
+            self._training_failed(step, job)
+
+    def _training_failed(self, step: Step, job: RemoteJob) -> None:
+        why = job.error_message or job.error_code or "no reason given"
+        message = f"job {job.id} {job.status.value}: {why}"
+        self._record(step, _failed(step.key, message, remote_id=job.id))
+
+    def _checks_done(self, step: Step, results: tuple[CheckResult, ...]) -> None:
+        self.state.checks.extend(results)
+        failed = [r for r in results if not r.passed]
+        job = self.state.jobs.get(step.key)
+        if not failed:
+            self.state.verified.add(step.key)
+            return
+        first = failed[0]
+        message = (f"check {first.index} failed on {first.model} "
+                   f"(prompt {first.prompt!r}): {first.reason}")
+        self._record(step, _failed(step.key, message, remote_id=job.id if job else None))
+
+    def _record(self, step: Step, result: StepResult) -> None:
+        self.state.results[step.key] = result
+        self.reporter.step_finished(step, result)
+
+    # -- work done in the pool ----------------------------------------------------------------
+
+    def _perform(self, step: Step) -> tuple[dict[str, str], str, RemoteJob | None]:
+        payload = step.payload
+        if isinstance(payload, UploadFile):
+            found, note = self._upload(step, payload)
+            return {"id": found.id, "file_id": found.id, "filename": found.filename}, note, None
+        if isinstance(payload, CreateJob):
+            job, note = self._create(payload)
+            return _job_outputs(job), note, job
+        if isinstance(payload, CancelJob):
+            return {"id": payload.job_id}, self._cancel(payload), None
+        if isinstance(payload, DeleteModel):
+            return {"id": payload.model_id}, self._delete(payload), None
+        return {}, "", None  # NoChange: reporting only (NOOP steps are not scheduled anyway)
+
+    def _run_checks(self, step: Step, job: RemoteJob) -> tuple[CheckResult, ...]:
+        payload = step.payload
+        assert isinstance(payload, CreateJob) and job.fine_tuned_model
+        checks = [c for c in payload.checks if isinstance(c, Check)]
+        return run_checks(self.api, step.name, job.fine_tuned_model, checks, base_model=job.model)
+
+    def _upload(self, step: Step, p: UploadFile) -> tuple[RemoteFile, str]:
+        present = self._find_file(p)
+        if present is not None:
+            return present, "already present"
+        path = os.path.join(self.options.root, p.repo_path)
+
+        def progress(sent: int, total: int) -> None:
+            self.reporter.upload_progress(step, sent, total)
+
+        for attempt in range(1, self.options.attempts + 1):
+            try:
+                self.api.upload_file(path, filename=p.filename, purpose=p.purpose,
+                                     on_progress=progress)
+                break
+            except RetryableApiError:
+                # The file may have landed even though the answer did not: look before resending.
+                if self._find_file(p) is not None or attempt == self.options.attempts:
+                    break
+        found = self._find_file(p)
+        if found is None:
+            raise RetryableApiError(f"upload of {p.repo_path} did not complete")
+        return found, ""
+
+    def _find_file(self, p: UploadFile) -> RemoteFile | None:
+        """The oldest usable file under the content-addressed name (racing uploads agree)."""
+        files = [
+            f for f in self.api.list_files(p.purpose)
+            if f.filename == p.filename and f.bytes == p.bytes and f.status != "error"
+        ]
+        return min(files, key=lambda f: (f.created_at, f.id)) if files else None
+
+    def _create(self, p: CreateJob) -> tuple[RemoteJob, str]:
+        body = self._body(p)
+        op = dict(p.metadata).get(META_OP)
+        earlier = self._lookup(op)
+        if earlier is not None:
+            return self._survivor(op, earlier), "found by operation id (an earlier run created it)"
+        job: RemoteJob | None = None
+        for attempt in range(1, self.options.attempts + 1):
+            try:
+                job = self.api.create_job(body)
+                break
+            except RetryableApiError:
+                # The answer was lost, but the job may exist: never create it twice.
+                job = self._lookup(op)
+                if job is not None or attempt == self.options.attempts:
+                    break
+        if job is None:
+            raise RetryableApiError(f"creating the job for {p.name} did not complete")
+        return self._survivor(op, job), ""
+
+    def _lookup(self, op: str | None) -> RemoteJob | None:
+        if op is None:
+            return None
+        job = self.api.find_job_by_operation(self.plan.workspace, op)
+        return job if job is not None and job.status not in _DEAD else None
+
+    def _survivor(self, op: str | None, mine: RemoteJob) -> RemoteJob:
+        """Cancel-later-duplicate: of the live jobs with this operation id, keep the earliest."""
+        if op is None:
+            return mine
+        listed = self.api.list_jobs(metadata={META_WORKSPACE: self.plan.workspace, META_OP: op})
+        live = [j for j in listed if j.status not in _DEAD] or [mine]
+        # The API lists newest first, which breaks created_at ties (whole seconds) by creation.
+        order = {j.id: i for i, j in enumerate(listed)}
+        keep = min(live, key=lambda j: (j.created_at, -order.get(j.id, -1)))
+        for job in live:
+            if job.id != keep.id:
+                # Cancel every later duplicate, not only ours: a racer that crashed cannot.
+                self._cancel(CancelJob(job_id=job.id))
+        return keep
+
+    def _body(self, p: CreateJob) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self._resolve(p.model),
+            "training_file": self._resolve(p.training_file),
+            "method": json.loads(p.method_json),
+            "metadata": dict(p.metadata),
+        }
+        if p.validation_file is not None:
+            body["validation_file"] = self._resolve(p.validation_file)
+        if p.suffix:
+            body["suffix"] = p.suffix
+        if p.seed is not None:
+            body["seed"] = p.seed
+        if p.integrations_json:
+            body["integrations"] = json.loads(p.integrations_json)
+        return body
+
+    def _resolve(self, value: str | FromStep) -> str:
+        if isinstance(value, str):
+            return value
+        found = self.state.outputs.get(value.key, {}).get(value.field)
+        if not found:
+            raise _Unresolved(f"{value.key} did not produce {value.field}")
+        return found
+
+    def _cancel(self, p: CancelJob) -> str:
+        try:
+            self.api.cancel_job(p.job_id)
+        except PermanentApiError:
+            job = self.api.get_job(p.job_id)
+            if not job.status.is_terminal:
+                raise
+            return f"already {job.status.value}"
+        return ""
+
+    def _delete(self, p: DeleteModel) -> str:
+        try:
+            self.api.delete_model(p.model_id)
+        except PermanentApiError as exc:
+            if exc.status != 404:
+                raise
+            return "already gone"
+        return ""
+
+
+def _refs(payload: object) -> list[FromStep]:
+    if not isinstance(payload, CreateJob):
+        return []
+    values = (payload.model, payload.training_file, payload.validation_file)
+    return [v for v in values if isinstance(v, FromStep)]
+
+
+def _job_outputs(job: RemoteJob) -> dict[str, str]:
+    outputs = {"id": job.id, "job_id": job.id}
+    if job.fine_tuned_model:
+        outputs["fine_tuned_model"] = job.fine_tuned_model
+    return outputs
+
+
+def _failed(key: str, message: str, *, remote_id: str | None = None) -> StepResult:
+    return StepResult(key=key, status=StepStatus.FAILED, remote_id=remote_id, message=message)
+
