@@ -1,0 +1,205 @@
+"""The plan as a Markdown pull-request comment (Atlantis/tfcmt style), under GitHub's size limit.
+
+Pure: a Plan in, a str out. The first line is a hidden marker CI uses to find and update its one
+sticky comment. Sections, most important first: a loud warning when anything is deleted or
+cancelled, the summary line, a table per model, the cost total, notes, then one collapsible
+<details> per model. Whatever does not fit under the limit is left out with a note saying so.
+"""
+
+from __future__ import annotations
+
+import html
+
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.plan import Plan
+from reconciler.render import planview as pv
+from reconciler.render import text
+
+GITHUB_COMMENT_LIMIT = 65_536
+_MAX_TABLE_ROWS = 200
+_MAX_LIST_ITEMS = 50
+_ICONS = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+
+
+def marker(workspace: str) -> str:
+    """The hidden line that identifies this workspace's sticky plan comment."""
+    return f"<!-- ftctl:plan workspace={workspace} -->"
+
+
+def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The comment text; never longer than `limit` characters (counted as UTF-16 units)."""
+    view = pv.build(plan)
+    head = [
+        marker(view.workspace),
+        f"<!-- ftctl:snapshot-fingerprint={plan.snapshot_fingerprint} -->",
+        f"## ftctl plan for workspace `{view.workspace}`",
+        "",
+    ]
+    if not view.has_changes:
+        head += ["**No changes.** Your models match the manifests.", ""]
+    else:
+        head += _warning(view) + [f"**{pv.summary_line(view.counts)}**", ""]
+        head += _table(view) + _cost(view)
+    head += _notes(view.notes)
+    details = [_details(c) for c in view.active]
+    return _fit(head, details, limit)
+
+
+def _warning(view: pv.PlanView) -> list[str]:
+    hits = view.destructive
+    if not hits:
+        return []
+    deletes = sum(len(c.deletes) for c in hits)
+    cancels = sum(len(c.cancels) for c in hits)
+    parts = [f"deletes {_count(deletes, 'model version')}"] if deletes else []
+    parts += [f"cancels {_count(cancels, 'job')}"] if cancels else []
+    loud = f"> **This plan {' and '.join(parts)}.**"
+    if deletes:
+        loud += " A deleted model cannot be restored."
+    lines = ["> [!CAUTION]", loud]
+    lines.append(">")
+    items = [f"> - `{c.name}`: delete model `{m}`" for c in hits for m in c.deletes]
+    items += [f"> - `{c.name}`: cancel job `{j}`" for c in hits for j in c.cancels]
+    lines += _capped(items, "> ")
+    return [*lines, ""]
+
+
+def _count(n: int, noun: str) -> str:
+    if n == 0:
+        return ""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _capped(items: list[str], prefix: str) -> list[str]:
+    if len(items) <= _MAX_LIST_ITEMS:
+        return items
+    rest = len(items) - _MAX_LIST_ITEMS
+    return [*items[:_MAX_LIST_ITEMS], f"{prefix}- … and {rest} more"]
+
+
+def _table(view: pv.PlanView) -> list[str]:
+    rows = [
+        "| | Model | Action | Why | Training tokens | Est. cost |",
+        "| :-: | --- | --- | --- | ---: | ---: |",
+    ]
+    for c in view.active[:_MAX_TABLE_ROWS]:
+        est = c.estimate
+        tokens = f"{est.training_tokens:,}" if est and est.training_tokens is not None else ""
+        cost = pv.format_cost(est.cost_usd) if est else ""
+        rows.append(
+            f"| `{c.action.symbol}` | `{c.name}` | {c.action.value} | {_cell(c.description)} "
+            f"| {tokens} | {cost} |"
+        )
+    rest = len(view.active) - _MAX_TABLE_ROWS
+    if rest > 0:
+        rows.append(f"| | … and {rest} more | | | | |")
+    return [*rows, ""]
+
+
+def _cost(view: pv.PlanView) -> list[str]:
+    if not any(c.estimate for c in view.changes):
+        return []
+    line = (
+        f"**Estimated training cost: {pv.format_cost(view.total_cost)}** "
+        f"for {view.total_tokens:,} training tokens"
+    )
+    if view.unpriced:
+        names = ", ".join(f"`{n}`" for n in view.unpriced)
+        line += f" (not counting {names}: no price for the base model)"
+    return [line + ".", ""]
+
+
+def _notes(notes: tuple[Diagnostic, ...]) -> list[str]:
+    if not notes:
+        return []
+    items = []
+    for d in notes:
+        where = f"`{d.address}`: " if d.address else ""
+        if d.subject is not None:
+            where = f"`{d.subject}`: {where}"
+        item = f"- {_ICONS[d.severity]} **{pv.severity_word(d)}:** {where}{_inline(d.summary)}"
+        detail = " ".join(line.strip() for line in d.detail.splitlines() if line.strip())
+        items.append(item + (f"<br>{_inline(detail)}" if detail else ""))
+    return ["### Notes", "", *_capped(items, ""), ""]
+
+
+def _details(change: pv.ModelChange) -> list[str]:
+    body = text.block_body(change)
+    # GitHub colours diff lines by their first character; `!` is its "changed" colour.
+    lines = [f"{change.action.symbol} model \"{change.name}\"", *body]
+    lines = ["!" + line[1:] if line.startswith("~") else line for line in lines]
+    fence = _fence(lines)
+    summary = f"<code>{change.name}</code> {html.escape(change.description)}"
+    return [
+        f"<details><summary>{summary}</summary>",
+        "",
+        f"{fence}diff",
+        *lines,
+        fence,
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _fence(lines: list[str]) -> str:
+    longest = max((_longest_backticks(line) for line in lines), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _longest_backticks(line: str) -> int:
+    best = run = 0
+    for ch in line:
+        run = run + 1 if ch == "`" else 0
+        best = max(best, run)
+    return best
+
+
+def _cell(value: str) -> str:
+    return _inline(value).replace("|", "\\|")
+
+
+def _inline(value: str) -> str:
+    """Text safe inside Markdown prose: no raw HTML, no line breaks."""
+    return html.escape(value, quote=False).replace("\n", " ")
+
+
+def _size(value: str) -> int:
+    # GitHub counts the limit in characters; UTF-16 units are never fewer, so stay on those.
+    return len(value.encode("utf-16-le")) // 2
+
+
+def _fit(head: list[str], details: list[list[str]], limit: int) -> str:
+    out = "\n".join(head) + "\n"
+    shown = 0
+    if details:
+        out += "### Details\n\n"
+    for block in details:
+        piece = "\n".join(block) + "\n"
+        if _size(out) + _size(piece) + _size(_cut_note(len(details))) > limit:
+            break
+        out += piece
+        shown += 1
+    if shown < len(details):
+        out += _cut_note(len(details) - shown)
+    if _size(out) > limit:  # the head alone is too big: cut at a line, then say so
+        note = _cut_note(len(details) - shown)
+        out = _hard_cut(out, limit - _size(note)) + note
+    return out
+
+
+def _cut_note(missing: int) -> str:
+    return (
+        "\n> [!NOTE]\n"
+        f"> This comment was shortened to stay under GitHub's {GITHUB_COMMENT_LIMIT:,}-character "
+        f"limit: details of {missing} model(s) are not shown. "
+        "Run `ftctl plan` or open the saved plan artifact for the full plan.\n"
+    )
+
+
+def _hard_cut(value: str, budget: int) -> str:
+    while _size(value) > budget:
+        value = value[: max(0, len(value) - (_size(value) - budget))]
+    cut = value.rfind("\n")
+    return value[: cut + 1] if cut >= 0 else ""
+

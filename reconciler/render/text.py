@@ -1,0 +1,181 @@
+"""The plan as terminal text, shaped like Terraform's: symbols, per-model blocks, a summary line.
+
+Pure: a Plan in, a str out. ANSI colour only when asked (the CLI asks on a terminal).
+"""
+
+from __future__ import annotations
+
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.plan import Action, Estimate, Plan, UploadFile
+from reconciler.render import planview as pv
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_COLOURS = {
+    Action.CREATE: "\x1b[32m",  # green
+    Action.CONTINUE: "\x1b[33m",  # yellow
+    Action.RETRAIN: "\x1b[35m",  # magenta: a replace, neither pure add nor pure delete
+    Action.CANCEL: "\x1b[31m",  # red
+    Action.DELETE: "\x1b[31m",
+    Action.UPLOAD: "\x1b[36m",  # cyan
+    Action.NOOP: "",
+}
+_SEVERITY_COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: ""}
+_LEGEND = {
+    Action.CREATE: "create",
+    Action.RETRAIN: "retrain (new version from the base model; old version kept until it passes)",
+    Action.CONTINUE: "continue training from the current model",
+    Action.CANCEL: "cancel a job",
+    Action.DELETE: "delete a model version",
+    Action.UPLOAD: "upload a dataset",
+}
+
+
+class _Paint:
+    """Applies ANSI codes, or nothing when colour is off."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.on and code else text
+
+    def sym(self, action: Action) -> str:
+        return self(_COLOURS[action], action.symbol)
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The whole plan as text, ending with the summary line and a newline."""
+    view = pv.build(plan)
+    paint = _Paint(color)
+    out: list[str] = []
+    if view.active or view.loose_uploads:
+        out += _legend(view, paint)
+        out.append(f'ftctl will perform the following actions in workspace "{view.workspace}":')
+        out.append("")
+        for change in view.active:
+            out += _block(change, paint)
+            out.append("")
+        out += _loose_uploads(view, paint)
+    out += _notes(view.notes, paint)
+    if view.has_changes:
+        out += _cost(view)
+        out.append(paint(_BOLD, pv.summary_line(view.counts)))
+    else:
+        out.append(paint(_BOLD, pv.NO_CHANGES))
+    return "\n".join(out) + "\n"
+
+
+def _legend(view: pv.PlanView, paint: _Paint) -> list[str]:
+    used = {s.action for c in view.active for s in c.steps}
+    if any(c.uploads for c in view.active) or view.loose_uploads:
+        used.add(Action.UPLOAD)
+    lines = ["Actions are shown with these symbols:"]
+    width = max(len(a.symbol) for a in used) if used else 1
+    for action, words in _LEGEND.items():
+        if action in used:
+            lines.append(f"  {paint.sym(action)}{' ' * (width - len(action.symbol))} {words}")
+    return [*lines, ""]
+
+
+def _block(change: pv.ModelChange, paint: _Paint) -> list[str]:
+    head = paint(_BOLD, f"  # {change.name} {change.description}")
+    lines = [head, f'  {paint.sym(change.action)} model "{change.name}" {{']
+    body = _body(change, paint)
+    lines += [f"      {line}" for line in body]
+    lines.append("    }")
+    return lines
+
+
+def block_body(change: pv.ModelChange) -> list[str]:
+    """The lines inside a model's block, uncoloured and unindented (Markdown reuses them)."""
+    return _body(change, _Paint(False))
+
+
+def _body(change: pv.ModelChange, paint: _Paint) -> list[str]:
+    lines = [f"{paint.sym(Action.CANCEL)} cancel job {job}" for job in change.cancels]
+    for up in change.uploads:
+        lines.append(f"{paint.sym(Action.UPLOAD)} upload {_upload_words(up)}")
+    lines += _fields(change, paint)
+    after = "  # once the new version succeeds and passes its checks" if change.create else ""
+    lines += [f"{paint.sym(Action.DELETE)} delete model {mid}{after}" for mid in change.deletes]
+    if change.estimate is not None:
+        lines.append(f"  # estimate: {_estimate_words(change.estimate)}")
+    return lines
+
+
+def _upload_words(up: UploadFile) -> str:
+    return f"{up.repo_path} ({pv.format_bytes(up.bytes)}, sha256 {up.sha256[:12]})"
+
+
+def _fields(change: pv.ModelChange, paint: _Paint) -> list[str]:
+    rows = [_field_row(c.path, c.before, c.after, c.forces_new) for c in change.fields]
+    job = change.create
+    if job is not None:
+        sign = "+" if change.action is Action.CREATE else " "
+        if not any(c.path == "model" for c in change.fields):
+            rows.append((sign, "model", pv.format_value(job.model), ""))
+        rows.append((sign, "version", str(job.version), ""))
+    if not rows:
+        return []
+    width = max(len(r[1]) for r in rows)
+    out = []
+    for sign, path, value, tail in rows:
+        colour = {"+": _COLOURS[Action.CREATE], "~": _COLOURS[Action.CONTINUE]}.get(sign, "")
+        colour = _COLOURS[Action.DELETE] if sign == "-" else colour
+        out.append(f"{paint(colour, sign)} {path.ljust(width)} = {value}{tail}")
+    return out
+
+
+def _field_row(path: str, before: object, after: object, forces: bool) -> tuple[str, ...]:
+    tail = "  # forces retrain" if forces else ""
+    if before is None and after is not None:
+        return ("+", path, pv.format_value(after), tail)
+    if after is None:
+        return ("-", path, f"{pv.format_value(before)} -> null", tail)
+    return ("~", path, f"{pv.format_value(before)} -> {pv.format_value(after)}", tail)
+
+
+def _estimate_words(est: Estimate) -> str:
+    parts = []
+    if est.training_tokens is not None:
+        parts.append(f"{est.training_tokens:,} training tokens")
+    if est.epochs is not None:
+        parts.append(f"{est.epochs} epoch{'s' if est.epochs != 1 else ''}")
+    if est.cost_usd is not None:
+        parts.append(f"est. {pv.format_cost(est.cost_usd)}")
+    else:
+        parts.append("cost unknown (no price for the base model)")
+    return ", ".join(parts)
+
+
+def _loose_uploads(view: pv.PlanView, paint: _Paint) -> list[str]:
+    if not view.loose_uploads:
+        return []
+    lines = ["  # datasets to upload"]
+    lines += [f"  {paint.sym(Action.UPLOAD)} upload {_upload_words(u)}" for u in view.loose_uploads]
+    return [*lines, ""]
+
+
+def _notes(notes: tuple[Diagnostic, ...], paint: _Paint) -> list[str]:
+    lines: list[str] = []
+    for d in notes:
+        where = f"{d.address}: " if d.address else ""
+        if d.subject is not None:
+            where = f"{d.subject}: {where}"
+        word = paint(_SEVERITY_COLOURS[d.severity], pv.severity_word(d))
+        lines.append(f"{word}: {where}{d.summary}")
+        lines += [f"  {line}" for line in d.detail.splitlines() if line.strip()]
+    return [*lines, ""] if lines else []
+
+
+def _cost(view: pv.PlanView) -> list[str]:
+    if not any(c.estimate for c in view.changes):
+        return []
+    line = (
+        f"Estimated training cost: {pv.format_cost(view.total_cost)} "
+        f"for {view.total_tokens:,} training tokens"
+    )
+    if view.unpriced:
+        line += f" (not counting {', '.join(view.unpriced)}: no price for the base model)"
+    return [line + ".", ""]

@@ -1,0 +1,202 @@
+"""Plain Plan values for the golden-file scenarios (no planner involved: renderers only read)."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.diagnostics import Diagnostic, Severity, SourceRange
+from reconciler.plan import (
+    UNKNOWN,
+    Action,
+    CancelJob,
+    CreateJob,
+    DeleteModel,
+    Estimate,
+    FieldChange,
+    FromStep,
+    Plan,
+    Reason,
+    Step,
+    UploadFile,
+)
+from reconciler.spec import Check
+
+FP = "3f1c9a7e" * 8
+SHA_A = "a" * 64
+SHA_B = "b" * 64
+SHA_V = "c" * 64
+BASE = "gpt-4o-mini-2024-07-18"
+METHOD = json.dumps(
+    {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}},
+    sort_keys=True, separators=(",", ":"),
+)
+
+
+def upload(name: str, path: str, sha: str, size: int) -> Step:
+    return Step(
+        key=f"upload/{sha[:12]}",
+        action=Action.UPLOAD,
+        name=name,
+        reason=Reason.MISSING_FILE,
+        payload=UploadFile(repo_path=path, sha256=sha, bytes=size, filename=f"ftctl-{sha}.jsonl"),
+    )
+
+
+def create(
+    name: str,
+    *,
+    action: Action = Action.CREATE,
+    reason: Reason = Reason.NEW,
+    model: str | FromStep = BASE,
+    training: str | FromStep = "file-train",
+    validation: str | FromStep | None = None,
+    version: int = 1,
+    changes: tuple[FieldChange, ...] = (),
+    depends_on: tuple[str, ...] = (),
+    estimate: Estimate | None = None,
+    checks: tuple[object, ...] = (),
+) -> Step:
+    return Step(
+        key=f"{name}/create-job",
+        action=action,
+        name=name,
+        reason=reason,
+        payload=CreateJob(
+            name=name,
+            model=model,
+            training_file=training,
+            validation_file=validation,
+            method_json=METHOD,
+            suffix=name,
+            seed=42,
+            integrations_json=None,
+            metadata=(
+                ("ftctl-workspace", "prod"),
+                ("ftctl-name", name),
+                ("ftctl-version", str(version)),
+                ("ftctl-op", f"op-{name}-{version}"),
+            ),
+            version=version,
+            checks=checks,
+        ),
+        changes=changes,
+        depends_on=depends_on,
+        estimate=estimate,
+    )
+
+
+def create_only() -> Plan:
+    up_t = upload("support-bot", "data/support/train.jsonl", SHA_A, 48_213)
+    up_v = upload("support-bot", "data/support/valid.jsonl", SHA_V, 5_120)
+    job = create(
+        "support-bot",
+        training=FromStep(key=up_t.key, field="id"),
+        validation=FromStep(key=up_v.key, field="id"),
+        depends_on=(up_t.key, up_v.key),
+        estimate=Estimate(training_tokens=361_500, epochs=3, cost_usd=1.0845),
+        checks=(Check(prompt="Where is my order?", expect_contains="tracking"),),
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(up_t, up_v, job))
+
+
+def retrain_fields() -> Plan:
+    up = upload("support-bot", "data/support/train.jsonl", SHA_B, 52_001)
+    retrain = create(
+        "support-bot",
+        action=Action.RETRAIN,
+        reason=Reason.SPEC_CHANGED,
+        training=FromStep(key=up.key, field="id"),
+        version=2,
+        depends_on=(up.key,),
+        changes=(
+            FieldChange(path="training_file", before="data/support/train.jsonl@aaaaaaaaaaaa",
+                        after="data/support/train.jsonl@bbbbbbbbbbbb", forces_new=True),
+            FieldChange(path="method.hyperparameters.n_epochs", before=3, after=4,
+                        forces_new=True),
+            FieldChange(path="suffix", before=None, after="support"),
+        ),
+        estimate=Estimate(training_tokens=520_000, epochs=4, cost_usd=1.56),
+    )
+    new = create(
+        "classifier", training="file-cls",
+        estimate=Estimate(training_tokens=12_000, epochs=3, cost_usd=0.036),
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(up, new, retrain))
+
+
+def ref_child() -> Plan:
+    parent = create(
+        "base-tone", action=Action.RETRAIN, reason=Reason.SPEC_CHANGED, version=3,
+        changes=(FieldChange(path="seed", before=42, after=7, forces_new=True),),
+        estimate=Estimate(training_tokens=90_000, epochs=3, cost_usd=0.27),
+    )
+    child = create(
+        "support-tone", action=Action.RETRAIN, reason=Reason.PARENT_CHANGED, version=2,
+        model=FromStep(key=parent.key, field="fine_tuned_model"),
+        depends_on=(parent.key,),
+        changes=(
+            FieldChange(path="model", before="ft:gpt-4o-mini-2024-07-18:acme:base-tone:v2",
+                        after=UNKNOWN, forces_new=True),
+        ),
+        estimate=Estimate(training_tokens=30_000, epochs=3, cost_usd=None),
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(parent, child))
+
+
+def delete_warning() -> Plan:
+    cancel = Step(key="legacy-bot/cancel-ftjob-old9", action=Action.CANCEL, name="legacy-bot",
+                  reason=Reason.ORPHANED, payload=CancelJob(job_id="ftjob-old9"))
+    delete = Step(key="legacy-bot/delete-1", action=Action.DELETE, name="legacy-bot",
+                  reason=Reason.ORPHANED,
+                  payload=DeleteModel(model_id="ft:gpt-4o-mini:acme:legacy-bot:x1",
+                                      job_id="ftjob-old1"),
+                  depends_on=(cancel.key,))
+    retire = Step(key="faq/delete-1", action=Action.DELETE, name="faq",
+                  reason=Reason.SUPERSEDED,
+                  payload=DeleteModel(model_id="ft:gpt-4o-mini:acme:faq:v1", job_id="ftjob-f1"))
+    note = Diagnostic(severity=Severity.WARNING, summary="2 managed objects have no manifest",
+                      detail="prune is on in ftctl.yaml, so they are deleted.", address=None)
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(cancel, delete, retire),
+                notes=(note,))
+
+
+def in_progress() -> Plan:
+    note = Diagnostic(
+        severity=Severity.INFO,
+        summary="job ftjob-run1 is running (step 120 of 300), ETA 2026-11-29 03:40 UTC",
+        address="support-bot",
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, notes=(note,))
+
+
+def failed_job() -> Plan:
+    note = Diagnostic(
+        severity=Severity.WARNING,
+        summary="latest job ftjob-bad1 failed: invalid_training_file <line 3 is not JSON>",
+        detail="Fix the dataset and change the spec, or rerun with --retry-failed.",
+        address="classifier",
+        subject=SourceRange(file="models/classifier.yaml", line=1, column=1),
+    )
+    cont = create(
+        "faq", action=Action.CONTINUE, reason=Reason.SPEC_CHANGED, version=2,
+        model="ft:gpt-4o-mini-2024-07-18:acme:faq:v1",
+        changes=(FieldChange(path="training_file", before="data/faq.jsonl@111111111111",
+                             after="data/faq.jsonl@222222222222", forces_new=True),),
+        estimate=Estimate(training_tokens=4_000, epochs=2, cost_usd=0.0012),
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(cont,), notes=(note,))
+
+
+def no_changes() -> Plan:
+    return Plan(workspace="prod", snapshot_fingerprint=FP)
+
+
+CASES = {
+    "create_only": create_only,
+    "retrain_fields": retrain_fields,
+    "ref_child": ref_child,
+    "delete_warning": delete_warning,
+    "in_progress": in_progress,
+    "failed_job": failed_job,
+    "no_changes": no_changes,
+}

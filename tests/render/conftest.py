@@ -1,0 +1,74 @@
+"""Golden-file support for the renderer tests: `pytest tests/render --update-golden` rewrites them.
+
+The option is registered here, so it is known when pytest starts from tests/render (or deeper);
+FTCTL_UPDATE_GOLDEN=1 does the same from anywhere (a conftest below the root is loaded too late
+for a command-line option when pytest starts at the repository root).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/render/golden/* from the current renderers instead of comparing",
+    )
+
+
+def _load_cases() -> ModuleType:
+    # --import-mode=importlib puts no test folder on sys.path, so load the sibling by path.
+    path = Path(__file__).with_name("cases.py")
+    spec = importlib.util.spec_from_file_location("render_cases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CASES = _load_cases()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case_name" in metafunc.fixturenames:
+        metafunc.parametrize("case_name", sorted(CASES.CASES))
+
+
+@pytest.fixture
+def cases() -> ModuleType:
+    """The scenario module (tests/render/cases.py): plain Plan builders."""
+    return CASES
+
+
+def _updating(config: pytest.Config) -> bool:
+    flag = bool(config.getoption("--update-golden", default=False))
+    return flag or os.environ.get("FTCTL_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """golden(relative_path, actual): compare with the file, or rewrite it when updating."""
+    updating = _updating(request.config)
+
+    def check(relative: str, actual: str) -> None:
+        path = GOLDEN / relative
+        if updating:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8", newline="\n")
+            return
+        assert path.exists(), f"{path} is missing; run: pytest tests/render --update-golden"
+        expected = path.read_text(encoding="utf-8")
+        assert actual == expected, f"{relative} differs; review, then pytest --update-golden"
+
+    return check
