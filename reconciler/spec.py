@@ -127,6 +127,7 @@ class ProviderSettings:
     organization: str | None = None
     project: str | None = None
     allow_insecure_http: bool = False  # plain http to a non-loopback host only when asked
+    speed: float = 200.0  # provider local only: emulator simulated seconds per real second
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

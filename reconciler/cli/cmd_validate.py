@@ -1,14 +1,45 @@
-"""`ftctl validate`: Check manifests, settings and datasets without touching the network."""
+"""`ftctl validate`: check manifests, settings and datasets without touching the network."""
 
 from __future__ import annotations
 
 import click
 
-from reconciler.cli.common import handled, not_available
+from reconciler.app.validate import run_validate
+from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
+from reconciler.diagnostics import Diagnostics
+from reconciler.render.diagnostics import format_json, format_text
 
 
 @click.command("validate")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: diagnostics on stderr; json: a JSON list of diagnostics on stdout.",
+)
 @handled
-def validate() -> int:
-    """Check manifests, settings and datasets without touching the network."""
-    return not_available("validate")
+def validate(fmt: str) -> int:
+    """Check manifests, settings and datasets without touching the network.
+
+    Reports every problem at once as FILE:LINE:COL: error: message.
+    Exit 0 when there is no error (warnings allowed), 1 otherwise.
+    """
+    opts = global_options()
+    result, ok = run_validate(opts.directory, opts.config)
+    if fmt == "json":
+        click.echo(format_json(result.diagnostics), nl=False)
+        return EXIT_OK if ok else EXIT_ERROR
+    if result.diagnostics:
+        click.echo(format_text(result.diagnostics, result.sources), err=True, nl=False)
+    click.echo(_summary(result.diagnostics, result.desired is not None), err=not ok)
+    return EXIT_OK if ok else EXIT_ERROR
+
+
+def _summary(diags: Diagnostics, loaded: bool) -> str:
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    if errors:
+        return f"{errors} error(s), {warnings} warning(s)."
+    return f"Valid: no errors, {warnings} warning(s)." if loaded else "Valid."

@@ -1,0 +1,96 @@
+"""Load a whole project: manifests and settings (loader) plus every referenced dataset.
+
+The use case behind `validate`, `plan` and every command that needs the desired state: it
+runs the loader, then inspects each dataset the manifests name (format, counts, tokens,
+sha256) and the overlap of training and validation files, and merges every diagnostic into
+one sorted list. No network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from types import MappingProxyType, ModuleType
+
+from reconciler.diagnostics import Diagnostic, sorted_diagnostics
+from reconciler.loader import LoadResult, check_dataset_path, load_project, resolve_base_model
+from reconciler.spec import DatasetInfo, Desired, Manifest
+
+
+def load(directory: str, config: str | None = None, *, with_datasets: bool = True) -> LoadResult:
+    """load_project + datasets.inspect for every referenced dataset (+ overlap)."""
+    result = load_project(directory, config)
+    if result.desired is None or not with_datasets:
+        return result
+    datasets = _datasets_module()
+    if datasets is None:
+        return result
+    infos, diags = _inspect_all(datasets, result.desired)
+    desired = dataclasses.replace(result.desired, datasets=MappingProxyType(infos))
+    merged = _dedupe((*result.diagnostics, *diags))
+    return LoadResult(desired, sorted_diagnostics(merged), result.sources)
+
+
+def _datasets_module() -> ModuleType | None:
+    # The dataset package is built alongside; validate keeps working on manifests without it.
+    try:
+        return importlib.import_module("reconciler.datasets")
+    except ModuleNotFoundError:
+        return None
+
+
+def _inspect_all(
+    datasets: ModuleType, desired: Desired
+) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
+    root = desired.settings.root
+    cache_dir = os.path.join(root, ".ftctl", "cache")
+    infos: dict[str, DatasetInfo] = {}
+    diags: list[Diagnostic] = []
+    done: set[tuple[str, str | None, str]] = set()
+    overlaps: set[tuple[str, str]] = set()
+    for manifest in desired.manifests:  # sorted by name, so the first user wins: deterministic
+        base = resolve_base_model(desired, manifest.name)
+        method = manifest.spec.method.type.value
+        for path in _usable_paths(manifest, root):
+            if (path, base, method) in done:
+                continue
+            done.add((path, base, method))
+            info, found = datasets.inspect(
+                root, path, base_model=base, method=method, cache_dir=cache_dir
+            )
+            infos.setdefault(path, info)
+            diags.extend(found)
+        pair = _overlap_pair(manifest, root)
+        if pair and pair not in overlaps:
+            overlaps.add(pair)
+            diags.extend(datasets.check_overlap(root, *pair))
+    return dict(sorted(infos.items())), diags
+
+
+def _usable_paths(manifest: Manifest, root: str) -> list[str]:
+    """Dataset paths that passed the loader's checks (others are already reported)."""
+    refs = [manifest.spec.training_file, manifest.spec.validation_file]
+    return [r.repo_path for r in refs if r and not check_dataset_path(r.repo_path, "", root, None)]
+
+
+def _overlap_pair(manifest: Manifest, root: str) -> tuple[str, str] | None:
+    valid = manifest.spec.validation_file
+    if valid is None:
+        return None
+    paths = _usable_paths(manifest, root)
+    train = manifest.spec.training_file.repo_path
+    if train in paths and valid.repo_path in paths and train != valid.repo_path:
+        return (train, valid.repo_path)
+    return None
+
+
+def _dedupe(diags: tuple[Diagnostic, ...]) -> list[Diagnostic]:
+    seen: set[tuple[str, str, str | None]] = set()
+    out = []
+    for d in diags:
+        key = (str(d.subject), d.summary, d.code)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

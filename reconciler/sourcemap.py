@@ -1,0 +1,236 @@
+"""YAML text -> plain data plus a map from JSON path to source position.
+
+The only YAML reader. Documents are composed with PyYAML's safe composer and turned into data
+here, node by node, so that every key and value keeps its line and column, only the plain YAML
+tags are accepted (no Python object tags), duplicate keys are reported, and alias expansion is
+budgeted (a "billion laughs" document is refused instead of exhausting memory). Pure: text in,
+values out; no disk access.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import yaml
+
+from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+# Expanded nodes allowed per document. Real manifests have a few hundred; an alias bomb
+# would need billions, so it stops here long before memory is at risk.
+MAX_NODES = 100_000
+MAX_DEPTH = 200
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(
+    _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NodePos:
+    """Where a value sits; `key` is the position of its mapping key, when it has one."""
+
+    value: SourceRange
+    key: SourceRange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML document: its data and the position of every key/value by path."""
+
+    data: object
+    positions: Mapping[Path, NodePos] = field(default_factory=lambda: MappingProxyType({}))
+    start: SourceRange | None = None
+
+    def locate(self, path: Path, *, prefer_key: bool = False) -> SourceRange | None:
+        """Position of `path`, or of its nearest ancestor that has one."""
+        for n in range(len(path), -1, -1):
+            pos = self.positions.get(path[:n])
+            if pos is not None:
+                if prefer_key and pos.key is not None:
+                    return pos.key
+                return pos.value
+        return self.start
+
+
+class _Budget(Exception):
+    """Raised inside the converter to stop an over-large or recursive document."""
+
+    def __init__(self, message: str, node: yaml.Node) -> None:
+        super().__init__(message)
+        self.message = message
+        self.node = node
+
+
+class _Converter:
+    """Turns one composed node tree into data, recording positions and problems."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[Path, NodePos] = {}
+        self.diags: list[Diagnostic] = []
+        self.count = 0
+        self.active: set[int] = set()
+        self._scalars = yaml.SafeLoader("")
+
+    def mark(self, node: yaml.Node) -> SourceRange:
+        m = node.start_mark
+        return SourceRange(file=self.file, line=m.line + 1, column=m.column + 1)
+
+    def convert(self, node: yaml.Node, path: Path, key: SourceRange | None) -> object:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Budget(
+                f"document expands to more than {MAX_NODES} nodes (too many aliases?)", node
+            )
+        if len(path) > MAX_DEPTH:
+            raise _Budget(f"document nests deeper than {MAX_DEPTH} levels", node)
+        if id(node) in self.active:
+            raise _Budget("recursive YAML alias", node)
+        self.positions.setdefault(path, NodePos(value=self.mark(node), key=key))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                self.check_tag(node, _TAG + "seq")
+                return [self.convert(n, (*path, i), None) for i, n in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            self.check_tag(node, _TAG + "map")
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != expected:
+            self.diags.append(_tag_error(node.tag, self.mark(node)))
+
+    def scalar(self, node: yaml.ScalarNode) -> object:
+        if node.tag not in _SCALAR_TAGS:
+            self.diags.append(_tag_error(node.tag, self.mark(node)))
+            return str(node.value)
+        try:
+            value: object = self._scalars.construct_object(node, deep=False)
+        except yaml.YAMLError as exc:
+            self.diags.append(error(f"invalid YAML value: {exc}", subject=self.mark(node)))
+            return str(node.value)
+        if isinstance(value, datetime.date | bytes):
+            # Dates are not part of the manifest format; keep them as written.
+            return str(node.value)
+        return value
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, object]:
+        out: dict[str, object] = {}
+        merges = [v for k, v in node.value if k.tag == _TAG + "merge"]
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                continue
+            key = self.key_of(key_node)
+            if key is None:
+                continue
+            if key in out:
+                self.diags.append(error(
+                    f"duplicate key '{key}'",
+                    "Each key may appear once in a mapping; remove or rename one of them.",
+                    subject=self.mark(key_node),
+                ))
+                continue
+            out[key] = self.convert(value_node, (*path, key), self.mark(key_node))
+        # Explicit keys win over merged ones, wherever the `<<` line stands.
+        for value_node in merges:
+            self.merge(out, value_node, path)
+        return out
+
+    def key_of(self, node: yaml.Node) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.diags.append(error("mapping keys must be plain strings", subject=self.mark(node)))
+            return None
+        value = self.scalar(node)
+        # YAML 1.1 reads `on`/`yes`/`1` as bool/int; a key is always text to us.
+        return node.value if not isinstance(value, str) else value
+
+    def merge(self, out: dict[str, object], node: yaml.Node, path: Path) -> None:
+        """`<<: *base` (or a list of them): copy keys not already set, keeping positions."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for src in sources:
+            if not isinstance(src, yaml.MappingNode):
+                self.diags.append(error("'<<' must merge a mapping", subject=self.mark(src)))
+                continue
+            # Convert into a scratch map so the merged keys' positions can be re-rooted.
+            outer, self.positions = self.positions, {}
+            try:
+                merged = self.convert(src, (), None)
+            finally:
+                scratch, self.positions = self.positions, outer
+            assert isinstance(merged, dict)
+            for k, v in merged.items():
+                if k in out:
+                    continue
+                out[k] = v
+                for p, pos in scratch.items():
+                    if p and p[0] == k:
+                        self.positions.setdefault((*path, *p), pos)
+
+
+def _tag_error(tag: str, where: SourceRange) -> Diagnostic:
+    shown = tag.replace(_TAG, "!!")
+    return error(
+        f"YAML tag '{shown}' is not allowed",
+        "Manifests are read as safe YAML: plain strings, numbers, booleans, null, lists and "
+        "mappings only.",
+        subject=where,
+    )
+
+
+def parse(text: str, file: str) -> tuple[tuple[Document, ...], Diagnostics]:
+    """Every document of `text`, with positions; syntax errors become diagnostics.
+
+    Documents before a syntax error are still returned, so that later checks can report on
+    them too. Empty documents (a stray `---`) are skipped.
+    """
+    docs: list[Document] = []
+    diags: list[Diagnostic] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            doc, problems = _convert(node, file)
+            diags.extend(problems)
+            if doc is not None:
+                docs.append(doc)
+    except yaml.MarkedYAMLError as exc:
+        diags.append(_syntax_error(exc, file))
+    except yaml.YAMLError as exc:
+        diags.append(error(f"YAML error: {exc}", subject=SourceRange(file=file)))
+    finally:
+        loader.dispose()
+    return tuple(docs), tuple(diags)
+
+
+def _convert(node: yaml.Node, file: str) -> tuple[Document | None, Diagnostics]:
+    conv = _Converter(file)
+    try:
+        data = conv.convert(node, (), None)
+    except _Budget as exc:
+        return None, (error(exc.message, "The document was not loaded.",
+                            subject=conv.mark(exc.node)),)
+    doc = Document(
+        data=data, positions=MappingProxyType(conv.positions), start=conv.mark(node)
+    )
+    return doc, tuple(conv.diags)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    where = SourceRange(file=file, line=mark.line + 1, column=mark.column + 1) if mark else None
+    problem = exc.problem or "invalid YAML"
+    detail = f"Found {exc.context}." if exc.context else ""
+    return error(f"YAML syntax error: {problem}", detail, subject=where or SourceRange(file=file))
