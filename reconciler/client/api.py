@@ -49,8 +49,10 @@ class RemoteApi:
         upload_threshold: int = UPLOAD_THRESHOLD,
         part_size: int = PART_SIZE,
         part_workers: int = PART_WORKERS,
+        jobs_page: int = JOBS_PAGE,
     ) -> None:
         self.http = http
+        self.jobs_page = jobs_page
         self.upload_threshold = upload_threshold
         self.part_size = part_size
         self.part_workers = part_workers
@@ -64,7 +66,7 @@ class RemoteApi:
     # -- reads -------------------------------------------------------------------------------
 
     def list_jobs(self, *, metadata: Mapping[str, str] | None = None) -> list[RemoteJob]:
-        params: dict[str, Any] = {"limit": JOBS_PAGE}
+        params: dict[str, Any] = {"limit": self.jobs_page}
         for key, value in (metadata or {}).items():
             params[f"metadata[{key}]"] = value
         return [parse_job(item) for item in self.http.paginate("fine_tuning/jobs", params)]

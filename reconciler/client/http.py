@@ -201,8 +201,9 @@ class HttpClient:
             response = self._client.request(method, path.lstrip("/"), **kwargs)
         except httpx.TimeoutException:
             return RetryableApiError(f"{method} {path}: the provider did not answer in time")
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, OSError) as exc:
             # Connection refused/reset, or the response was lost after the request went out.
+            # OSError: a custom transport (e.g. in-process WSGI) may surface the raw socket error.
             return RetryableApiError(
                 f"{method} {path}: could not reach the provider ({type(exc).__name__})"
             )

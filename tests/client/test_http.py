@@ -295,3 +295,10 @@ def test_counts_requests() -> None:
     client = make_client(handler)
     client.request("GET", "models")
     assert client.request_count == 2
+
+
+def test_raw_socket_errors_from_a_transport_are_retried() -> None:
+    handler, seen = sequence(ConnectionResetError("peer reset"), ok())
+    sleeps: list[float] = []
+    assert make_client(handler, sleeps).request("GET", "models") == {"ok": True}
+    assert len(seen) == 2 and len(sleeps) == 1
