@@ -1,0 +1,178 @@
+"""Saved plans: lossless round trip, the API key never written, and the staleness check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from reconciler import planfile
+from reconciler.diagnostics import Diagnostic, Severity, SourceRange
+from reconciler.errors import StalePlanError
+from reconciler.identity import state_fingerprint
+from reconciler.plan import (
+    UNKNOWN,
+    Action,
+    CancelJob,
+    DeleteModel,
+    Estimate,
+    FieldChange,
+    NoChange,
+    Plan,
+    Reason,
+    Step,
+)
+from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
+
+
+def test_every_case_round_trips(cases: ModuleType, tmp_path: Path) -> None:
+    for name, build in cases.CASES.items():
+        original = build()
+        path = tmp_path / f"{name}.plan"
+        planfile.save(original, str(path))
+        assert planfile.load(str(path)) == original, name
+
+
+def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Path) -> None:
+    base = cases.ref_child()  # FromStep model, UNKNOWN after, estimate without a price
+    extra_steps = (
+        Step(key="x/noop", action=Action.NOOP, name="x", reason=Reason.IN_PROGRESS,
+             payload=NoChange(job_id="ftjob-1", status="running", version=2)),
+        Step(key="y/cancel", action=Action.CANCEL, name="y", reason=Reason.DUPLICATE,
+             payload=CancelJob(job_id="ftjob-2"),
+             changes=(FieldChange(path="p", before=(1, 2.5, None), after=UNKNOWN),)),
+        Step(key="y/delete", action=Action.DELETE, name="y", reason=Reason.ORPHANED,
+             payload=DeleteModel(model_id="ft:m", job_id=None), depends_on=("y/cancel",)),
+    )
+    note = Diagnostic(severity=Severity.WARNING, summary="ünïcode ✓", detail="d",
+                      subject=SourceRange(file="models/a.yaml", line=3, column=5),
+                      address="y.spec", code="c")
+    original = Plan(
+        workspace="w", snapshot_fingerprint="f",
+        steps=cases.create_only().steps + base.steps + extra_steps,
+        notes=(note,),
+        extra=(("nested", {"k": [1, {"z": None}]}), ("t", (True, "s"))),
+        total_estimate=Estimate(training_tokens=1, epochs=None, cost_usd=0.1 + 0.2),
+        targets=("y",),
+    )
+    path = tmp_path / "sub" / "plan.json"
+    planfile.save(original, str(path))
+    loaded = planfile.load(str(path))
+    assert loaded == original
+    assert loaded.steps[-2].changes[0].after is UNKNOWN
+    assert planfile.dumps(loaded) == path.read_text(encoding="utf-8")
+
+
+def test_the_api_key_is_never_written(
+    cases: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-proj-secret-0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    leaky = Plan(workspace="w", snapshot_fingerprint="f",
+                 notes=(Diagnostic(severity=Severity.INFO, summary=f"auth {key}"),))
+    path = tmp_path / "plan.json"
+    with pytest.raises(planfile.PlanFileError) as info:
+        planfile.save(leaky, str(path))
+    assert key not in str(info.value)
+    assert not path.exists()
+    planfile.save(cases.create_only(), str(path))
+    assert key not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not json", "not JSON"),
+        ('{"plan": {}}', "not an ftctl plan file"),
+        ('{"ftctl_plan_file": 99, "plan": null}', "version 99"),
+        ('{"ftctl_plan_file": 1, "plan": {"$type": "plan.Nope", "fields": {}}}', "unknown value"),
+        ('{"ftctl_plan_file": 1, "plan": {"$type": "plan.Plan", "fields": {"x": 1}}}',
+         "malformed Plan"),
+        ('{"ftctl_plan_file": 1, "plan": 3}', "does not hold a plan"),
+    ],
+)
+def test_bad_plan_files_are_clear_errors(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(planfile.PlanFileError, match=expected):
+        planfile.load(str(path))
+
+
+def test_missing_plan_file(tmp_path: Path) -> None:
+    with pytest.raises(planfile.PlanFileError, match="cannot read plan file"):
+        planfile.load(str(tmp_path / "nope.json"))
+
+
+def test_a_plan_of_another_format_version_is_refused(cases: ModuleType) -> None:
+    doc = json.loads(planfile.dumps(cases.no_changes()))
+    doc["plan"]["fields"]["format_version"] = "0.1"
+    with pytest.raises(planfile.PlanFileError, match="format 0.1"):
+        planfile.loads(json.dumps(doc))
+
+
+# --- staleness -----------------------------------------------------------------------------
+
+def _job(job_id: str, status: JobStatus, model: str | None = None) -> RemoteJob:
+    return RemoteJob(id=job_id, status=status, model="gpt-4o-mini", training_file="file-1",
+                     fine_tuned_model=model,
+                     metadata=(("ftctl-workspace", "w"), ("ftctl-name", "a")))
+
+
+def _snapshot(*jobs: RemoteJob, models: tuple[str, ...] = ("ft:a:1",)) -> Snapshot:
+    return Snapshot(
+        workspace="w",
+        files=(RemoteFile(id="file-1", filename="ftctl-x.jsonl", bytes=1, purpose="fine-tune",
+                          created_at=1),),
+        jobs=jobs,
+        models=tuple(RemoteModel(id=m, owned_by="org") for m in models),
+    )
+
+
+def _plan_for(snapshot: Snapshot, *steps: Step) -> Plan:
+    return Plan(workspace="w", snapshot_fingerprint=state_fingerprint(snapshot), steps=steps)
+
+
+_CANCEL = Step(key="a/cancel", action=Action.CANCEL, name="a",
+               reason=Reason.IN_FLIGHT_SPEC_MISMATCH, payload=CancelJob(job_id="ftjob-2"))
+_DELETE = Step(key="a/delete", action=Action.DELETE, name="a", reason=Reason.SUPERSEDED,
+               payload=DeleteModel(model_id="ft:a:1"))
+
+
+def test_job_progress_does_not_make_a_plan_stale() -> None:
+    before = _snapshot(_job("ftjob-1", JobStatus.SUCCEEDED, "ft:a:1"),
+                       _job("ftjob-2", JobStatus.QUEUED))
+    plan = _plan_for(before, _CANCEL)
+    after = _snapshot(_job("ftjob-1", JobStatus.SUCCEEDED, "ft:a:1"),
+                      _job("ftjob-2", JobStatus.RUNNING))
+    planfile.ensure_fresh(plan, after)
+
+
+def test_a_job_to_cancel_that_ended_makes_it_stale_with_the_reason() -> None:
+    before = _snapshot(_job("ftjob-2", JobStatus.RUNNING))
+    plan = _plan_for(before, _CANCEL)
+    with pytest.raises(StalePlanError, match="job ftjob-2 it would cancel has since succeeded"):
+        planfile.ensure_fresh(plan, _snapshot(_job("ftjob-2", JobStatus.SUCCEEDED)))
+
+
+def test_a_model_to_delete_that_is_gone_makes_it_stale() -> None:
+    before = _snapshot()
+    plan = _plan_for(before, _DELETE)
+    with pytest.raises(StalePlanError, match="model ft:a:1 it would delete no longer exists"):
+        planfile.ensure_fresh(plan, _snapshot(models=()))
+
+
+def test_another_change_is_stale_in_general_words() -> None:
+    before = _snapshot()
+    plan = _plan_for(before, _DELETE)
+    with pytest.raises(StalePlanError, match="^Saved plan is stale: managed jobs") as info:
+        planfile.ensure_fresh(plan, _snapshot(_job("ftjob-9", JobStatus.RUNNING)))
+    assert str(info.value).count(".") <= 2  # one sentence (the dot in "ftctl plan" aside)
+
+
+def test_a_plan_for_another_workspace_is_refused() -> None:
+    plan = _plan_for(_snapshot())
+    other = Snapshot(workspace="elsewhere")
+    with pytest.raises(StalePlanError, match="workspace 'w'"):
+        planfile.ensure_fresh(plan, other)
