@@ -6,7 +6,7 @@ import click
 
 from reconciler.app.validate import run_validate
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
-from reconciler.diagnostics import Diagnostics
+from reconciler.diagnostics import Diagnostics, Severity
 from reconciler.render.diagnostics import format_json, format_text
 
 
@@ -39,7 +39,7 @@ def validate(fmt: str) -> int:
 
 def _summary(diags: Diagnostics, loaded: bool) -> str:
     errors = sum(1 for d in diags if d.is_error)
-    warnings = len(diags) - errors
+    warnings = sum(1 for d in diags if d.severity is Severity.WARNING)
     if errors:
         return f"{errors} error(s), {warnings} warning(s)."
     return f"Valid: no errors, {warnings} warning(s)." if loaded else "Valid."
