@@ -1,0 +1,66 @@
+"""Collects dataset problems as Diagnostics, capped per code so a huge bad file stays readable.
+
+The first `cap` issues of each code are kept with their line numbers; the rest are only counted,
+and one closing diagnostic per code says how many were left out. No I/O.
+"""
+
+from __future__ import annotations
+
+from reconciler.diagnostics import Diagnostic, Severity, SourceRange
+
+DEFAULT_CAP = 20
+
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
+INFO = Severity.INFO
+
+
+class IssueSink:
+    """Accumulates issues for one file. `file` is the name shown to the user."""
+
+    def __init__(self, file: str, *, cap: int = DEFAULT_CAP) -> None:
+        self.file = file
+        self.cap = cap
+        self.counts: dict[str, int] = {}
+        self._severity: dict[str, Severity] = {}
+        self._kept: list[Diagnostic] = []
+        self.errors = 0
+
+    def add(
+        self,
+        severity: Severity,
+        code: str,
+        line: int,
+        summary: str,
+        detail: str = "",
+        column: int = 0,
+    ) -> None:
+        count = self.counts.get(code, 0) + 1
+        self.counts[code] = count
+        if severity is ERROR:
+            self.errors += 1
+        if count > self.cap:
+            self._severity.setdefault(code, severity)
+            return
+        subject = SourceRange(file=self.file, line=max(line, 0), column=max(column, 0))
+        self._kept.append(
+            Diagnostic(
+                severity=severity, summary=summary, detail=detail, subject=subject, code=code
+            )
+        )
+
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Kept issues plus one "N more" note per capped code."""
+        out = list(self._kept)
+        for code, severity in self._severity.items():
+            more = self.counts[code] - self.cap
+            out.append(
+                Diagnostic(
+                    severity=severity,
+                    summary=f"{more} more `{code}` issue(s) not shown "
+                    f"({self.counts[code]} in all)",
+                    subject=SourceRange(file=self.file),
+                    code=code,
+                )
+            )
+        return tuple(out)

@@ -1,0 +1,92 @@
+"""Billing estimates: default epochs, price lookup, and cost of a training run.
+
+L1 pure logic: values in, values out; no I/O. The constants are those of OpenAI's cookbook
+(dataset-rules §1.5): three epochs by default, clamped so that epochs x examples lands between
+100 and 25,000, and never outside [1, 25]. Validation tokens are not billed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reconciler.plan import Estimate
+from reconciler.spec import DatasetInfo, Price
+
+TARGET_EPOCHS = 3
+MIN_TARGET_EXAMPLES = 100
+MAX_TARGET_EXAMPLES = 25_000
+MIN_DEFAULT_EPOCHS = 1
+MAX_DEFAULT_EPOCHS = 25
+
+# A dated snapshot of an alias: gpt-4o-mini-2024-07-18 (date) or gpt-3.5-turbo-0125 (MMDD).
+_SNAPSHOT_SUFFIX = re.compile(r"-\d{4}(-\d{2}-\d{2})?$")
+
+
+def default_epochs(n_examples: int) -> int:
+    """The platform's `n_epochs: auto` rule. An empty dataset gets the maximum, not a crash."""
+    if n_examples <= 0:
+        return MAX_DEFAULT_EPOCHS
+    if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, MIN_TARGET_EXAMPLES // n_examples)
+    if n_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // n_examples)
+    return TARGET_EPOCHS
+
+
+def resolve_epochs(n_epochs: object, n_examples: int) -> int:
+    """An explicit positive integer wins; "auto", None or anything else means the default rule."""
+    if isinstance(n_epochs, int) and not isinstance(n_epochs, bool) and n_epochs > 0:
+        return n_epochs
+    return default_epochs(n_examples)
+
+
+def base_of(model: str) -> str:
+    """The base model of a model id: `ft:gpt-4o-mini-2024-07-18:org:suffix:id` -> its base."""
+    if model.startswith("ft:"):
+        return model[3:].split(":", 1)[0]
+    return model
+
+
+def price_for(model: str, prices: tuple[Price, ...]) -> Price | None:
+    """The price entry for a model: the longest entry that is the model itself or a prefix of it.
+
+    A prefix counts only at a name boundary that leaves a dated snapshot suffix
+    (`gpt-4o-mini` prices `gpt-4o-mini-2024-07-18`), or when the entry ends in "-" or "*"
+    (an explicit family wildcard). So `gpt-4o` never prices `gpt-4o-mini-...` by accident.
+    Fine-tuned models (`ft:...`) are priced as their base model.
+    """
+    name = base_of(model)
+    best: Price | None = None
+    for price in prices:
+        if _matches(price.model, name) and (best is None or len(price.model) > len(best.model)):
+            best = price
+    return best
+
+
+def _matches(entry: str, model: str) -> bool:
+    if entry == model:
+        return True
+    if entry.endswith("*"):
+        return model.startswith(entry[:-1])
+    if entry.endswith("-"):
+        return model.startswith(entry)
+    if not model.startswith(entry):
+        return False
+    return _SNAPSHOT_SUFFIX.fullmatch(model[len(entry):]) is not None
+
+
+def estimate(
+    info: DatasetInfo, *, n_epochs: object, model: str, prices: tuple[Price, ...]
+) -> Estimate:
+    """Charged tokens (epochs x billable tokens of one epoch) and their cost, when known.
+
+    training_tokens is None when the dataset's tokens are unknown (no tokenizer for the model);
+    cost_usd is None when that is unknown or the price table has no entry for the model.
+    """
+    epochs = resolve_epochs(n_epochs, info.examples)
+    if info.tokens is None:
+        return Estimate(training_tokens=None, epochs=epochs, cost_usd=None)
+    charged = epochs * info.tokens
+    price = price_for(model, prices)
+    cost = None if price is None else round(charged * price.training_per_1m / 1_000_000, 6)
+    return Estimate(training_tokens=charged, epochs=epochs, cost_usd=cost)
