@@ -112,6 +112,10 @@ class Renderer:
         if not isinstance(node, dict):
             return out
         out += self._children(node, path, node.get("required", ()), "")
+        for alt in [*node.get("anyOf", ()), *node.get("oneOf", ())]:
+            alt = self.resolve(alt)
+            if isinstance(alt, dict) and "properties" in alt:  # e.g. `model: {ref: NAME}`
+                out += self._children(alt, path, alt.get("required", ()), "when written as an object")
         items = self.resolve(node.get("items"))
         if isinstance(items, dict) and ("properties" in items or "allOf" in items):
             out += self._children(items, f"{path}[]", items.get("required", ()), "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,7 @@ def _generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("gen_manifest_docs", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 
