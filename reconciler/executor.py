@@ -19,6 +19,7 @@ Safety rules, in one place:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -95,8 +96,8 @@ class Execution:
     interrupted: bool = False
 
 
-class _Unresolved(Exception):
-    """A FromStep value is not available (its step did not produce it)."""
+class _StepFailed(Exception):
+    """A step cannot be carried out (a FromStep value missing, a dataset changed since the plan)."""
 
 
 @dataclass(slots=True)
@@ -259,7 +260,7 @@ class _Run:
         step = self.steps[key]
         try:
             value = future.result()
-        except (_Unresolved, ApiError, OSError) as exc:
+        except (_StepFailed, ApiError, OSError) as exc:
             self._record(step, _failed(key, str(exc)))
             return
         if kind == "checks":
@@ -344,6 +345,9 @@ class _Run:
         if present is not None:
             return present, "already present"
         path = os.path.join(self.options.root, p.repo_path)
+        if _sha256_of(path) != p.sha256:
+            # The name promises these exact bytes: never upload other content under it.
+            raise _StepFailed(f"{p.repo_path} changed since the plan was made; plan again")
 
         def progress(sent: int, total: int) -> None:
             self.reporter.upload_progress(step, sent, total)
@@ -433,7 +437,7 @@ class _Run:
             return value
         found = self.state.outputs.get(value.key, {}).get(value.field)
         if not found:
-            raise _Unresolved(f"{value.key} did not produce {value.field}")
+            raise _StepFailed(f"{value.key} did not produce {value.field}")
         return found
 
     def _cancel(self, p: CancelJob) -> str:
@@ -454,6 +458,14 @@ class _Run:
                 raise
             return "already gone"
         return ""
+
+
+def _sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _refs(payload: object) -> list[FromStep]:

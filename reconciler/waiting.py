@@ -14,7 +14,7 @@ from typing import Protocol
 
 from reconciler.errors import RetryableApiError
 from reconciler.events import JobProgress, Reporter
-from reconciler.snapshot import JobEvent, RemoteJob
+from reconciler.snapshot import JobEvent, JobStatus, RemoteJob
 
 DEFAULT_POLL_INTERVAL = 2.0
 
@@ -118,6 +118,8 @@ class JobWatcher:
             w.train_loss = loss
 
     def _progress(self, w: _Watched, job: RemoteJob, event: JobEvent | None) -> JobProgress:
+        if job.status is JobStatus.SUCCEEDED and w.total_steps:
+            w.step = w.total_steps  # the last metrics event may trail the final status
         return JobProgress(
             name=w.name,
             job=job,
