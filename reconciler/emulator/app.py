@@ -1,0 +1,129 @@
+"""The WSGI application: routing under /v1, bearer auth, OpenAI error bodies, request ids and
+fault injection around the endpoint handlers of files_api, jobs_api and models_api.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map
+from werkzeug.wrappers import Request, Response
+
+from reconciler.emulator import files_api, jobs_api, models_api
+from reconciler.emulator.context import Context
+from reconciler.emulator.errors import ApiError
+from reconciler.emulator.faults import ConnectionDropped, FaultInjector, parse
+from reconciler.emulator.store import Store
+
+StartResponse = Callable[..., Any]
+
+
+def json_response(body: dict[str, Any], status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+class EmulatorApp:
+    """A WSGI app serving the OpenAI fine-tuning API subset from one SQLite database."""
+
+    def __init__(self, db_path: str, *, api_key: str, speed: float, faults: str | None,
+                 seed: int | None, clock: Callable[[], float] | None,
+                 max_running: int | None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.store = Store(db_path)
+        self.ctx = Context(self.store, clock or time.time, speed, max_running)
+        self.faults = FaultInjector(parse(faults), seed)
+        self._key = api_key.encode()
+        rules = files_api.RULES + jobs_api.RULES + models_api.RULES
+        self._map = Map([r.empty() for r in rules],  # a Rule binds to one Map: copy per app
+                        strict_slashes=False, merge_slashes=False)
+        self._request_class = type(
+            "EmulatorRequest", (files_api.StreamingRequest,), {"blob_dir": self.store.blob_dir}
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = self._request_class(environ)
+        fault = self.faults.draw()
+        if fault == "reset":
+            raise ConnectionDropped("fault injection: connection reset before handling")
+        if fault == "slow":
+            time.sleep(self.faults.plan.slow_seconds)
+        response = self._respond(request, fault)
+        _drain(request)
+        if fault == "lost":
+            raise ConnectionDropped("fault injection: response lost after the work was done")
+        response.headers["x-request-id"] = "req_" + secrets.token_hex(16)
+        response.headers["openai-organization"] = "org-emulator"
+        return response(environ, start_response)
+
+    def _respond(self, request: Request, fault: str | None) -> Response:
+        try:
+            if fault is not None and fault.isdigit():
+                raise _fault_error(int(fault), self.faults.plan.retry_after)
+            endpoint, args = self._map.bind_to_environ(request.environ).match()
+            self._authorize(request)
+            result = endpoint(self.ctx, request, **args)
+            return result if isinstance(result, Response) else json_response(result)
+        except ApiError as exc:
+            return json_response(exc.body(), exc.status, exc.headers)
+        except NotFound:
+            err = ApiError(404, f"Invalid URL ({request.method} {request.path})")
+            return json_response(err.body(), 404)
+        except MethodNotAllowed:
+            err = ApiError(405, f"Method {request.method} not allowed for {request.path}")
+            return json_response(err.body(), 405)
+        except HTTPException as exc:
+            err = ApiError(exc.code or 400, exc.description or "Bad request")
+            return json_response(err.body(), err.status)
+        except Exception:  # noqa: BLE001 - a bug must still answer with OpenAI's error shape
+            traceback.print_exc(file=sys.stderr)
+            err = ApiError(500, "The server had an error while processing your request.",
+                           type_="server_error")
+            return json_response(err.body(), 500)
+
+    def _authorize(self, request: Request) -> None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "You didn't provide an API key. You need to provide your API "
+                           "key in an Authorization header using Bearer auth.")
+        if not hmac.compare_digest(token.strip().encode(), self._key):
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _fault_error(status: int, retry_after: float) -> ApiError:
+    if status == 429:
+        return ApiError(429, "Rate limit reached for requests (fault injection).",
+                        type_="requests", code="rate_limit_exceeded",
+                        headers={"Retry-After": f"{retry_after:g}"})
+    return ApiError(status, "The server had an error while processing your request "
+                    "(fault injection).", type_="server_error")
+
+
+def _drain(request: Request) -> None:
+    """Read what is left of the body, so an early answer does not break the connection."""
+    stream = request.stream
+    while stream.read(1 << 20):
+        pass
+
+
+def make_app(db_path: str, *, api_key: str = "sk-local", speed: float = 1.0,
+             faults: str | None = None, seed: int | None = None,
+             clock: Callable[[], float] | None = None,
+             max_running: int | None = None) -> EmulatorApp:
+    """The emulator as a WSGI app; base URL is http://HOST:PORT/v1."""
+    return EmulatorApp(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
+                       clock=clock, max_running=max_running)

@@ -1,0 +1,74 @@
+"""The models the emulator knows: a fixed list of base models, plus every fine-tuned model a
+succeeded job produced that has not been deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.emulator.context import ORG_ID, Context
+
+# (id, created, owned_by, shutdown_date). One retiring model lets drift warnings be exercised.
+BASE_MODELS: tuple[tuple[str, int, str, str | None], ...] = (
+    ("gpt-4o-mini-2024-07-18", 1721172741, "system", None),
+    ("gpt-4o-2024-08-06", 1722814719, "system", None),
+    ("gpt-4.1-mini-2025-04-14", 1744317547, "system", None),
+    ("gpt-4.1-nano-2025-04-14", 1744321025, "system", None),
+    ("gpt-4.1-2025-04-14", 1744316542, "system", None),
+    ("gpt-3.5-turbo-0125", 1706048358, "system", "2026-09-28"),
+    ("babbage-002", 1692634615, "system", "2026-10-15"),
+    ("davinci-002", 1692634301, "system", "2026-10-15"),
+    ("o4-mini-2025-04-16", 1744133506, "system", None),
+)
+_BASE_IDS = {m[0] for m in BASE_MODELS}
+
+
+def is_base(model: str) -> bool:
+    return model in _BASE_IDS
+
+
+def root_base(model: str) -> str:
+    """The base model under `model` (an ft: id names its base in its second segment)."""
+    if model.startswith("ft:"):
+        return model.split(":")[1]
+    return model
+
+
+def base_object(entry: tuple[str, int, str, str | None]) -> dict[str, Any]:
+    ident, created, owner, shutdown = entry
+    return {"id": ident, "object": "model", "created": created, "owned_by": owner,
+            "shutdown_date": shutdown}
+
+
+def live_job(ctx: Context, model: str) -> dict[str, Any] | None:
+    """The succeeded job behind fine-tuned model `model`, unless the model was deleted."""
+    if not model.startswith("ft:") or model in ctx.store.deleted_models():
+        return None
+    job = ctx.store.job_by_model(model)
+    if job is None or ctx.view(job).status != "succeeded":
+        return None
+    return job
+
+
+def ft_object(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+    return {"id": job["doc"]["fine_tuned_model"], "object": "model",
+            "created": ctx.view(job).finished_at, "owned_by": ORG_ID, "shutdown_date": None}
+
+
+def find_model(ctx: Context, model: str) -> dict[str, Any] | None:
+    for entry in BASE_MODELS:
+        if entry[0] == model:
+            return base_object(entry)
+    job = live_job(ctx, model)
+    return ft_object(ctx, job) if job else None
+
+
+def all_models(ctx: Context) -> list[dict[str, Any]]:
+    deleted = ctx.store.deleted_models()
+    out = [base_object(e) for e in BASE_MODELS]
+    for job in ctx.store.all_jobs():
+        if job["doc"]["fine_tuned_model"] in deleted:
+            continue
+        if ctx.view(job).status == "succeeded":
+            out.append(ft_object(ctx, job))
+    return out

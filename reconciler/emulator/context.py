@@ -1,0 +1,104 @@
+"""What every request handler gets: the store, the clock, the settings, and small helpers.
+
+Helpers here cover what all endpoint modules share: ids with OpenAI's prefixes, JSON bodies,
+`limit`/`after` query parsing, list envelopes, and the job view (status on read).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from reconciler.emulator import lifecycle
+from reconciler.emulator.errors import invalid, not_found
+from reconciler.emulator.store import Row, Store
+
+ORG_ID = "org-emulator"
+ORG_SLUG = "emulator"  # the organization segment of ft: model ids
+_ALNUM = string.ascii_letters + string.digits
+
+
+@dataclass
+class Context:
+    store: Store
+    clock: Callable[[], float]
+    speed: float
+    max_running: int | None = None  # concurrently running jobs per organization; None = no cap
+
+    def now(self) -> float:
+        return self.clock()
+
+    def view(self, job: Row) -> lifecycle.JobView:
+        """Status on read; with a concurrency cap, queued time stretches while slots are full."""
+        extra = 0.0
+        if self.max_running is not None:
+            extra = self.queue_delays().get(job["id"], 0.0)
+        return lifecycle.view(job, self.now(), self.speed, extra)
+
+    def queue_delays(self) -> dict[str, float]:
+        from reconciler.emulator.scheduling import queue_delays
+
+        assert self.max_running is not None
+        return queue_delays(self.store.all_jobs(), self.max_running, self.now(), self.speed)
+
+    def job_or_404(self, job_id: str) -> Row:
+        job = self.store.get_job(job_id)
+        if job is None:
+            raise not_found("fine-tuning job", job_id, "fine_tuning_job_id")
+        return job
+
+
+def new_id(prefix: str, n: int = 24) -> str:
+    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(n))
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise invalid("We could not parse the JSON body of your request.") from None
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.")
+    return body
+
+
+def limit_arg(request: Request, default: int, maximum: int) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(f"Invalid limit '{raw}': expected an integer.", "limit") from None
+    if not 1 <= value <= maximum:
+        raise invalid(f"Invalid limit {value}: must be between 1 and {maximum}.", "limit")
+    return value
+
+
+def page(items: list[dict[str, Any]], limit: int, *, ids: bool) -> dict[str, Any]:
+    """A list envelope from up to limit+1 items (the extra one only says there is more)."""
+    data = items[:limit]
+    out: dict[str, Any] = {"object": "list", "data": data, "has_more": len(items) > limit}
+    if ids:
+        out["first_id"] = data[0]["id"] if data else None
+        out["last_id"] = data[-1]["id"] if data else None
+    return out
+
+
+def after_slice(items: list[dict[str, Any]], after: str | None) -> list[dict[str, Any]]:
+    """Items after the one with id `after` (all of them when absent or unknown)."""
+    if after is None:
+        return items
+    for n, item in enumerate(items):
+        if item["id"] == after:
+            return items[n + 1 :]
+    return items

@@ -1,0 +1,87 @@
+"""Serve the emulator on a real threaded WSGI server (werkzeug), in the background or until a
+signal. `ConnectionDropped` out of the app closes the socket without an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from reconciler.emulator.app import EmulatorApp, make_app
+from reconciler.emulator.faults import ConnectionDropped
+
+
+class _Handler(WSGIRequestHandler):
+    """Silent per-request logging; a dropped connection is closed without a response."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        if isinstance(error, ConnectionDropped):
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class RunningServer:
+    """A server on a thread; `.base_url` is http://HOST:PORT/v1. Usable as a context manager."""
+
+    def __init__(self, server: BaseWSGIServer, app: EmulatorApp) -> None:
+        self._server = server
+        self.app = app
+        self.host = str(server.server_address[0])
+        self.port = int(server.server_address[1])
+        self.base_url = f"http://{self.host}:{self.port}/v1"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"emulator-{self.port}", daemon=True,
+        )
+        self._stopped = False
+
+    def start(self) -> RunningServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self.app.close()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def create_server(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
+                  api_key: str = "sk-local", speed: float = 1.0, faults: str | None = None,
+                  seed: int | None = None, clock: Callable[[], float] | None = None,
+                  max_running: int | None = None) -> RunningServer:
+    """Bind (port 0 picks a free port) without starting to serve."""
+    app = make_app(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
+                   clock=clock, max_running=max_running)
+    server = make_server(host, port, app, threaded=True, request_handler=_Handler)
+    return RunningServer(server, app)
+
+
+def start_in_background(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
+                        api_key: str = "sk-local", speed: float = 1.0,
+                        faults: str | None = None, seed: int | None = None,
+                        clock: Callable[[], float] | None = None,
+                        max_running: int | None = None) -> RunningServer:
+    """Serve on a daemon thread; returns once the socket accepts connections."""
+    return create_server(db_path, host=host, port=port, api_key=api_key, speed=speed,
+                         faults=faults, seed=seed, clock=clock, max_running=max_running).start()

@@ -1,0 +1,304 @@
+"""The emulator's persistent state: SQLite schema and every query. The only sqlite3 importer.
+
+One connection per thread (WAL mode lets readers run beside the writer); every write takes the
+one process-wide write lock, so concurrent requests never interleave half-done writes. File
+bytes live on disk in a folder next to the database; rows only name them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created_at INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, filename TEXT NOT NULL, purpose TEXT NOT NULL, blob TEXT,
+  job_id TEXT, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS uploads (
+  id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, filename TEXT NOT NULL, purpose TEXT NOT NULL, mime_type TEXT NOT NULL,
+  status TEXT NOT NULL, file_id TEXT);
+CREATE TABLE IF NOT EXISTS parts (
+  id TEXT PRIMARY KEY, upload_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, blob TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created_at REAL NOT NULL,
+  doc TEXT NOT NULL, has_metadata INTEGER NOT NULL, cancelled_at REAL, paused_at REAL,
+  paused_total REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS job_metadata (
+  job_seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS job_metadata_kv ON job_metadata (key, value, job_seq);
+CREATE TABLE IF NOT EXISTS deleted_models (id TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS analyses (
+  file_id TEXT NOT NULL, kind TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (file_id, kind));
+CREATE TABLE IF NOT EXISTS permissions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, checkpoint TEXT NOT NULL,
+  project_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+"""
+
+Row = dict[str, Any]
+
+
+class Store:
+    """SQLite state of one emulator instance (one database file, one blob folder)."""
+
+    def __init__(self, db_path: str) -> None:
+        self.db_path = os.path.abspath(db_path)
+        self.blob_dir = self.db_path + ".blobs"
+        os.makedirs(os.path.dirname(self.db_path), exist_ok=True)
+        os.makedirs(self.blob_dir, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        with self._write_lock:
+            self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Row | None:
+        row = self._conn().execute(sql, args).fetchone()
+        return dict(row) if row is not None else None
+
+    def _all(self, sql: str, args: tuple[Any, ...]) -> list[Row]:
+        return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
+
+    def blob_path(self, name: str) -> str:
+        return os.path.join(self.blob_dir, name)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def insert_file(self, row: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO files (id, created_at, bytes, filename, purpose, blob, job_id)"
+                " VALUES (:id, :created_at, :bytes, :filename, :purpose, :blob, :job_id)",
+                {"blob": None, "job_id": None, **row},
+            )
+
+    def get_file(self, file_id: str) -> Row | None:
+        return self._one("SELECT * FROM files WHERE id = ? AND deleted = 0", (file_id,))
+
+    def list_files(
+        self, *, purpose: str | None, after: str | None, order: str, limit: int
+    ) -> list[Row]:
+        sql = "SELECT * FROM files WHERE deleted = 0"
+        args: list[Any] = []
+        if purpose is not None:
+            sql += " AND purpose = ?"
+            args.append(purpose)
+        op, direction = ("<", "DESC") if order == "desc" else (">", "ASC")
+        if after is not None:
+            sql += f" AND seq {op} COALESCE((SELECT seq FROM files WHERE id = ?), -1)"
+            args.append(after)
+        sql += f" ORDER BY seq {direction} LIMIT ?"
+        args.append(limit)
+        return self._all(sql, tuple(args))
+
+    def delete_file(self, file_id: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE files SET deleted = 1 WHERE id = ? AND deleted = 0", (file_id,)
+            )
+            return cur.rowcount > 0
+
+    # -- uploads -----------------------------------------------------------------------------
+
+    def insert_upload(self, row: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO uploads (id, created_at, expires_at, bytes, filename, purpose,"
+                " mime_type, status) VALUES (:id, :created_at, :expires_at, :bytes, :filename,"
+                " :purpose, :mime_type, 'pending')",
+                dict(row),
+            )
+
+    def get_upload(self, upload_id: str) -> Row | None:
+        return self._one("SELECT * FROM uploads WHERE id = ?", (upload_id,))
+
+    def set_upload_status(self, upload_id: str, status: str, file_id: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE uploads SET status = ?, file_id = COALESCE(?, file_id) WHERE id = ?",
+                (status, file_id, upload_id),
+            )
+
+    def complete_upload(self, upload_id: str, file_row: Mapping[str, Any]) -> None:
+        """Insert the file and mark the upload completed in one transaction."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO files (id, created_at, bytes, filename, purpose, blob)"
+                " VALUES (:id, :created_at, :bytes, :filename, :purpose, :blob)",
+                dict(file_row),
+            )
+            conn.execute(
+                "UPDATE uploads SET status = 'completed', file_id = ? WHERE id = ?",
+                (file_row["id"], upload_id),
+            )
+
+    def insert_part(self, row: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO parts (id, upload_id, created_at, bytes, blob)"
+                " VALUES (:id, :upload_id, :created_at, :bytes, :blob)",
+                dict(row),
+            )
+
+    def list_parts(self, upload_id: str) -> list[Row]:
+        return self._all("SELECT * FROM parts WHERE upload_id = ?", (upload_id,))
+
+    def delete_parts(self, upload_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def insert_job(self, job_id: str, created_at: float, doc: Mapping[str, Any]) -> None:
+        """Insert a job and its metadata index rows (plus its reserved result file) atomically."""
+        metadata = doc.get("metadata")
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO jobs (id, created_at, doc, has_metadata) VALUES (?, ?, ?, ?)",
+                (job_id, created_at, json.dumps(doc), 0 if metadata is None else 1),
+            )
+            seq = cur.lastrowid
+            for key, value in (metadata or {}).items():
+                conn.execute(
+                    "INSERT INTO job_metadata (job_seq, key, value) VALUES (?, ?, ?)",
+                    (seq, key, value),
+                )
+            conn.execute(
+                "INSERT INTO files (id, created_at, bytes, filename, purpose, job_id)"
+                " VALUES (?, ?, 0, 'step_metrics.csv', 'fine-tune-results', ?)",
+                (doc["result_file"], int(created_at), job_id),
+            )
+
+    def get_job(self, job_id: str) -> Row | None:
+        return _decode_job(self._one("SELECT * FROM jobs WHERE id = ?", (job_id,)))
+
+    def list_jobs(
+        self,
+        *,
+        metadata: Mapping[str, str] | None,
+        metadata_null: bool,
+        after: str | None,
+        limit: int,
+    ) -> list[Row]:
+        """Newest first; `metadata` pairs combine with AND."""
+        sql = "SELECT * FROM jobs WHERE 1 = 1"
+        args: list[Any] = []
+        if metadata_null:
+            sql += " AND has_metadata = 0"
+        for key, value in (metadata or {}).items():
+            sql += (
+                " AND seq IN (SELECT job_seq FROM job_metadata WHERE key = ? AND value = ?)"
+            )
+            args += [key, value]
+        if after is not None:
+            sql += " AND seq < COALESCE((SELECT seq FROM jobs WHERE id = ?), -1)"
+            args.append(after)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit)
+        return [r for r in (_decode_job(x) for x in self._all(sql, tuple(args))) if r]
+
+    def job_by_model(self, fine_tuned_model: str) -> Row | None:
+        """The job whose (future) fine-tuned model id is `fine_tuned_model`."""
+        return _decode_job(
+            self._one(
+                "SELECT * FROM jobs WHERE json_extract(doc, '$.fine_tuned_model') = ?",
+                (fine_tuned_model,),
+            )
+        )
+
+    def all_jobs(self) -> list[Row]:
+        return [r for r in (_decode_job(x) for x in self._all("SELECT * FROM jobs", ())) if r]
+
+    def update_job(self, job_id: str, **fields: float | None) -> None:
+        allowed = {"cancelled_at", "paused_at", "paused_total"}
+        assert set(fields) <= allowed
+        sets = ", ".join(f"{name} = ?" for name in fields)
+        with self._write() as conn:
+            conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
+
+    # -- models, analyses, permissions -------------------------------------------------------
+
+    def deleted_models(self) -> set[str]:
+        return {r["id"] for r in self._all("SELECT id FROM deleted_models", ())}
+
+    def delete_model(self, model_id: str, when: int) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO deleted_models (id, deleted_at) VALUES (?, ?)",
+                (model_id, when),
+            )
+
+    def get_analysis(self, file_id: str, kind: str) -> dict[str, Any] | None:
+        row = self._one("SELECT doc FROM analyses WHERE file_id = ? AND kind = ?", (file_id, kind))
+        return json.loads(row["doc"]) if row else None
+
+    def put_analysis(self, file_id: str, kind: str, doc: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO analyses (file_id, kind, doc) VALUES (?, ?, ?)",
+                (file_id, kind, json.dumps(doc)),
+            )
+
+    def insert_permission(self, row: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO permissions (id, checkpoint, project_id, created_at)"
+                " VALUES (:id, :checkpoint, :project_id, :created_at)",
+                dict(row),
+            )
+
+    def list_permissions(self, checkpoint: str) -> list[Row]:
+        return self._all(
+            "SELECT * FROM permissions WHERE checkpoint = ? ORDER BY seq DESC", (checkpoint,)
+        )
+
+    def delete_permission(self, checkpoint: str, permission_id: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM permissions WHERE checkpoint = ? AND id = ?",
+                (checkpoint, permission_id),
+            )
+            return cur.rowcount > 0
+
+    def close(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _decode_job(row: Row | None) -> Row | None:
+    if row is None:
+        return None
+    row["doc"] = json.loads(row["doc"])
+    return row
