@@ -10,6 +10,8 @@ Shape (format_version "1.0"):
       "workspace": str,
       "snapshot_fingerprint": str,
       "has_changes": bool,
+      "errored": bool,                  # an error note: this plan must not be applied
+      "targets": [name, ...],           # --target names the plan was cut down to ([] = all)
       "changes": [                      # one per model name, sorted by name
         {
           "name": str,
@@ -60,6 +62,8 @@ def plan_document(plan: Plan) -> dict[str, object]:
         "workspace": plan.workspace,
         "snapshot_fingerprint": plan.snapshot_fingerprint,
         "has_changes": view.has_changes,
+        "errored": view.has_errors,
+        "targets": list(view.targets),
         "changes": [_change(c) for c in view.changes],
         "uploads": [_upload(u) for u in view.loose_uploads],
         "summary": {a.value: view.counts.get(a.value, 0) for a in _SUMMARY_KEYS},

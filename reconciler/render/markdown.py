@@ -35,6 +35,10 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         f"## ftctl plan for workspace `{view.workspace}`",
         "",
     ]
+    if view.has_errors:
+        head += ["> [!WARNING]", f"> **{pv.error_line(view.notes)}** See the notes below.", ""]
+    if view.targets:
+        head += ["> [!NOTE]", f"> {_inline(pv.targets_line(view.targets))}", ""]
     if not view.has_changes:
         head += ["**No changes.** Your models match the manifests.", ""]
     else:
@@ -97,16 +101,8 @@ def _table(view: pv.PlanView) -> list[str]:
 
 
 def _cost(view: pv.PlanView) -> list[str]:
-    if not any(c.estimate for c in view.changes):
-        return []
-    line = (
-        f"**Estimated training cost: {pv.format_cost(view.total_cost)}** "
-        f"for {view.total_tokens:,} training tokens"
-    )
-    if view.unpriced:
-        names = ", ".join(f"`{n}`" for n in view.unpriced)
-        line += f" (not counting {names}: no price for the base model)"
-    return [line + ".", ""]
+    line = pv.cost_sentence(view, bold="**")
+    return [line, ""] if line else []
 
 
 def _notes(notes: tuple[Diagnostic, ...]) -> list[str]:
@@ -114,9 +110,8 @@ def _notes(notes: tuple[Diagnostic, ...]) -> list[str]:
         return []
     items = []
     for d in notes:
-        where = f"`{d.address}`: " if d.address else ""
-        if d.subject is not None:
-            where = f"`{d.subject}`: {where}"
+        where = pv.note_place(d)
+        where = f"`{where[:-2]}`: " if where else ""
         item = f"- {_ICONS[d.severity]} **{pv.severity_word(d)}:** {where}{_inline(d.summary)}"
         detail = " ".join(line.strip() for line in d.detail.splitlines() if line.strip())
         items.append(item + (f"<br>{_inline(detail)}" if detail else ""))

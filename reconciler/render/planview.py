@@ -93,6 +93,8 @@ class PlanView:
     notes: Diagnostics  # every plan note, in plan order
     counts: dict[str, int]
     has_changes: bool
+    has_errors: bool = False
+    targets: tuple[str, ...] = ()
 
     @property
     def active(self) -> tuple[ModelChange, ...]:
@@ -142,6 +144,8 @@ def build(plan: Plan) -> PlanView:
         notes=plan.notes,
         counts=plan.summary(),
         has_changes=plan.has_changes,
+        has_errors=any(d.is_error for d in plan.notes),
+        targets=plan.targets,
     )
 
 
@@ -177,7 +181,7 @@ def _model_change(
     present = {s.action for s in steps}
     action = next(a for a in _PRIORITY if a in present)
     main = next(s for s in steps if s.action is action)
-    fields = tuple(c for s in steps for c in s.changes)
+    fields = _fields(main, steps)
     estimate = next((s.estimate for s in steps if s.estimate is not None), None)
     return ModelChange(
         name=name,
@@ -190,6 +194,16 @@ def _model_change(
         estimate=estimate,
         notes=notes,
     )
+
+
+def _fields(main: Step, steps: tuple[Step, ...]) -> tuple[FieldChange, ...]:
+    # A cancel-and-recreate carries the same diff on both steps: show it once.
+    source = main if main.changes else next((s for s in steps if s.changes), main)
+    out: list[FieldChange] = []
+    for change in source.changes:
+        if change not in out:
+            out.append(change)
+    return tuple(out)
 
 
 def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
@@ -212,7 +226,16 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
         return f"will have an old version deleted {because}"
     if a is Action.UPLOAD:
         return f"needs a dataset uploaded {because}"
-    return "has no changes"
+    return _NOOP_WORDS.get(r, "has no changes")
+
+
+_NOOP_WORDS = {
+    Reason.UNCHANGED: "is up to date",
+    Reason.IN_PROGRESS: "has a job in progress with this spec",
+    Reason.FAILED: "has a failed latest job with this spec; it is not retried",
+    Reason.ADOPTED: "is adopted from a job made outside ftctl",
+    Reason.BLOCKED: "cannot be planned yet (see the notes)",
+}
 
 
 def _because(step: Step, fields: tuple[FieldChange, ...]) -> str:
@@ -292,6 +315,37 @@ def summary_line(counts: dict[str, int]) -> str:
 NO_CHANGES = "No changes. Your models match the manifests."
 
 
+def error_line(notes: Diagnostics) -> str:
+    n = sum(1 for d in notes if d.is_error)
+    return f"This plan has {n} error{'s' if n != 1 else ''} and cannot be applied."
+
+
+def targets_line(targets: tuple[str, ...]) -> str:
+    what = "what it depends on" if len(targets) == 1 else "what they depend on"
+    return (
+        f"This plan is limited to --target {', '.join(targets)} (and {what}); "
+        "other changes may be pending."
+    )
+
+
+def cost_sentence(view: PlanView, *, bold: str = "") -> str | None:
+    """"Estimated training cost: $1.23 for 45,000 training tokens." (None: no estimates).
+
+    bold: Markdown emphasis around the amount (text passes "")."""
+    if not any(c.estimate for c in view.changes):
+        return None
+    unpriced = ", ".join(view.unpriced)
+    if len(view.unpriced) == sum(1 for c in view.changes if c.estimate):
+        return f"Estimated training cost: {bold}unknown{bold} (no price for the base model)."
+    line = (
+        f"Estimated training cost: {bold}{format_cost(view.total_cost)}{bold} "
+        f"for {view.total_tokens:,} training tokens"
+    )
+    if unpriced:
+        line += f" (not counting {unpriced}: no price for the base model)"
+    return line + "."
+
+
 def format_cost(cost: float | None) -> str:
     if cost is None:
         return "unknown"
@@ -307,6 +361,16 @@ def format_bytes(n: int) -> str:
             return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+def note_place(d: Diagnostic) -> str:
+    """Where a note points ("file:line: name: "), leaving out a name its summary starts with."""
+    where = ""
+    if d.address and not d.summary.startswith(_address_name(d.address) + ":"):
+        where = f"{d.address}: "
+    if d.subject is not None:
+        where = f"{d.subject}: {where}"
+    return where
 
 
 def severity_word(d: Diagnostic) -> str:

@@ -58,11 +58,15 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             out.append("")
         out += _loose_uploads(view, paint)
     out += _notes(view.notes, paint)
+    if view.targets:
+        out += [paint(_SEVERITY_COLOURS[Severity.WARNING], pv.targets_line(view.targets)), ""]
     if view.has_changes:
         out += _cost(view)
         out.append(paint(_BOLD, pv.summary_line(view.counts)))
     else:
         out.append(paint(_BOLD, pv.NO_CHANGES))
+    if view.has_errors:
+        out.append(paint(_SEVERITY_COLOURS[Severity.ERROR], pv.error_line(view.notes)))
     return "\n".join(out) + "\n"
 
 
@@ -160,9 +164,7 @@ def _loose_uploads(view: pv.PlanView, paint: _Paint) -> list[str]:
 def _notes(notes: tuple[Diagnostic, ...], paint: _Paint) -> list[str]:
     lines: list[str] = []
     for d in notes:
-        where = f"{d.address}: " if d.address else ""
-        if d.subject is not None:
-            where = f"{d.subject}: {where}"
+        where = pv.note_place(d)
         word = paint(_SEVERITY_COLOURS[d.severity], pv.severity_word(d))
         lines.append(f"{word}: {where}{d.summary}")
         lines += [f"  {line}" for line in d.detail.splitlines() if line.strip()]
@@ -170,12 +172,5 @@ def _notes(notes: tuple[Diagnostic, ...], paint: _Paint) -> list[str]:
 
 
 def _cost(view: pv.PlanView) -> list[str]:
-    if not any(c.estimate for c in view.changes):
-        return []
-    line = (
-        f"Estimated training cost: {pv.format_cost(view.total_cost)} "
-        f"for {view.total_tokens:,} training tokens"
-    )
-    if view.unpriced:
-        line += f" (not counting {', '.join(view.unpriced)}: no price for the base model)"
-    return [line + ".", ""]
+    line = pv.cost_sentence(view)
+    return [line, ""] if line else []

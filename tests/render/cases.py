@@ -14,6 +14,7 @@ from reconciler.plan import (
     Estimate,
     FieldChange,
     FromStep,
+    NoChange,
     Plan,
     Reason,
     Step,
@@ -160,20 +161,28 @@ def delete_warning() -> Plan:
                 notes=(note,))
 
 
+def noop(name: str, reason: Reason, job: str | None, status: str | None, version: int) -> Step:
+    return Step(key=name, action=Action.NOOP, name=name, reason=reason,
+                payload=NoChange(job_id=job, model_id=f"ft:{BASE}:acme:{name}:v{version}",
+                                 status=status, version=version))
+
+
 def in_progress() -> Plan:
     note = Diagnostic(
         severity=Severity.INFO,
-        summary="job ftjob-run1 is running (step 120 of 300), ETA 2026-11-29 03:40 UTC",
+        summary="support-bot: job ftjob-run1 is running (ETA 2026-11-29 03:40 UTC)",
         address="support-bot",
     )
-    return Plan(workspace="prod", snapshot_fingerprint=FP, notes=(note,))
+    steps = (noop("support-bot", Reason.IN_PROGRESS, "ftjob-run1", "running", 2),)
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=steps, notes=(note,))
 
 
 def failed_job() -> Plan:
     note = Diagnostic(
         severity=Severity.WARNING,
-        summary="latest job ftjob-bad1 failed: invalid_training_file <line 3 is not JSON>",
-        detail="Fix the dataset and change the spec, or rerun with --retry-failed.",
+        summary="classifier: latest job ftjob-bad1 failed: invalid_training_file <line 3>",
+        detail="Not retried with the same spec (no cost loops): change the spec, or plan/apply "
+               "with --retry-failed.",
         address="classifier",
         subject=SourceRange(file="models/classifier.yaml", line=1, column=1),
     )
@@ -184,11 +193,51 @@ def failed_job() -> Plan:
                              after="data/faq.jsonl@222222222222", forces_new=True),),
         estimate=Estimate(training_tokens=4_000, epochs=2, cost_usd=0.0012),
     )
-    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(cont,), notes=(note,))
+    failed = noop("classifier", Reason.FAILED, "ftjob-bad1", "failed", 1)
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(failed, cont), notes=(note,))
+
+
+def cancel_and_recreate() -> Plan:
+    diff = (FieldChange(path="method.hyperparameters.learning_rate_multiplier", before=0.1,
+                        after=0.05, forces_new=True),
+            FieldChange(path="method.grader", before=None,
+                        after={"type": "string_check", "name": "exact"}, forces_new=True))
+    cancel = Step(key="support-bot/cancel/ftjob-run1", action=Action.CANCEL, name="support-bot",
+                  reason=Reason.IN_FLIGHT_SPEC_MISMATCH, payload=CancelJob(job_id="ftjob-run1"),
+                  changes=diff)
+    job = create("support-bot", action=Action.RETRAIN, reason=Reason.IN_FLIGHT_SPEC_MISMATCH,
+                 version=3, changes=diff, depends_on=(cancel.key,),
+                 estimate=Estimate(training_tokens=None, epochs=3, cost_usd=None))
+    note = Diagnostic(severity=Severity.WARNING, summary="only --target support-bot is planned")
+    return Plan(workspace="staging", snapshot_fingerprint=FP, steps=(cancel, job),
+                notes=(note,), targets=("support-bot",))
+
+
+def prevent_destroy_error() -> Plan:
+    retrain = create(
+        "faq", action=Action.RETRAIN, reason=Reason.SPEC_CHANGED, version=3,
+        changes=(FieldChange(path="suffix", before="faq", after="faq-v2", forces_new=True),),
+        estimate=Estimate(training_tokens=8_000, epochs=2, cost_usd=0.024),
+    )
+    retire = Step(key="faq/delete/ft:old", action=Action.DELETE, name="faq",
+                  reason=Reason.SUPERSEDED, depends_on=(retrain.key,),
+                  payload=DeleteModel(model_id="ft:gpt-4o-mini:acme:faq:v2", job_id="ftjob-f2"))
+    err = Diagnostic(
+        severity=Severity.ERROR,
+        summary="faq: plan would delete ft:gpt-4o-mini:acme:faq:v2, but "
+                "lifecycle.prevent_destroy is set",
+        detail="Raise lifecycle.keep_versions, or set prevent_destroy: false to allow it.",
+        address="faq", subject=SourceRange(file="models/faq.yaml", line=1, column=1),
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(retrain, retire), notes=(err,))
 
 
 def no_changes() -> Plan:
-    return Plan(workspace="prod", snapshot_fingerprint=FP)
+    steps = (
+        noop("classifier", Reason.UNCHANGED, "ftjob-c1", "succeeded", 1),
+        noop("support-bot", Reason.ADOPTED, "ftjob-hand", "succeeded", 0),
+    )
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=steps)
 
 
 CASES = {
@@ -198,5 +247,7 @@ CASES = {
     "delete_warning": delete_warning,
     "in_progress": in_progress,
     "failed_job": failed_job,
+    "cancel_and_recreate": cancel_and_recreate,
+    "prevent_destroy_error": prevent_destroy_error,
     "no_changes": no_changes,
 }
