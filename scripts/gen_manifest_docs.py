@@ -115,7 +115,8 @@ class Renderer:
         for alt in [*node.get("anyOf", ()), *node.get("oneOf", ())]:
             alt = self.resolve(alt)
             if isinstance(alt, dict) and "properties" in alt:  # e.g. `model: {ref: NAME}`
-                out += self._children(alt, path, alt.get("required", ()), "when written as an object")
+                when = "when written as an object"
+                out += self._children(alt, path, alt.get("required", ()), when)
         items = self.resolve(node.get("items"))
         if isinstance(items, dict) and ("properties" in items or "allOf" in items):
             out += self._children(items, f"{path}[]", items.get("required", ()), "")

@@ -106,7 +106,9 @@ def test_troubleshooting_covers_every_error_class() -> None:
     text = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
     classes = [
         name for name, obj in vars(errors).items()
-        if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == errors.__name__
+        if isinstance(obj, type)
+        and issubclass(obj, Exception)
+        and obj.__module__ == errors.__name__
     ]
     assert len(classes) >= 7
     missing = [name for name in classes if f"`{name}`" not in text]
