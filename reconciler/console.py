@@ -16,9 +16,13 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
+from reconciler.app.apply import ApplyReport
 from reconciler.events import JobProgress, StepResult, StepStatus
+from reconciler.identity import META_NAME
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, Step, UploadFile
+from reconciler.snapshot import RemoteJob
 
+SMALL_UPLOAD = 1 << 20
 _MARK = {StepStatus.DONE: "done", StepStatus.FAILED: "FAILED", StepStatus.SKIPPED: "skipped"}
 
 
@@ -108,9 +112,9 @@ class PlainReporter:
         self._print(step_line(step, result))
 
     def job_progress(self, progress: JobProgress) -> None:
-        event = progress.event
-        if event is not None and event.type != "metrics":
-            self._print(f"{progress.name}: {event.level}: {event.message}")
+        for event in progress.new_events:
+            if event.type != "metrics":
+                self._print(f"{progress.name}: {event.level}: {event.message}")
         job, now = progress.job, self._clock()
         with self._lock:
             status, when = self._last.get(job.id, ("", float("-inf")))
@@ -121,12 +125,14 @@ class PlainReporter:
             self._print(progress_line(progress))
 
     def upload_progress(self, step: Step, sent: int, total: int) -> None:
-        quarter = 4 * sent // total if total else 4
+        if total < SMALL_UPLOAD:
+            return  # done in one request: the step's own lines say enough
+        quarter = 4 * sent // total
         with self._lock:
             if quarter <= self._upload_quarter.get(step.key, 0):
                 return
             self._upload_quarter[step.key] = quarter
-        self._print(f"upload {step.key}: {size(sent)} of {size(total)} ({25 * quarter}%)")
+        self._print(f"{describe(step)}: {size(sent)} sent ({25 * quarter}%)")
 
     def message(self, text: str) -> None:
         self._print(text)
@@ -152,16 +158,23 @@ class TerminalReporter:
         )
         self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
+        self._started = False
 
     def __enter__(self) -> TerminalReporter:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        with self._lock:
+            if self._started:
+                self._progress.stop()
+                self._started = False
 
     def _task(self, key: str, description: str, total: float | None) -> TaskID:
         with self._lock:
+            if not self._started:
+                # Started on the first row, so a confirmation prompt before it stays readable.
+                self._progress.start()
+                self._started = True
             if key not in self._tasks:
                 self._tasks[key] = self._progress.add_task(
                     description, total=total, status="", detail="", eta=""
@@ -177,10 +190,10 @@ class TerminalReporter:
                                      markup=True)
 
     def job_progress(self, progress: JobProgress) -> None:
-        event = progress.event
-        if event is not None and event.type != "metrics":
-            self._progress.console.print(f"{progress.name}: {event.message}", highlight=False,
-                                         markup=False)
+        for event in progress.new_events:
+            if event.type != "metrics":
+                self._progress.console.print(f"{progress.name}: {event.message}",
+                                             highlight=False, markup=False)
         task = self._task(progress.job.id, f"{progress.name} {progress.job.id}",
                           progress.total_steps)
         detail = f"step {progress.step}/{progress.total_steps}" if progress.step else ""
@@ -218,3 +231,51 @@ def make_reporter(stream: TextIO | None = None) -> PlainReporter | TerminalRepor
     if is_interactive(stream):
         return TerminalReporter(Console(file=stream))
     return PlainReporter(stream)
+
+
+RESUME_HINT = (
+    "Training continues on the provider. `ftctl plan` shows the jobs in progress; run "
+    "`ftctl apply` again to wait for them, run their checks and retire old versions."
+)
+
+
+def format_summary(report: ApplyReport) -> str:
+    """apply's closing summary: what was done, what failed and why, what is still running."""
+    if report.plan is not None and not report.plan.changes and not report.results:
+        return "No changes. The remote matches the manifests.\n"
+    lines = [_headline(report)]
+    for status, title in ((StepStatus.FAILED, "Failed"), (StepStatus.SKIPPED, "Not run")):
+        rows = [r for r in report.results if r.status is status]
+        if rows:
+            lines.append(f"{title}:")
+            lines.extend(f"  {r.key}: {r.message}" for r in rows)
+    if report.checks:
+        failed = [c for c in report.checks if not c.passed]
+        lines.append(f"Checks: {len(report.checks) - len(failed)} passed, {len(failed)} failed.")
+        lines.extend(
+            f"  {c.name} check {c.index} ({c.prompt!r}) on {c.model}: {c.reason}" for c in failed
+        )
+        if failed:
+            lines.append("  Older versions were kept: they keep serving until checks pass.")
+    if report.in_flight:
+        lines.append("Still training:")
+        lines.extend(f"  {_job_name(j)}: {j.id} {j.status.value}" for j in report.in_flight)
+    if report.interrupted or report.in_flight:
+        lines.append(RESUME_HINT)
+    return "\n".join(lines) + "\n"
+
+
+def _headline(report: ApplyReport) -> str:
+    counts = ", ".join(
+        f"{report.count(s)} {s.value}" for s in (StepStatus.DONE, StepStatus.FAILED,
+                                                  StepStatus.SKIPPED)
+    )
+    if report.interrupted:
+        return f"Apply interrupted: stopped following jobs ({counts})."
+    if report.ok:
+        return f"Apply complete: {counts}."
+    return f"Apply finished with errors: {counts}."
+
+
+def _job_name(job: RemoteJob) -> str:
+    return job.meta(META_NAME) or job.id

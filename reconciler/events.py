@@ -46,6 +46,7 @@ class JobProgress:
     train_loss: float | None = None
     eta_seconds: float | None = None
     event: JobEvent | None = None  # the newest event not reported before, if any
+    new_events: tuple[JobEvent, ...] = ()  # every event not reported before, oldest first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

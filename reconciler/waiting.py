@@ -90,11 +90,9 @@ class JobWatcher:
         except RetryableApiError:
             return None  # the client already retried; try again on the next round
         w.job = job
-        newest: JobEvent | None = None
         for event in events:
             self._absorb(w, event)
-            newest = event
-        self._reporter.job_progress(self._progress(w, job, newest))
+        self._reporter.job_progress(self._progress(w, job, tuple(events)))
         return job
 
     def _new_events(self, job_id: str, w: _Watched) -> list[JobEvent]:
@@ -117,7 +115,7 @@ class JobWatcher:
         if loss is not None:
             w.train_loss = loss
 
-    def _progress(self, w: _Watched, job: RemoteJob, event: JobEvent | None) -> JobProgress:
+    def _progress(self, w: _Watched, job: RemoteJob, events: tuple[JobEvent, ...]) -> JobProgress:
         if job.status is JobStatus.SUCCEEDED and w.total_steps:
             w.step = w.total_steps  # the last metrics event may trail the final status
         return JobProgress(
@@ -127,7 +125,8 @@ class JobWatcher:
             total_steps=w.total_steps,
             train_loss=w.train_loss,
             eta_seconds=self._eta(w, job),
-            event=event,
+            event=events[-1] if events else None,
+            new_events=events,
         )
 
     def _eta(self, w: _Watched, job: RemoteJob) -> float | None:

@@ -1,0 +1,118 @@
+"""The show and output use cases: what each managed model is made of on the remote right now.
+
+`inventory` is pure (snapshot in, values out); `run_show` reads the project and the remote.
+Versions and "current" follow the planner's rules (planner_versions), so show, output and plan
+agree on which fine-tuned model a name currently serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from reconciler.app import project
+from reconciler.app.apply import OpenRemote
+from reconciler.diagnostics import Diagnostics, error, has_errors
+from reconciler.identity import META_COMMIT
+from reconciler.observe import observe
+from reconciler.planner_versions import managed_jobs_by_name, version_of, versions_for
+from reconciler.snapshot import Snapshot
+from reconciler.spec import Desired
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionInfo:
+    version: int
+    job_id: str
+    status: str
+    model_id: str | None  # the fine-tuned model the job produced, if any
+    model_exists: bool
+    current: bool
+    created_at: int
+    finished_at: int | None
+    trained_tokens: int | None
+    commit: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": self.version, "job_id": self.job_id, "status": self.status,
+            "model_id": self.model_id, "model_exists": self.model_exists,
+            "current": self.current, "created_at": self.created_at,
+            "finished_at": self.finished_at, "trained_tokens": self.trained_tokens,
+            "commit": self.commit,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelInfo:
+    name: str
+    managed: bool  # False: remote jobs remain but no manifest names this model (an orphan)
+    current_model: str | None
+    versions: tuple[VersionInfo, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name, "managed": self.managed, "current_model": self.current_model,
+            "versions": [v.to_json() for v in self.versions],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowResult:
+    models: tuple[ModelInfo, ...] = ()
+    diagnostics: Diagnostics = ()
+
+
+def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = ()) -> tuple[
+    ModelInfo, ...
+]:
+    """Every manifest's model and every orphaned name, sorted by name (or only `names`)."""
+    groups = managed_jobs_by_name(snapshot)
+    wanted = set(names)
+    all_names = sorted({m.name for m in desired.manifests} | set(groups))
+    out = []
+    for name in all_names:
+        if wanted and name not in wanted:
+            continue
+        manifest = desired.manifest(name)
+        versions = versions_for(name, manifest, groups, snapshot)
+        current = versions.current
+        rows = tuple(
+            VersionInfo(
+                version=version_of(job), job_id=job.id, status=job.status.value,
+                model_id=job.fine_tuned_model,
+                model_exists=job.fine_tuned_model in versions.model_ids,
+                current=current is not None and job.id == current.id,
+                created_at=job.created_at, finished_at=job.finished_at,
+                trained_tokens=job.trained_tokens, commit=job.meta(META_COMMIT),
+            )
+            for job in reversed(versions.jobs)  # newest first
+        )
+        out.append(ModelInfo(
+            name=name, managed=manifest is not None,
+            current_model=current.fine_tuned_model if current else None, versions=rows,
+        ))
+    return tuple(out)
+
+
+def outputs(models: Iterable[ModelInfo]) -> dict[str, str | None]:
+    """name -> current fine-tuned model id (None while none exists), for manifests only."""
+    return {m.name: m.current_model for m in models if m.managed}
+
+
+def run_show(
+    directory: str, config: str | None, *, open_remote: OpenRemote, names: Iterable[str] = ()
+) -> ShowResult:
+    loaded = project.load(directory, config, with_datasets=False)
+    if loaded.desired is None or has_errors(loaded.diagnostics):
+        return ShowResult(diagnostics=loaded.diagnostics)
+    desired = loaded.desired
+    with open_remote(desired.settings) as api:
+        snapshot = observe(api, desired)
+    models = inventory(desired, snapshot, names)
+    missing = sorted(set(names) - {m.name for m in models})
+    diags = tuple(
+        error(f"no model named {n!r}", "Name a manifest's metadata.name, or a managed model.")
+        for n in missing
+    )
+    return ShowResult(models=models, diagnostics=diags)
