@@ -1,0 +1,227 @@
+"""Essences: a manifest and a remote job normalised into the same manifest vocabulary.
+
+L1 pure logic, no I/O. The planner compares essences, never raw objects (kopf's diff-base
+essence): both sides are reduced to the fields that force a retrain, and the loose rules are
+applied before anything is diffed:
+
+- "auto" (or an unset hyperparameter) in the manifest matches whatever the server resolved;
+- a seed the server chose is not drift when the manifest has none;
+- a dated snapshot id (gpt-4o-mini-2024-07-18) matches its alias (gpt-4o-mini);
+- a remote value that cannot be known (a deleted file, a field the job does not report) is
+  not evidence of a change.
+
+The spec hash (`ftctl-spec`) is taken over `hash_essence`: exactly the retrain-forcing fields,
+minus `lifecycle.ignore_changes`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.snapshot import RemoteJob
+from reconciler.spec import DatasetInfo, DatasetRef, Manifest, ParentRef, UpdatePolicy
+
+# Spec fields (manifest vocabulary) whose change forces a new job. The method's grader and the
+# integrations are in the hash but cannot be read back from a job (the API does not echo them).
+FORCING_FIELDS = (
+    "model",
+    "suffix",
+    "training_file",
+    "validation_file",
+    "method.type",
+    "method.hyperparameters",
+    "method.grader",
+    "seed",
+    "integrations",
+)
+UNOBSERVABLE_FIELDS = ("method.grader", "integrations")
+
+_DATED = re.compile(r"^(?P<alias>.+)-\d{4}-\d{2}-\d{2}$")
+
+
+def model_alias(model: str) -> str:
+    """gpt-4o-mini-2024-07-18 -> gpt-4o-mini; anything else unchanged."""
+    match = _DATED.match(model)
+    return match.group("alias") if match else model
+
+
+def models_match(a: str, b: str) -> bool:
+    """Equal, or one is a dated snapshot of the other (two different dates do not match)."""
+    return a == b or model_alias(a) == b or a == model_alias(b)
+
+
+def ft_base(model: str) -> str | None:
+    """The base segment of a fine-tuned id, ft:BASE:org:suffix:id -> BASE; None otherwise."""
+    if not model.startswith("ft:"):
+        return None
+    parts = model.split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else None
+
+
+def is_ignored(path: str, ignore_changes: tuple[str, ...]) -> bool:
+    """True when path is, or is inside, a field listed in lifecycle.ignore_changes."""
+    for entry in ignore_changes:
+        entry = entry.removeprefix("spec.")
+        if path == entry or path.startswith(entry + "."):
+            return True
+    return False
+
+
+def forces_new(path: str, ignore_changes: tuple[str, ...] = ()) -> bool:
+    """Whether a change at `path` forces a retrain (and is not ignored)."""
+    if is_ignored(path, ignore_changes):
+        return False
+    return any(path == f or path.startswith(f + ".") for f in FORCING_FIELDS)
+
+
+def _dataset_value(ref: DatasetRef | None, datasets: Mapping[str, DatasetInfo]) -> str | None:
+    if ref is None:
+        return None
+    info = datasets.get(ref.repo_path)
+    # Without dataset facts the path stands in; the planner reports the missing facts.
+    return info.sha256 if info is not None else f"path:{ref.repo_path}"
+
+
+def spec_essence(
+    manifest: Manifest, datasets: Mapping[str, DatasetInfo], *, model: object = None
+) -> dict[str, object]:
+    """The manifest's retrain-forcing fields. `model` overrides spec.model (for {ref:})."""
+    spec = manifest.spec
+    if model is None:
+        model = f"ref:{spec.model.name}" if isinstance(spec.model, ParentRef) else spec.model
+    grader = json.loads(spec.method.grader_json) if spec.method.grader_json else None
+    integrations = json.loads(spec.integrations_json) if spec.integrations_json else None
+    return {
+        "model": model,
+        "suffix": spec.suffix,
+        "training_file": _dataset_value(spec.training_file, datasets),
+        "validation_file": _dataset_value(spec.validation_file, datasets),
+        "method": {
+            "type": spec.method.type.value,
+            "hyperparameters": dict(spec.method.hyperparameters),
+            "grader": grader,
+        },
+        "seed": spec.seed,
+        "integrations": integrations,
+    }
+
+
+def hash_essence(manifest: Manifest, datasets: Mapping[str, DatasetInfo]) -> dict[str, object]:
+    """What `ftctl-spec` hashes: spec_essence with the model as its alias and the ignored
+    fields left out (so editing an ignored field never changes the hash)."""
+    essence = spec_essence(manifest, datasets)
+    if isinstance(essence["model"], str):
+        essence["model"] = model_alias(essence["model"])
+    return _drop_paths(essence, manifest.spec.lifecycle.ignore_changes)
+
+
+def _drop_paths(essence: dict[str, object], ignore: tuple[str, ...]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in essence.items():
+        if is_ignored(key, ignore):
+            continue
+        if isinstance(value, dict):
+            inner = {k: v for k, v in value.items() if not is_ignored(f"{key}.{k}", ignore)}
+            if isinstance(inner.get("hyperparameters"), dict):
+                inner["hyperparameters"] = {
+                    k: v
+                    for k, v in inner["hyperparameters"].items()
+                    if not is_ignored(f"{key}.hyperparameters.{k}", ignore)
+                }
+            out[key] = inner
+        else:
+            out[key] = value
+    return out
+
+
+def job_essence(job: RemoteJob, file_sha: Mapping[str, str]) -> dict[str, object]:
+    """A job's fields in manifest vocabulary. file_sha maps a remote file id to the sha256 its
+    content-addressed name carries (identity.sha_from_file_name), so files compare by content."""
+    return {
+        "model": job.model,
+        "suffix": job.suffix,
+        "training_file": _file_value(job.training_file, file_sha),
+        "validation_file": _file_value(job.validation_file, file_sha),
+        "method": {"type": job.method_type, "hyperparameters": dict(job.hyperparameters)},
+        "seed": job.seed,
+    }
+
+
+def _file_value(file_id: str | None, file_sha: Mapping[str, str]) -> str | None:
+    if file_id is None:
+        return None
+    # An unknown file (deleted, or not content-addressed) is kept as its id: not comparable.
+    return file_sha.get(file_id, f"file:{file_id}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparable:
+    """Both sides ready to diff; tolerated lists the paths a loose rule reconciled."""
+
+    before: dict[str, object]
+    after: dict[str, object]
+    tolerated: tuple[str, ...]
+
+
+def comparable(
+    job: Mapping[str, object], desired: Mapping[str, object], *, update: UpdatePolicy
+) -> Comparable:
+    """Apply the loose-matching rules to (job essence, spec essence) before they are diffed."""
+    before = {k: v for k, v in job.items()}
+    after = {k: v for k, v in desired.items() if k not in UNOBSERVABLE_FIELDS}
+    tolerated: list[str] = []
+    for key in ("model", "suffix", "training_file", "validation_file", "seed"):
+        if _tolerate(key, before.get(key), after.get(key), update):
+            tolerated.append(key)
+            before[key] = after.get(key)
+    method_b = dict(_as_dict(before.get("method")))
+    method_a = {k: v for k, v in _as_dict(after.get("method")).items() if k != "grader"}
+    hp_b, hp_a, hp_tol = _hyperparameters(
+        _as_dict(method_b.get("hyperparameters")), _as_dict(method_a.get("hyperparameters"))
+    )
+    tolerated.extend(f"method.hyperparameters.{k}" for k in hp_tol)
+    method_b["hyperparameters"], method_a["hyperparameters"] = hp_b, hp_a
+    before["method"], after["method"] = method_b, method_a
+    after.pop("integrations", None)
+    return Comparable(before=before, after=after, tolerated=tuple(tolerated))
+
+
+def _as_dict(value: object) -> dict[str, object]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _tolerate(key: str, remote: object, wanted: object, update: UpdatePolicy) -> bool:
+    if remote == wanted:
+        return False
+    if key == "seed":
+        return wanted is None  # the server chose one
+    if key == "suffix":
+        return remote is None  # the job does not report it
+    if key in ("training_file", "validation_file"):
+        return isinstance(remote, str) and remote.startswith("file:") and wanted is not None
+    if key == "model" and isinstance(remote, str) and isinstance(wanted, str):
+        if models_match(remote, wanted):
+            return True
+        # A continued version was trained from an earlier ft: model of the same base.
+        base = ft_base(remote)
+        return update is UpdatePolicy.CONTINUE and base is not None and models_match(base, wanted)
+    return False
+
+
+def _hyperparameters(
+    remote: dict[str, object], wanted: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object], list[str]]:
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    tolerated: list[str] = []
+    for key in sorted(set(remote) | set(wanted)):
+        value = wanted.get(key, "auto")
+        if value == "auto" or key not in remote:
+            if key in remote and key in wanted:
+                tolerated.append(key)
+            continue
+        before[key], after[key] = remote[key], value
+    return before, after, tolerated

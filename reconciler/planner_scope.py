@@ -1,0 +1,135 @@
+"""The planner's whole-plan concerns: the {ref:} order, orphans, --target, the cost total.
+
+Pure, no I/O; part of the planner (split out of planner.py to keep modules small).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from reconciler import diagnostics as diag
+from reconciler.diagnostics import Diagnostic
+from reconciler.plan import (
+    Action,
+    CancelJob,
+    DeleteModel,
+    Estimate,
+    Reason,
+    Step,
+)
+from reconciler.planner_versions import parent_chain, versions_for
+from reconciler.snapshot import RemoteJob, Snapshot
+from reconciler.spec import Desired, ParentRef
+
+
+def ref_order(desired: Desired) -> tuple[list[str], list[str]]:
+    """(names with parents before children, names caught in a {ref:} cycle); by name within."""
+    names = sorted(m.name for m in desired.manifests)
+    order: list[str] = []
+    cyclic: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cyclic.extend(n for n in path[path.index(name):] if n not in cyclic)
+            return
+        state[name] = 1
+        manifest = desired.manifest(name)
+        parent = manifest.spec.model if manifest is not None else None
+        if isinstance(parent, ParentRef) and desired.manifest(parent.name) is not None:
+            visit(parent.name, [*path, name])
+        state[name] = 2
+        order.append(name)
+
+    for name in names:
+        visit(name, [name])
+    return [n for n in order if n not in cyclic], sorted(cyclic)
+
+
+def plan_orphans(
+    desired: Desired,
+    snapshot: Snapshot,
+    groups: Mapping[str, list[RemoteJob]],
+    steps: list[Step],
+    notes: list[Diagnostic],
+) -> None:
+    """Managed names no manifest declares: prune when asked, warn otherwise.
+
+    Never prunes when zero manifests were found: a wrong `manifests` glob must not delete
+    everything the workspace manages.
+    """
+    declared = {m.name for m in desired.manifests}
+    orphans = sorted(n for n in groups if n not in declared)
+    if not orphans:
+        return
+    if not desired.settings.prune:
+        for name in orphans:
+            notes.append(diag.warning(
+                f"{name}: no manifest declares this managed model (orphan)",
+                "Its jobs and models are left alone; set `prune: true` in ftctl.yaml to "
+                "delete them, or restore the manifest.",
+                address=name,
+            ))
+        return
+    if not desired.manifests:
+        notes.append(diag.warning(
+            f"no manifests were found: not pruning {len(orphans)} orphaned model(s)",
+            "Pruning is refused when no manifest is found at all; check `manifests` in "
+            "ftctl.yaml.",
+        ))
+        return
+    for name in orphans:
+        versions = versions_for(name, None, groups, snapshot)
+        for job in reversed(versions.in_flight):
+            steps.append(Step(key=f"{name}/cancel/{job.id}", action=Action.CANCEL, name=name,
+                              reason=Reason.ORPHANED, payload=CancelJob(job_id=job.id)))
+        for job in versions.existing:
+            model_id = job.fine_tuned_model or ""
+            steps.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
+                              reason=Reason.ORPHANED,
+                              payload=DeleteModel(model_id=model_id, job_id=job.id)))
+
+
+def cut_to_targets(
+    desired: Desired,
+    groups: Mapping[str, list[RemoteJob]],
+    targets: Sequence[str],
+    steps: list[Step],
+    notes: list[Diagnostic],
+) -> tuple[list[Step], list[Diagnostic]]:
+    """Keep only the targets and what they depend on ({ref:} ancestors, their uploads)."""
+    if not targets:
+        return steps, notes
+    scope: set[str] = set()
+    extra: list[Diagnostic] = []
+    for target in sorted(set(targets)):
+        if desired.manifest(target) is None and target not in groups:
+            extra.append(diag.error(
+                f"--target {target}: no such model",
+                "Name a manifest's metadata.name (or an orphaned managed model).",
+            ))
+        scope.add(target)
+        scope.update(parent_chain(desired, target))
+    kept = [s for s in steps if s.name in scope and s.action is not Action.UPLOAD]
+    needed = {d for s in kept for d in s.depends_on}
+    uploads = {s.key for s in steps if s.action is Action.UPLOAD and s.key in needed}
+    kept_keys = {s.key for s in kept} | uploads
+    kept = [s for s in steps if s.key in kept_keys]
+    kept_notes = [n for n in notes if n.address is None or n.address in scope]
+    return kept, kept_notes + extra
+
+
+def total_estimate(steps: Sequence[Step]) -> Estimate | None:
+    """Sum of the step estimates; a part unknown on any step is unknown in the total."""
+    estimates = [s.estimate for s in steps if s.estimate is not None]
+    if not estimates:
+        return None
+    tokens = [e.training_tokens for e in estimates]
+    costs = [e.cost_usd for e in estimates]
+    return Estimate(
+        training_tokens=None if None in tokens else sum(t for t in tokens if t is not None),
+        epochs=None,
+        cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 6),
+    )

@@ -1,0 +1,220 @@
+"""A model's versions as the remote shows them, and how a job compares with its manifest.
+
+Pure, no I/O; part of the planner (split out of planner.py to keep modules small). A model's
+versions are its jobs (metadata ftctl-name, or the job a manifest adopts); the current version
+is the newest succeeded job whose fine-tuned model still exists in the snapshot's models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from reconciler.diff import field_changes
+from reconciler.essence import (
+    UNOBSERVABLE_FIELDS,
+    comparable,
+    forces_new,
+    ft_base,
+    is_ignored,
+    job_essence,
+    models_match,
+    spec_essence,
+)
+from reconciler.identity import (
+    META_NAME,
+    META_SPEC,
+    META_WORKSPACE,
+    job_version,
+    sha_from_file_name,
+)
+from reconciler.plan import FieldChange
+from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
+from reconciler.spec import DatasetInfo, Desired, Manifest, ParentRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Versions:
+    """One name's jobs, oldest first (by ftctl-version, then created_at, then id)."""
+
+    jobs: tuple[RemoteJob, ...] = ()
+    model_ids: frozenset[str] = frozenset()
+
+    @property
+    def latest(self) -> RemoteJob | None:
+        return self.jobs[-1] if self.jobs else None
+
+    @property
+    def in_flight(self) -> tuple[RemoteJob, ...]:
+        """Jobs not finished yet, newest first."""
+        return tuple(reversed([j for j in self.jobs if not j.status.is_terminal]))
+
+    @property
+    def existing(self) -> tuple[RemoteJob, ...]:
+        """Succeeded jobs whose fine-tuned model still exists, newest first."""
+        return tuple(
+            j
+            for j in reversed(self.jobs)
+            if j.status is JobStatus.SUCCEEDED and j.fine_tuned_model in self.model_ids
+        )
+
+    @property
+    def current(self) -> RemoteJob | None:
+        existing = self.existing
+        return existing[0] if existing else None
+
+    @property
+    def max_version(self) -> int:
+        return max((version_of(j) for j in self.jobs), default=0)
+
+    def newer_than(self, job: RemoteJob, other: RemoteJob | None) -> bool:
+        return other is None or self.jobs.index(job) > self.jobs.index(other)
+
+
+def version_of(job: RemoteJob) -> int:
+    """ftctl-version, 0 for a job without one (an adopted hand-made job)."""
+    return job_version(dict(job.metadata)) or 0
+
+
+def _order(job: RemoteJob) -> tuple[int, int, str]:
+    return (version_of(job), job.created_at, job.id)
+
+
+def managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[RemoteJob]]:
+    """This workspace's jobs grouped by ftctl-name (jobs without a name are ignored)."""
+    groups: dict[str, list[RemoteJob]] = {}
+    for job in sorted(snapshot.jobs, key=lambda j: j.id):
+        meta = dict(job.metadata)
+        name = meta.get(META_NAME)
+        if name and meta.get(META_WORKSPACE) == snapshot.workspace:
+            groups.setdefault(name, []).append(job)
+    return groups
+
+
+def versions_for(
+    name: str,
+    manifest: Manifest | None,
+    groups: Mapping[str, list[RemoteJob]],
+    snapshot: Snapshot,
+) -> Versions:
+    """The versions of `name`: its managed jobs plus the job its manifest adopts."""
+    jobs = list(groups.get(name, ()))
+    adopt = manifest.spec.adopt if manifest is not None else None
+    if adopt and all(j.id != adopt for j in jobs):
+        jobs.extend(j for j in snapshot.jobs if j.id == adopt)
+    model_ids = frozenset(m.id for m in snapshot.models)
+    return Versions(jobs=tuple(sorted(jobs, key=_order)), model_ids=model_ids)
+
+
+def file_shas(snapshot: Snapshot) -> dict[str, str]:
+    """Remote file id -> the sha256 its content-addressed name carries."""
+    out: dict[str, str] = {}
+    for f in snapshot.files:
+        sha = sha_from_file_name(f.filename)
+        if sha is not None:
+            out[f.id] = sha
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparison:
+    changes: tuple[FieldChange, ...]
+    forced: bool
+
+    @property
+    def only_model(self) -> bool:
+        """Every forcing change is the base model (a {ref:} parent's new version)."""
+        return all(c.path == "model" for c in self.changes if c.forces_new)
+
+
+def compare(
+    manifest: Manifest,
+    job: RemoteJob,
+    *,
+    spec: str,
+    datasets: Mapping[str, DatasetInfo],
+    file_sha: Mapping[str, str],
+    parent_model: object = None,
+) -> Comparison:
+    """How `job` differs from what `manifest` asks for now (spec: its current ftctl-spec).
+
+    parent_model: for a {ref:} manifest, the parent's model the child should be built on (a
+    model id, or plan.UNKNOWN when the parent is about to change).
+    """
+    ignore = manifest.spec.lifecycle.ignore_changes
+    wanted = spec_essence(manifest, datasets, model=parent_model)
+    pair = comparable(job_essence(job, file_sha), wanted, update=manifest.spec.update)
+    changes = field_changes(pair.before, pair.after, forces_new=lambda p: forces_new(p, ignore))
+    if job.meta(META_SPEC) == spec:
+        # The manifest has not changed since this job was made: only a {ref:} parent's new
+        # model can force a retrain.
+        is_ref = isinstance(manifest.spec.model, ParentRef)
+        changes = tuple(c for c in changes if is_ref and c.path == "model")
+        return Comparison(changes=changes, forced=any(c.forces_new for c in changes))
+    if any(c.forces_new for c in changes):
+        return Comparison(changes=changes, forced=True)
+    unseen = _unobservable_changes(wanted, ignore) if not pair.tolerated else ()
+    return Comparison(changes=changes + unseen, forced=bool(unseen))
+
+
+def _unobservable_changes(
+    wanted: Mapping[str, object], ignore: tuple[str, ...]
+) -> tuple[FieldChange, ...]:
+    # The spec hash differs, no field the job reports differs and no loose rule explains it:
+    # what changed is a field the API does not echo back (the grader or the integrations).
+    out = []
+    for path in UNOBSERVABLE_FIELDS:
+        head, _, leaf = path.partition(".")
+        value = wanted.get(head)
+        if leaf and isinstance(value, dict):
+            value = value.get(leaf)
+        if value is not None and not is_ignored(path, ignore):
+            out.append(FieldChange(path=path, before=None, after=value, forces_new=True))
+    return tuple(out)
+
+
+def parent_chain(desired: Desired, name: str) -> list[str]:
+    """name's {ref:} ancestors, nearest first; stops at a cycle or a missing manifest."""
+    chain: list[str] = []
+    manifest = desired.manifest(name)
+    while manifest is not None and isinstance(manifest.spec.model, ParentRef):
+        parent = manifest.spec.model.name
+        if parent in chain or parent == name:
+            break
+        chain.append(parent)
+        manifest = desired.manifest(parent)
+    return chain
+
+
+def root_base_model(desired: Desired, name: str) -> str | None:
+    """The base model at the root of name's {ref:} chain, None when it cannot be resolved."""
+    chain = parent_chain(desired, name)
+    manifest = desired.manifest(chain[-1] if chain else name)
+    if manifest is None or isinstance(manifest.spec.model, ParentRef):
+        return None
+    return manifest.spec.model
+
+
+RETIREMENT_WINDOW_DAYS = 90
+
+
+def retiring_base(
+    model: str, models: tuple[RemoteModel, ...], today: str
+) -> tuple[RemoteModel, int] | None:
+    """The listed base model `model` resolves to when its shutdown_date is within 90 days of
+    today (or past), with the days left; None otherwise."""
+    base = ft_base(model) or model
+    for candidate in sorted(models, key=lambda m: m.id):
+        if candidate.is_fine_tuned or not candidate.shutdown_date:
+            continue
+        if not models_match(candidate.id, base):
+            continue
+        try:
+            left = (dt.date.fromisoformat(candidate.shutdown_date[:10])
+                    - dt.date.fromisoformat(today)).days
+        except ValueError:
+            continue
+        if left <= RETIREMENT_WINDOW_DAYS:
+            return candidate, left
+    return None
