@@ -3,8 +3,9 @@
 The only jsonschema importer. The schema itself is data handed in by the loader (the files in
 schemas/ are the single definition); this module turns jsonschema's errors into one-line
 summaries that name the key, say what was expected, and sit on the offending key or value.
-Two optional schema annotations steer the wording: `x-expected` (what an anyOf/oneOf wants)
-and `x-unknown-key-message` (for keys that are not allowed at that place). Pure: no I/O.
+Optional schema annotations steer the wording: `x-expected` (what an anyOf/oneOf wants), and
+`x-unknown-key-message` with `x-foreign-keys` (keys valid elsewhere, e.g. another method's
+hyperparameters, get that message instead of a typo suggestion). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def _unknown_keys(err: ValidationError, doc: Document, path: Path) -> Iterator[D
         if key in allowed or any(p.search(key) for p in patterns):
             continue
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        if close:
+        if custom and key in err.schema.get("x-foreign-keys", ()):
+            summary = str(custom).format(key=key)  # a real key, just not at this place
+        elif close:
             summary = f"unknown key '{key}' (did you mean '{close[0]}'?)"
         elif custom:
             summary = str(custom).format(key=key)
