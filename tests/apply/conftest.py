@@ -181,3 +181,59 @@ def steps(tmp_path: Path) -> Steps:
     root = tmp_path / "project"
     root.mkdir()
     return Steps(root)
+
+
+@dataclass
+class Project:
+    """A real project directory: ftctl.yaml, one manifest file per model, datasets."""
+
+    root: Path
+    workspace: str = WORKSPACE
+    prune: bool = False
+
+    def settings(self, **extra: Any) -> None:
+        lines = ["apiVersion: ftctl/v1", "kind: Project", f"workspace: {self.workspace}",
+                 "provider:", "  type: local", f"  speed: {extra.pop('speed', 5000)}",
+                 f"prune: {'true' if self.prune else 'false'}"]
+        lines += [f"{k}: {v}" for k, v in extra.items()]
+        (self.root / "ftctl.yaml").write_text("\n".join(lines) + "\n")
+
+    def data(self, topic: str, n: int = 12) -> str:
+        path = self.root / "data" / f"{topic}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(chat_lines(topic, n))
+        return f"../data/{topic}.jsonl"
+
+    def model(self, name: str, *, base: str = "gpt-4o-mini-2024-07-18", data: str | None = None,
+              n_epochs: int = 1, update: str = "retrain", keep_versions: int = 1,
+              prevent_destroy: bool = False, checks: list[tuple[str, str]] = ()) -> None:
+        path = data or self.data(name)
+        model = f"{{ref: {base[4:]}}}" if base.startswith("ref:") else base
+        lines = [
+            "apiVersion: ftctl/v1", "kind: FineTunedModel", "metadata:", f"  name: {name}",
+            "spec:", f"  model: {model}", f"  suffix: {name}", f"  training_file: {path}",
+            "  method:", "    type: supervised", "    hyperparameters:",
+            f"      n_epochs: {n_epochs}", "  seed: 7", f"  update: {update}", "  lifecycle:",
+            f"    prevent_destroy: {'true' if prevent_destroy else 'false'}",
+            f"    keep_versions: {keep_versions}",
+        ]
+        if checks:
+            lines.append("  checks:")
+            for prompt, expect in checks:
+                lines += [f"    - prompt: {json.dumps(prompt)}",
+                          f"      expect_contains: {json.dumps(expect)}"]
+        models = self.root / "models"
+        models.mkdir(exist_ok=True)
+        (models / f"{name}.yaml").write_text("\n".join(lines) + "\n")
+
+    def remove(self, name: str) -> None:
+        (self.root / "models" / f"{name}.yaml").unlink()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    root = tmp_path / "repo"
+    root.mkdir()
+    p = Project(root)
+    p.settings()
+    return p
