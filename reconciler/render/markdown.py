@@ -38,15 +38,15 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     if view.has_errors:
         head += ["> [!WARNING]", f"> **{pv.error_line(view.notes)}** See the notes below.", ""]
     if view.targets:
-        head += ["> [!NOTE]", f"> {_inline(pv.targets_line(view.targets))}", ""]
+        head += ["> [!NOTE]", f"> {inline(pv.targets_line(view.targets))}", ""]
     if not view.has_changes:
         head += ["**No changes.** Your models match the manifests.", ""]
     else:
         head += _warning(view) + [f"**{pv.summary_line(view.counts)}**", ""]
         head += _table(view) + _cost(view)
-    head += _notes(view.notes)
+    head += notes_section(view.notes)
     details = [_details(c) for c in view.active]
-    return _fit(head, details, limit)
+    return fit(head, details, limit)
 
 
 def _warning(view: pv.PlanView) -> list[str]:
@@ -105,16 +105,16 @@ def _cost(view: pv.PlanView) -> list[str]:
     return [line, ""] if line else []
 
 
-def _notes(notes: tuple[Diagnostic, ...]) -> list[str]:
+def notes_section(notes: tuple[Diagnostic, ...]) -> list[str]:
     if not notes:
         return []
     items = []
     for d in notes:
         where = pv.note_place(d)
         where = f"`{where[:-2]}`: " if where else ""
-        item = f"- {_ICONS[d.severity]} **{pv.severity_word(d)}:** {where}{_inline(d.summary)}"
+        item = f"- {_ICONS[d.severity]} **{pv.severity_word(d)}:** {where}{inline(d.summary)}"
         detail = " ".join(line.strip() for line in d.detail.splitlines() if line.strip())
-        items.append(item + (f"<br>{_inline(detail)}" if detail else ""))
+        items.append(item + (f"<br>{inline(detail)}" if detail else ""))
     return ["### Notes", "", *_capped(items, ""), ""]
 
 
@@ -151,10 +151,10 @@ def _longest_backticks(line: str) -> int:
 
 
 def _cell(value: str) -> str:
-    return _inline(value).replace("|", "\\|")
+    return inline(value).replace("|", "\\|")
 
 
-def _inline(value: str) -> str:
+def inline(value: str) -> str:
     """Text safe inside Markdown prose: no raw HTML, no line breaks."""
     return html.escape(value, quote=False).replace("\n", " ")
 
@@ -164,31 +164,32 @@ def _size(value: str) -> int:
     return len(value.encode("utf-16-le")) // 2
 
 
-def _fit(head: list[str], details: list[list[str]], limit: int) -> str:
+def fit(head: list[str], details: list[list[str]], limit: int, *, rerun: str = "ftctl plan") -> str:
+    """head lines, then as many detail blocks as fit under `limit`, then a note if cut."""
     out = "\n".join(head) + "\n"
     shown = 0
     if details:
         out += "### Details\n\n"
     for block in details:
         piece = "\n".join(block) + "\n"
-        if _size(out) + _size(piece) + _size(_cut_note(len(details))) > limit:
+        if _size(out) + _size(piece) + _size(_cut_note(len(details), rerun)) > limit:
             break
         out += piece
         shown += 1
     if shown < len(details):
-        out += _cut_note(len(details) - shown)
+        out += _cut_note(len(details) - shown, rerun)
     if _size(out) > limit:  # the head alone is too big: cut at a line, then say so
-        note = _cut_note(len(details) - shown)
+        note = _cut_note(len(details) - shown, rerun)
         out = _hard_cut(out, limit - _size(note)) + note
     return out
 
 
-def _cut_note(missing: int) -> str:
+def _cut_note(missing: int, rerun: str) -> str:
+    left_out = f" ({missing} model detail(s) left out)" if missing else ""
     return (
         "\n> [!NOTE]\n"
         f"> This comment was shortened to stay under GitHub's {GITHUB_COMMENT_LIMIT:,}-character "
-        f"limit: details of {missing} model(s) are not shown. "
-        "Run `ftctl plan` or open the saved plan artifact for the full plan.\n"
+        f"limit{left_out}. Run `{rerun}` or open the job log for everything.\n"
     )
 
 

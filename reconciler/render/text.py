@@ -161,6 +161,11 @@ def _loose_uploads(view: pv.PlanView, paint: _Paint) -> list[str]:
     return [*lines, ""]
 
 
+def notes_lines(notes: tuple[Diagnostic, ...], *, color: bool = False) -> list[str]:
+    """Notes as "Warning: where: summary" lines plus indented detail, and a blank line."""
+    return _notes(notes, _Paint(color))
+
+
 def _notes(notes: tuple[Diagnostic, ...], paint: _Paint) -> list[str]:
     lines: list[str] = []
     for d in notes:

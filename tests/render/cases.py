@@ -11,6 +11,9 @@ from reconciler.plan import (
     CancelJob,
     CreateJob,
     DeleteModel,
+    DriftItem,
+    DriftKind,
+    DriftReport,
     Estimate,
     FieldChange,
     FromStep,
@@ -251,3 +254,35 @@ CASES = {
     "prevent_destroy_error": prevent_destroy_error,
     "no_changes": no_changes,
 }
+
+
+def drift_all_kinds() -> DriftReport:
+    items = (
+        DriftItem(kind=DriftKind.DELETED_OUT_OF_BAND, name="support-bot",
+                  subject="ft:gpt-4o-mini-2024-07-18:acme:support-bot:v2",
+                  message="support-bot: model ft:gpt-4o-mini-2024-07-18:acme:support-bot:v2 "
+                          "(version from ftjob-2) was deleted outside ftctl"),
+        DriftItem(kind=DriftKind.FAILED_JOB, name="classifier", subject="ftjob-bad1",
+                  message="classifier: latest job ftjob-bad1 failed: <bad line 3>"),
+        DriftItem(kind=DriftKind.CANCELLED_JOB, name="faq", subject="ftjob-c9",
+                  message="faq: latest job ftjob-c9 cancelled"),
+        DriftItem(kind=DriftKind.ORPHAN, name="legacy-bot", subject="ft:gpt-4o-mini:acme:x1",
+                  message="legacy-bot: no manifest declares it; 1 model(s), 0 job(s) in flight"),
+        DriftItem(kind=DriftKind.UNMANAGED_MODEL, subject="ft:gpt-4o-mini:acme:hand-made:z",
+                  message="fine-tuned model ft:gpt-4o-mini:acme:hand-made:z is not managed by "
+                          "workspace prod"),
+        DriftItem(kind=DriftKind.BASE_MODEL_RETIRING, name="faq", subject="gpt-4o-mini-2024-07-18",
+                  date="2027-01-15",
+                  message="faq: base model gpt-4o-mini-2024-07-18 is retired on 2027-01-15 "
+                          "(in 47 days; window 90 days)"),
+    )
+    note = Diagnostic(severity=Severity.WARNING, summary="unmanaged models are listed in full",
+                      detail="An org can hold many hand-made models.")
+    return DriftReport(workspace="prod", items=items, notes=(note,), today="2026-11-29")
+
+
+def no_drift() -> DriftReport:
+    return DriftReport(workspace="prod", today="2026-11-29")
+
+
+DRIFT_CASES = {"drift_all_kinds": drift_all_kinds, "no_drift": no_drift}

@@ -9,6 +9,7 @@ from types import ModuleType
 import pytest
 
 from reconciler.render import render
+from reconciler.render.drift import render_drift
 
 GOLDEN = Path(__file__).parent / "golden"
 _FILES = {"text": "plan.txt", "json": "plan.json", "markdown": "plan.md"}
@@ -23,5 +24,21 @@ def test_golden(
 
 
 def test_every_golden_folder_is_a_case(cases: ModuleType) -> None:
-    folders = {p.name for p in GOLDEN.iterdir() if p.is_dir()}
+    folders = {p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name != "drift"}
     assert folders == set(cases.CASES)
+
+
+_DRIFT_FILES = {"text": "drift.txt", "json": "drift.json", "markdown": "drift.md"}
+
+
+@pytest.mark.parametrize("fmt", sorted(_DRIFT_FILES))
+@pytest.mark.parametrize("drift_case", ["drift_all_kinds", "no_drift"])
+def test_drift_golden(
+    drift_case: str, fmt: str, cases: ModuleType, golden: Callable[[str, str], None]
+) -> None:
+    report = cases.DRIFT_CASES[drift_case]()
+    golden(f"drift/{drift_case}/{_DRIFT_FILES[fmt]}", render_drift(report, fmt))
+
+
+def test_every_drift_golden_folder_is_a_case(cases: ModuleType) -> None:
+    assert {p.name for p in (GOLDEN / "drift").iterdir()} == set(cases.DRIFT_CASES)

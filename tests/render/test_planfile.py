@@ -157,10 +157,10 @@ def test_a_job_to_cancel_that_ended_makes_it_stale_with_the_reason() -> None:
 
 
 def test_a_model_to_delete_that_is_gone_makes_it_stale() -> None:
-    before = _snapshot()
-    plan = _plan_for(before, _DELETE)
+    done = _job("ftjob-1", JobStatus.SUCCEEDED, "ft:a:1")
+    plan = _plan_for(_snapshot(done), _DELETE)
     with pytest.raises(StalePlanError, match="model ft:a:1 it would delete no longer exists"):
-        planfile.ensure_fresh(plan, _snapshot(models=()))
+        planfile.ensure_fresh(plan, _snapshot(done, models=()))
 
 
 def test_another_change_is_stale_in_general_words() -> None:
