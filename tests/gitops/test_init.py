@@ -113,3 +113,27 @@ def test_scaffold_is_independent_of_cwd(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     result = init_app.scaffold("here")
     assert result.root == os.path.join(str(tmp_path), "here")
+
+
+def test_init_then_validate_is_clean(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path / "p")]).exit_code == 0
+    result = runner.invoke(main, ["-C", str(tmp_path / "p"), "validate", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    diags = json.loads(result.output)
+    assert [d for d in diags if d["severity"] in ("error", "warning")] == []
+
+
+def test_init_then_plan_against_the_local_provider(tmp_path: Path) -> None:
+    runner = CliRunner()
+    project = str(tmp_path / "p")
+    assert runner.invoke(main, ["init", project]).exit_code == 0
+    result = runner.invoke(main, ["-C", project, "plan", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["workspace"] == "p"
+    [change] = plan["changes"]
+    assert change["name"] == "support-bot" and change["action"] == "create"
+    assert change["uploads"][0]["path"] == "data/support-bot/train.jsonl"
+    assert plan["summary"]["create"] == 1 and plan["summary"]["upload"] == 1
+    assert plan["errored"] is False
