@@ -1,0 +1,87 @@
+"""Manifest checks: the expectation rules, chat vs completions, and a real model's answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.checks import run_checks, uses_completions, verdict
+from reconciler.client.api import RemoteApi
+from reconciler.executor import ExecOptions, execute
+from reconciler.plan import Plan
+from reconciler.spec import Check
+
+from .conftest import WORKSPACE, FakeClock, Recorder, Steps
+
+
+@pytest.mark.parametrize(
+    ("check", "answer", "ok"),
+    [
+        (Check(prompt="p", expect_contains="track"), "your tracking id", True),
+        (Check(prompt="p", expect_contains="track"), "no idea", False),
+        (Check(prompt="p", expect_not_contains="sorry"), "sure", True),
+        (Check(prompt="p", expect_not_contains="sorry"), "sorry, no", False),
+        (Check(prompt="p", expect_equals="yes"), " yes\n", True),
+        (Check(prompt="p", expect_equals="yes"), "yes!", False),
+        (Check(prompt="p", expect_regex=r"^\d+$"), "42", True),
+        (Check(prompt="p", expect_regex=r"^\d+$"), "forty-two", False),
+        (Check(prompt="p", expect_contains="a", expect_not_contains="b"), "ab", False),
+        (Check(prompt="p"), "anything", True),
+    ],
+)
+def test_verdict(check: Check, answer: str, ok: bool) -> None:
+    assert (verdict(check, answer) == "") is ok
+
+
+def test_completion_models_are_recognised() -> None:
+    assert uses_completions("babbage-002")
+    assert uses_completions("ft:davinci-002:org:bot:abc")
+    assert uses_completions("ft:x", base_model="babbage-002")
+    assert not uses_completions("ft:gpt-4o-mini-2024-07-18:org:bot:abc")
+    assert not uses_completions("gpt-4.1-mini-2025-04-14")
+
+
+def _train(api: RemoteApi, steps: Steps, clock: FakeClock, name: str, base: str,
+           text: str | None = None) -> str:
+    up = steps.upload(name, text)
+    from reconciler.plan import FromStep
+
+    create = steps.create(name, training=FromStep(key=up.key, field="id"), model=base,
+                          depends_on=(up.key,))
+    plan = Plan(workspace=WORKSPACE, snapshot_fingerprint="x", steps=(up, create))
+    done = execute(plan, api, Recorder(), ExecOptions(root=str(steps.root)), clock=clock,
+                   sleep=clock.advance)
+    model = done.jobs[0].fine_tuned_model
+    assert model
+    return model
+
+
+def test_checks_run_against_a_chat_model_and_report_every_failure(
+    api: RemoteApi, steps: Steps, clock: FakeClock
+) -> None:
+    model = _train(api, steps, clock, "bot", "gpt-4o-mini-2024-07-18")
+    results = run_checks(api, "bot", model, [
+        Check(prompt="bot question 4", expect_contains="bot answer 4"),
+        Check(prompt="bot question 5", expect_contains="refund"),
+        Check(prompt="bot question 6", expect_equals="nope"),
+    ])
+    assert [r.passed for r in results] == [True, False, False]
+    assert [r.index for r in results] == [1, 2, 3]
+    assert "refund" in results[1].reason and "bot answer 5" in results[1].reason
+
+
+def test_checks_use_completions_for_completion_bases(api: RemoteApi, steps: Steps,
+                                                     clock: FakeClock) -> None:
+    rows = [json.dumps({"prompt": f"ask {i} ->", "completion": f" reply {i}"}) for i in range(12)]
+    model = _train(api, steps, clock, "legacy", "babbage-002", "\n".join(rows) + "\n")
+    results = run_checks(api, "legacy", model, [Check(prompt="ask 3 ->",
+                                                      expect_contains="reply 3")])
+    assert results[0].passed, results
+
+
+def test_a_model_that_cannot_be_queried_fails_its_check(api: RemoteApi) -> None:
+    results = run_checks(api, "bot", "ft:gpt-4o-mini-2024-07-18:org:bot:gone",
+                         [Check(prompt="hi", expect_contains="x")])
+    assert not results[0].passed
+    assert "could not be queried" in results[0].reason
