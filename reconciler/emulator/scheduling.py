@@ -16,7 +16,7 @@ def queue_delays(
 ) -> dict[str, float]:
     slots = [float("-inf")] * max(cap, 1)  # the wall-clock time each slot becomes free
     delays: dict[str, float] = {}
-    for job in sorted(jobs, key=lambda j: (j["created_at"], j["id"])):
+    for job in sorted(jobs, key=lambda j: (j["created_at"], j["seq"])):
         doc = job["doc"]
         if doc.get("error") is not None:
             continue

@@ -1,0 +1,95 @@
+"""The emulator on a real loopback socket: dropped connections, restart survival, and the
+`ftctl emulator serve` process (ready line, clean stop on SIGINT and SIGTERM)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.emulator.server import start_in_background
+
+BASE = "gpt-4o-mini-2024-07-18"
+AUTH = {"Authorization": "Bearer sk-test"}
+
+
+def upload(http: httpx.Client, path: Path) -> str:
+    with path.open("rb") as fh:
+        r = http.post("/files", files={"file": ("t.jsonl", fh)}, data={"purpose": "fine-tune"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+def test_loopback_server_answers_with_request_ids(emulator_server):
+    assert emulator_server.base_url.startswith("http://127.0.0.1:")
+    with httpx.Client(base_url=emulator_server.base_url, headers=AUTH) as http:
+        r = http.get("/models")
+    assert r.status_code == 200 and r.headers["x-request-id"].startswith("req_")
+
+
+def test_state_survives_a_restart_and_lost_answers_commit(tmp_path, chat_dataset):
+    db = str(tmp_path / "state.db")
+    with start_in_background(db, api_key="sk-test", speed=1000.0) as server, httpx.Client(
+        base_url=server.base_url, headers=AUTH
+    ) as http:
+        fid = upload(http, chat_dataset)
+    with start_in_background(db, api_key="sk-test", faults="lost:1.0") as server, httpx.Client(
+        base_url=server.base_url, headers=AUTH
+    ) as http, pytest.raises(httpx.TransportError):
+        http.post("/fine_tuning/jobs", json={"model": BASE, "training_file": fid,
+                                             "metadata": {"op": "lost-1"}})
+    with start_in_background(db, api_key="sk-test", speed=1e6) as server, httpx.Client(
+        base_url=server.base_url, headers=AUTH
+    ) as http:
+        assert http.get(f"/files/{fid}").json()["id"] == fid
+        jobs = http.get("/fine_tuning/jobs", params={"metadata[op]": "lost-1"}).json()["data"]
+        assert len(jobs) == 1 and jobs[0]["status"] == "succeeded"
+        model = jobs[0]["fine_tuned_model"]
+        assert model in {m["id"] for m in http.get("/models").json()["data"]}
+
+
+def test_reset_closes_the_socket_without_an_answer(tmp_path):
+    with start_in_background(str(tmp_path / "r.db"), api_key="sk-test",
+                             faults="reset:1.0") as server, httpx.Client(
+        base_url=server.base_url, headers=AUTH
+    ) as http, pytest.raises(httpx.TransportError):
+        http.get("/models")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_prints_ready_line_and_stops_cleanly(tmp_path, sig):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
+         "--db", str(tmp_path / "serve.db"), "--api-key", "sk-secret-key", "--speed", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening on http://127.0.0.1:") and line.endswith("/v1")
+        url = line.removeprefix("listening on ")
+        with httpx.Client(base_url=url,
+                          headers={"Authorization": "Bearer sk-secret-key"}) as http:
+            assert http.get("/models").status_code == 200
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "sk-secret-key" not in out + err + line
+
+
+def test_serve_refuses_a_bad_fault_spec(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
+         "--db", str(tmp_path / "x.db"), "--faults", "explode:0.5"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 1 and "--faults" in proc.stderr
