@@ -213,7 +213,11 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
     if a is Action.CREATE:
         if r is Reason.NEW:
             return "will be created"
-        return f"will be created again {because}"
+        if r is Reason.IN_FLIGHT_SPEC_MISMATCH:
+            return f"will be restarted {because}"
+        if r in (Reason.DELETED_OUT_OF_BAND, Reason.RETRY_FAILED):
+            return f"will be created again {because}"
+        return f"will be created {because}"
     if a is Action.RETRAIN:
         return f"must be retrained {because}"
     if a is Action.CONTINUE:

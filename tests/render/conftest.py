@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +39,22 @@ def _load_cases() -> ModuleType:
 
 
 CASES = _load_cases()
+
+
+def _load_builders() -> None:
+    # tests/builders.py (the planner's data factories), registered as `builders` like
+    # tests/planner/conftest.py does, for the tests that render real planner output.
+    if "builders" in sys.modules:
+        return
+    path = Path(__file__).parent.parent / "builders.py"
+    spec = importlib.util.spec_from_file_location("builders", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["builders"] = module
+    spec.loader.exec_module(module)
+
+
+_load_builders()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
