@@ -38,6 +38,9 @@ FORCING_FIELDS = (
     "integrations",
 )
 UNOBSERVABLE_FIELDS = ("method.grader", "integrations")
+# Fields with their own chunk in the `ftctl-spec` value (identity.spec_value): a job cannot
+# always show them back (the remote file may be deleted; grader and integrations are not echoed).
+SIDE_FIELDS = ("training_file", "validation_file", "method.grader", "integrations")
 
 _DATED = re.compile(r"^(?P<alias>.+)-\d{4}-\d{2}-\d{2}$")
 
@@ -116,6 +119,24 @@ def hash_essence(manifest: Manifest, datasets: Mapping[str, DatasetInfo]) -> dic
     if isinstance(essence["model"], str):
         essence["model"] = model_alias(essence["model"])
     return _drop_paths(essence, manifest.spec.lifecycle.ignore_changes)
+
+
+def side_values(
+    manifest: Manifest, datasets: Mapping[str, DatasetInfo]
+) -> tuple[tuple[str, object], ...]:
+    """(field, value) for each SIDE_FIELDS entry, in order; an ignored field hashes as such."""
+    essence = spec_essence(manifest, datasets)
+    method = essence["method"]
+    values = {
+        "training_file": essence["training_file"],
+        "validation_file": essence["validation_file"],
+        "method.grader": method.get("grader") if isinstance(method, dict) else None,
+        "integrations": essence["integrations"],
+    }
+    ignore = manifest.spec.lifecycle.ignore_changes
+    return tuple(
+        (name, "(ignored)" if is_ignored(name, ignore) else values[name]) for name in SIDE_FIELDS
+    )
 
 
 def _drop_paths(essence: dict[str, object], ignore: tuple[str, ...]) -> dict[str, object]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from reconciler.snapshot import RemoteJob, Snapshot
 
@@ -94,16 +94,54 @@ def _job_phase(job: RemoteJob) -> str:
 def state_fingerprint(snapshot: Snapshot) -> str:
     """Fingerprint of the remote facts a plan depends on, excluding job progress.
 
-    Covers: the workspace, every job's id, phase (active or its terminal status), fine-tuned
-    model and metadata; every file's id, name and purpose; the ids of the fine-tuned models
-    that exist (base models and their dates are left out: they do not decide actions).
+    Covers: the workspace; every job's id, phase (active or its terminal status), fine-tuned
+    model and metadata; the content-addressed files (id, name, purpose); which of the jobs'
+    fine-tuned models still exist. Other teams' files and models, base models and their dates
+    are left out: they do not decide what a plan does, so they must not make it stale.
     """
+    produced = {j.fine_tuned_model for j in snapshot.jobs if j.fine_tuned_model}
     facts = {
         "workspace": snapshot.workspace,
         "jobs": sorted(
             [j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)] for j in snapshot.jobs
         ),
-        "files": sorted([f.id, f.filename, f.purpose] for f in snapshot.files),
-        "models": sorted(m.id for m in snapshot.models if m.is_fine_tuned),
+        "files": sorted(
+            [f.id, f.filename, f.purpose]
+            for f in snapshot.files
+            if sha_from_file_name(f.filename) is not None
+        ),
+        "models": sorted(m.id for m in snapshot.models if m.id in produced),
     }
     return hashlib.sha256(_canonical(facts).encode()).hexdigest()
+
+
+# The `ftctl-spec` value is "<32 hex of the whole retrain essence>-<6 hex per side field>".
+# The side chunks cover fields a job cannot show back reliably (dataset content once the remote
+# file is deleted, the grader, the integrations), so a later plan can tell which of them changed.
+_SIDE_CHUNK = 6
+
+
+def spec_value(essence: Mapping[str, object], side: Sequence[tuple[str, object]]) -> str:
+    """The `ftctl-spec` metadata value for a spec (see above); side in a fixed field order."""
+    chunks = "".join(
+        hashlib.sha256(_canonical(value).encode()).hexdigest()[:_SIDE_CHUNK] for _, value in side
+    )
+    return f"{spec_hash(essence)}-{chunks}"
+
+
+def spec_side_changes(old: str | None, new: str, fields: Sequence[str]) -> tuple[str, ...]:
+    """The side fields whose chunk differs between two `ftctl-spec` values.
+
+    Empty when `old` has no side part (a hand-made adopted job): nothing can be told.
+    """
+    if not old or "-" not in old or "-" not in new:
+        return ()
+    old_side, new_side = old.split("-", 1)[1], new.split("-", 1)[1]
+    if len(old_side) != len(new_side) or len(new_side) != _SIDE_CHUNK * len(fields):
+        return ()
+    return tuple(
+        name
+        for i, name in enumerate(fields)
+        if old_side[i * _SIDE_CHUNK:(i + 1) * _SIDE_CHUNK]
+        != new_side[i * _SIDE_CHUNK:(i + 1) * _SIDE_CHUNK]
+    )

@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 
 from reconciler import diagnostics as diag
 from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.essence import hash_essence
 from reconciler.estimate import estimate
 from reconciler.identity import (
     file_name,
     job_metadata,
     operation_id,
     sha_from_file_name,
-    spec_hash,
 )
 from reconciler.identity import state_fingerprint as _state_fingerprint
 from reconciler.plan import (
@@ -50,6 +48,7 @@ from reconciler.planner_versions import (
     managed_jobs_by_name,
     retiring_base,
     root_base_model,
+    spec_of,
     version_of,
     versions_for,
 )
@@ -168,7 +167,7 @@ def _plan_model(ctx: _Ctx, manifest: Manifest) -> None:
     model = _Model(
         manifest=manifest,
         versions=versions,
-        spec=spec_hash(hash_essence(manifest, ctx.desired.datasets)),
+        spec=spec_of(manifest, ctx.desired.datasets),
         parent_value=parent[0],
         parent_payload=parent[1],
     )

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 from reconciler.diff import field_changes
 from reconciler.essence import (
-    UNOBSERVABLE_FIELDS,
+    SIDE_FIELDS,
     comparable,
     forces_new,
     ft_base,
+    hash_essence,
     is_ignored,
     job_essence,
     models_match,
+    side_values,
     spec_essence,
 )
 from reconciler.identity import (
@@ -28,6 +30,8 @@ from reconciler.identity import (
     META_WORKSPACE,
     job_version,
     sha_from_file_name,
+    spec_side_changes,
+    spec_value,
 )
 from reconciler.plan import FieldChange
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
@@ -128,6 +132,11 @@ class Comparison:
         return all(c.path == "model" for c in self.changes if c.forces_new)
 
 
+def spec_of(manifest: Manifest, datasets: Mapping[str, DatasetInfo]) -> str:
+    """The `ftctl-spec` value of a manifest as it is now."""
+    return spec_value(hash_essence(manifest, datasets), side_values(manifest, datasets))
+
+
 def compare(
     manifest: Manifest,
     job: RemoteJob,
@@ -144,7 +153,8 @@ def compare(
     """
     ignore = manifest.spec.lifecycle.ignore_changes
     wanted = spec_essence(manifest, datasets, model=parent_model)
-    pair = comparable(job_essence(job, file_sha), wanted, update=manifest.spec.update)
+    seen = job_essence(job, file_sha)
+    pair = comparable(seen, wanted, update=manifest.spec.update)
     changes = field_changes(pair.before, pair.after, forces_new=lambda p: forces_new(p, ignore))
     if job.meta(META_SPEC) == spec:
         # The manifest has not changed since this job was made: only a {ref:} parent's new
@@ -152,26 +162,23 @@ def compare(
         is_ref = isinstance(manifest.spec.model, ParentRef)
         changes = tuple(c for c in changes if is_ref and c.path == "model")
         return Comparison(changes=changes, forced=any(c.forces_new for c in changes))
-    if any(c.forces_new for c in changes):
-        return Comparison(changes=changes, forced=True)
-    unseen = _unobservable_changes(wanted, ignore) if not pair.tolerated else ()
-    return Comparison(changes=changes + unseen, forced=bool(unseen))
+    # Fields the job cannot show back are told apart by their chunk of the spec value.
+    known = {c.path for c in changes}
+    hidden = tuple(
+        FieldChange(path=path, before=_lookup(seen, path), after=_lookup(wanted, path),
+                    forces_new=True)
+        for path in spec_side_changes(job.meta(META_SPEC), spec, SIDE_FIELDS)
+        if path not in known and not is_ignored(path, ignore)
+    )
+    changes = tuple(sorted(changes + hidden, key=lambda c: c.path))
+    return Comparison(changes=changes, forced=any(c.forces_new for c in changes))
 
 
-def _unobservable_changes(
-    wanted: Mapping[str, object], ignore: tuple[str, ...]
-) -> tuple[FieldChange, ...]:
-    # The spec hash differs, no field the job reports differs and no loose rule explains it:
-    # what changed is a field the API does not echo back (the grader or the integrations).
-    out = []
-    for path in UNOBSERVABLE_FIELDS:
-        head, _, leaf = path.partition(".")
-        value = wanted.get(head)
-        if leaf and isinstance(value, dict):
-            value = value.get(leaf)
-        if value is not None and not is_ignored(path, ignore):
-            out.append(FieldChange(path=path, before=None, after=value, forces_new=True))
-    return tuple(out)
+def _lookup(essence: Mapping[str, object], path: str) -> object:
+    value: object = essence
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def parent_chain(desired: Desired, name: str) -> list[str]:

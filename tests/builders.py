@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from reconciler.essence import hash_essence
-from reconciler.identity import file_name, job_metadata, operation_id, spec_hash
+from reconciler.identity import file_name, job_metadata, operation_id
 from reconciler.plan import (
     Action,
     CancelJob,
@@ -24,6 +23,7 @@ from reconciler.plan import (
     Plan,
     UploadFile,
 )
+from reconciler.planner_versions import spec_of
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import (
     DatasetInfo,
@@ -130,7 +130,7 @@ def files_for(desired: Desired) -> tuple[RemoteFile, ...]:
 def the_spec(desired: Desired, name: str) -> str:
     manifest = desired.manifest(name)
     assert manifest is not None
-    return spec_hash(hash_essence(manifest, desired.datasets))
+    return spec_of(manifest, desired.datasets)
 
 
 def a_job_for(

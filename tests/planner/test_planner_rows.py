@@ -500,3 +500,45 @@ def test_apply_then_plan_again_has_no_changes() -> None:
     second = plan(desired, after)
     assert not second.has_changes, [(s.key, s.changes) for s in second.changes]
     assert a_file  # builders in use
+
+
+# --- fields a job cannot show back ----------------------------------------------------------
+
+def test_edited_dataset_is_seen_even_after_the_old_remote_file_was_deleted() -> None:
+    from builders import a_dataset
+
+    old = a_desired(a_manifest("bot"))
+    job = a_job_for(old, "bot", id="ftjob-1")
+    desired = a_desired(a_manifest("bot"), datasets=[a_dataset("data/bot/train.jsonl",
+                                                                content="edited")])
+    result = plan(desired, a_snapshot(jobs=[job]))  # no files left remotely
+    create = by_key(result.steps)["bot/create-job"]
+    assert create.action is Action.RETRAIN
+    assert [(c.path, c.forces_new) for c in create.changes] == [("training_file", True)]
+
+
+def test_unchanged_dataset_with_deleted_remote_file_is_not_retrained() -> None:
+    old = a_desired(a_manifest("bot", hyperparameters={"n_epochs": "auto"}))
+    job = a_job_for(old, "bot", id="ftjob-1")
+    # A benign edit changes the spec value (auto -> the resolved value) but no field.
+    desired = a_desired(a_manifest("bot", hyperparameters={"n_epochs": 3}))
+    result = plan(desired, a_snapshot(jobs=[job]))
+    assert not result.has_changes
+
+
+def test_changed_grader_retrains_although_the_api_does_not_echo_it() -> None:
+    from reconciler.spec import MethodType
+
+    grader = {"type": "string_check", "name": "g", "operation": "eq"}
+    old = a_desired(a_manifest("bot", method=MethodType.REINFORCEMENT, grader=grader))
+    job = a_job_for(old, "bot", id="ftjob-1")
+    same = plan(old, a_snapshot(jobs=[job], files=files_for(old)))
+    assert not same.has_changes
+    desired = a_desired(a_manifest("bot", method=MethodType.REINFORCEMENT,
+                                   grader={**grader, "operation": "ne"}))
+    result = plan(desired, a_snapshot(jobs=[job], files=files_for(desired)))
+    create = by_key(result.steps)["bot/create-job"]
+    assert [(c.path, c.forces_new) for c in create.changes] == [("method.grader", True)]
+    assert create.changes[0].after == {**grader, "operation": "ne"}
+    body = json.loads(create_payload(create).method_json)
+    assert body["reinforcement"]["grader"]["operation"] == "ne"

@@ -1,0 +1,96 @@
+"""identity (op ids, metadata, the state fingerprint) and ordering (waves)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from builders import a_desired, a_file, a_job_for, a_manifest, a_snapshot, files_for, sha_of
+
+from reconciler.identity import (
+    file_name,
+    job_metadata,
+    job_version,
+    operation_id,
+    sha_from_file_name,
+    state_fingerprint,
+)
+from reconciler.ordering import CycleError, dependents, waves
+from reconciler.plan import Action, CancelJob, NoChange, Reason, Step
+from reconciler.snapshot import JobStatus, RemoteFile, RemoteModel
+
+
+def test_operation_id_is_deterministic_and_distinct() -> None:
+    a = operation_id("ws", "bot", 2, "abc")
+    assert a == operation_id("ws", "bot", 2, "abc") and a.startswith("op-")
+    assert len({a, operation_id("ws", "bot", 3, "abc"), operation_id("ws2", "bot", 2, "abc"),
+                operation_id("ws", "bot", 2, "abd")}) == 4
+
+
+def test_metadata_fits_the_api_limits() -> None:
+    meta = job_metadata(workspace="w" * 80, name="bot", spec="s", version=3, op="op-1",
+                        commit="c" * 600)
+    assert len(meta) <= 16 and all(len(k) <= 64 and len(v) <= 512 for k, v in meta)
+    assert job_version(dict(meta)) == 3 and job_version({"ftctl-version": "x"}) is None
+
+
+def test_file_names_round_trip() -> None:
+    sha = sha_of("x")
+    assert sha_from_file_name(file_name(sha)) == sha
+    assert sha_from_file_name("train.jsonl") is None
+
+
+def _snapshot() -> object:
+    desired = a_desired(a_manifest("bot"))
+    job = a_job_for(desired, "bot", id="ftjob-2", version=2, status=JobStatus.QUEUED)
+    done = a_job_for(desired, "bot", id="ftjob-1")
+    return a_snapshot(jobs=[done, job], files=files_for(desired))
+
+
+def test_fingerprint_ignores_progress_but_not_outcomes() -> None:
+    snap = _snapshot()
+    fp = state_fingerprint(snap)  # type: ignore[arg-type]
+
+    def with_job(**changes: object) -> str:
+        jobs = tuple(replace(j, **changes) if j.id == "ftjob-2" else j
+                     for j in snap.jobs)  # type: ignore[attr-defined]
+        return state_fingerprint(replace(snap, jobs=jobs))  # type: ignore[type-var]
+
+    assert with_job(status=JobStatus.RUNNING, trained_tokens=500, estimated_finish=9) == fp
+    assert with_job(status=JobStatus.FAILED) != fp
+    assert with_job(status=JobStatus.CANCELLED) != fp
+
+
+def test_fingerprint_follows_managed_models_and_files_only() -> None:
+    snap = _snapshot()
+    fp = state_fingerprint(snap)  # type: ignore[arg-type]
+    other_model = RemoteModel(id="ft:gpt-4o-mini:other-team::x", owned_by="org")
+    other_file = RemoteFile(id="file-z", filename="notes.jsonl", bytes=1, purpose="fine-tune",
+                            created_at=1)
+    more = replace(snap, models=(*snap.models, other_model),  # type: ignore[attr-defined]
+                   files=(*snap.files, other_file))  # type: ignore[attr-defined]
+    assert state_fingerprint(more) == fp
+    managed = next(j.fine_tuned_model for j in snap.jobs if j.fine_tuned_model)  # type: ignore[attr-defined]
+    fewer = replace(snap, models=tuple(m for m in snap.models  # type: ignore[attr-defined]
+                                       if m.id != managed))
+    assert state_fingerprint(fewer) != fp
+    extra_file = replace(snap, files=(*snap.files, a_file(sha_of("new"))))  # type: ignore[attr-defined]
+    assert state_fingerprint(extra_file) != fp
+
+
+def _step(key: str, *deps: str, action: Action = Action.CANCEL) -> Step:
+    payload = NoChange() if action is Action.NOOP else CancelJob(job_id=key)
+    return Step(key=key, action=action, name="n", reason=Reason.NEW, payload=payload,
+                depends_on=deps)
+
+
+def test_waves_follow_dependencies_and_keep_order() -> None:
+    steps = [_step("c", "a"), _step("a"), _step("b"), _step("d", "c", "b"), _step("e", "gone"),
+             _step("noop", action=Action.NOOP)]
+    assert [[s.key for s in w] for w in waves(steps)] == [["a", "b", "e"], ["c"], ["d"]]
+    assert dependents(steps, "a") == ("c", "d")
+
+
+def test_waves_reject_a_cycle() -> None:
+    with pytest.raises(CycleError):
+        waves([_step("a", "b"), _step("b", "a")])
