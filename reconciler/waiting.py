@@ -99,7 +99,8 @@ class JobWatcher:
         """Events not seen before, oldest first (the API lists newest first)."""
         fresh = [e for e in self._api.list_events(job_id, limit=100) if e.id not in w.seen_events]
         w.seen_events.update(e.id for e in fresh)
-        return sorted(fresh, key=lambda e: (e.created_at, e.id))
+        # Reverse the API's order rather than sort: events of one second keep their sequence.
+        return fresh[::-1]
 
     def _absorb(self, w: _Watched, event: JobEvent) -> None:
         data = dict(event.data)
