@@ -45,6 +45,7 @@ import json
 
 from reconciler.plan import Action, Estimate, FieldChange, Plan, Step, UploadFile
 from reconciler.render import planview as pv
+from reconciler.render import wording as words
 
 JSON_FORMAT_VERSION = "1.0"
 
@@ -102,7 +103,7 @@ def _change(c: pv.ModelChange) -> dict[str, object]:
         "fields": [_field(f) for f in c.fields],
         "uploads": [_upload(u) for u in c.uploads],
         "base_model": None if job is None else _value(job.model),
-        "base_model_unknown": job is not None and pv.is_unknown(job.model),
+        "base_model_unknown": job is not None and words.is_unknown(job.model),
         "version": None if job is None else job.version,
         "cancel_jobs": list(c.cancels),
         "delete_models": list(c.deletes),
@@ -116,7 +117,7 @@ def _field(f: FieldChange) -> dict[str, object]:
         "path": f.path,
         "before": _value(f.before),
         "after": _value(f.after),
-        "after_unknown": pv.is_unknown(f.after),
+        "after_unknown": words.is_unknown(f.after),
         "forces_retrain": f.forces_new,
     }
 
@@ -151,7 +152,7 @@ def _money(cost: float) -> float:
 
 def _value(value: object) -> object:
     """A JSON-safe value; unknowns become null (their flag says so)."""
-    if pv.is_unknown(value):
+    if words.is_unknown(value):
         return None
     if value is None or isinstance(value, str | int | float | bool):
         return value

@@ -14,6 +14,7 @@ from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.plan import Plan
 from reconciler.render import planview as pv
 from reconciler.render import text
+from reconciler.render import wording as words
 
 GITHUB_COMMENT_LIMIT = 65_536
 _MAX_TABLE_ROWS = 200
@@ -36,13 +37,13 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         "",
     ]
     if view.has_errors:
-        head += ["> [!WARNING]", f"> **{pv.error_line(view.notes)}** See the notes below.", ""]
+        head += ["> [!WARNING]", f"> **{words.error_line(view.notes)}** See the notes below.", ""]
     if view.targets:
-        head += ["> [!NOTE]", f"> {inline(pv.targets_line(view.targets))}", ""]
+        head += ["> [!NOTE]", f"> {inline(words.targets_line(view.targets))}", ""]
     if not view.has_changes:
         head += ["**No changes.** Your models match the manifests.", ""]
     else:
-        head += _warning(view) + [f"**{pv.summary_line(view.counts)}**", ""]
+        head += _warning(view) + [f"**{words.summary_line(view.counts)}**", ""]
         head += _table(view) + _cost(view)
     head += notes_section(view.notes)
     details = [_details(c) for c in view.active]
@@ -89,7 +90,7 @@ def _table(view: pv.PlanView) -> list[str]:
     for c in view.active[:_MAX_TABLE_ROWS]:
         est = c.estimate
         tokens = f"{est.training_tokens:,}" if est and est.training_tokens is not None else ""
-        cost = pv.format_cost(est.cost_usd) if est else ""
+        cost = words.format_cost(est.cost_usd) if est else ""
         rows.append(
             f"| `{c.action.symbol}` | `{c.name}` | {c.action.value} | {_cell(c.description)} "
             f"| {tokens} | {cost} |"
@@ -110,9 +111,9 @@ def notes_section(notes: tuple[Diagnostic, ...]) -> list[str]:
         return []
     items = []
     for d in notes:
-        where = pv.note_place(d)
+        where = words.note_place(d)
         where = f"`{where[:-2]}`: " if where else ""
-        item = f"- {_ICONS[d.severity]} **{pv.severity_word(d)}:** {where}{inline(d.summary)}"
+        item = f"- {_ICONS[d.severity]} **{words.severity_word(d)}:** {where}{inline(d.summary)}"
         detail = " ".join(line.strip() for line in d.detail.splitlines() if line.strip())
         items.append(item + (f"<br>{inline(detail)}" if detail else ""))
     return ["### Notes", "", *_capped(items, ""), ""]

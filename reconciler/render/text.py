@@ -8,6 +8,7 @@ from __future__ import annotations
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.plan import Action, Estimate, Plan, UploadFile
 from reconciler.render import planview as pv
+from reconciler.render import wording as words
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -59,14 +60,14 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         out += _loose_uploads(view, paint)
     out += _notes(view.notes, paint)
     if view.targets:
-        out += [paint(_SEVERITY_COLOURS[Severity.WARNING], pv.targets_line(view.targets)), ""]
+        out += [paint(_SEVERITY_COLOURS[Severity.WARNING], words.targets_line(view.targets)), ""]
     if view.has_changes:
         out += _cost(view)
-        out.append(paint(_BOLD, pv.summary_line(view.counts)))
+        out.append(paint(_BOLD, words.summary_line(view.counts)))
     else:
-        out.append(paint(_BOLD, pv.NO_CHANGES))
+        out.append(paint(_BOLD, words.NO_CHANGES))
     if view.has_errors:
-        out.append(paint(_SEVERITY_COLOURS[Severity.ERROR], pv.error_line(view.notes)))
+        out.append(paint(_SEVERITY_COLOURS[Severity.ERROR], words.error_line(view.notes)))
     return "\n".join(out) + "\n"
 
 
@@ -76,9 +77,9 @@ def _legend(view: pv.PlanView, paint: _Paint) -> list[str]:
         used.add(Action.UPLOAD)
     lines = ["Actions are shown with these symbols:"]
     width = max(len(a.symbol) for a in used) if used else 1
-    for action, words in _LEGEND.items():
+    for action, meaning in _LEGEND.items():
         if action in used:
-            lines.append(f"  {paint.sym(action)}{' ' * (width - len(action.symbol))} {words}")
+            lines.append(f"  {paint.sym(action)}{' ' * (width - len(action.symbol))} {meaning}")
     return [*lines, ""]
 
 
@@ -109,7 +110,7 @@ def _body(change: pv.ModelChange, paint: _Paint) -> list[str]:
 
 
 def _upload_words(up: UploadFile) -> str:
-    return f"{up.repo_path} ({pv.format_bytes(up.bytes)}, sha256 {up.sha256[:12]})"
+    return f"{up.repo_path} ({words.format_bytes(up.bytes)}, sha256 {up.sha256[:12]})"
 
 
 def _fields(change: pv.ModelChange, paint: _Paint) -> list[str]:
@@ -118,7 +119,7 @@ def _fields(change: pv.ModelChange, paint: _Paint) -> list[str]:
     if job is not None:
         sign = "+" if change.action is Action.CREATE else " "
         if not any(c.path == "model" for c in change.fields):
-            rows.append((sign, "model", pv.format_value(job.model), ""))
+            rows.append((sign, "model", words.format_value(job.model), ""))
         rows.append((sign, "version", str(job.version), ""))
     if not rows:
         return []
@@ -134,10 +135,10 @@ def _fields(change: pv.ModelChange, paint: _Paint) -> list[str]:
 def _field_row(path: str, before: object, after: object, forces: bool) -> tuple[str, ...]:
     tail = "  # forces retrain" if forces else ""
     if before is None and after is not None:
-        return ("+", path, pv.format_value(after), tail)
+        return ("+", path, words.format_value(after), tail)
     if after is None:
-        return ("-", path, f"{pv.format_value(before)} -> null", tail)
-    return ("~", path, f"{pv.format_value(before)} -> {pv.format_value(after)}", tail)
+        return ("-", path, f"{words.format_value(before)} -> null", tail)
+    return ("~", path, f"{words.format_value(before)} -> {words.format_value(after)}", tail)
 
 
 def _estimate_words(est: Estimate) -> str:
@@ -147,7 +148,7 @@ def _estimate_words(est: Estimate) -> str:
     if est.epochs is not None:
         parts.append(f"{est.epochs} epoch{'s' if est.epochs != 1 else ''}")
     if est.cost_usd is not None:
-        parts.append(f"est. {pv.format_cost(est.cost_usd)}")
+        parts.append(f"est. {words.format_cost(est.cost_usd)}")
     else:
         parts.append("cost unknown (no price for the base model)")
     return ", ".join(parts)
@@ -169,8 +170,8 @@ def notes_lines(notes: tuple[Diagnostic, ...], *, color: bool = False) -> list[s
 def _notes(notes: tuple[Diagnostic, ...], paint: _Paint) -> list[str]:
     lines: list[str] = []
     for d in notes:
-        where = pv.note_place(d)
-        word = paint(_SEVERITY_COLOURS[d.severity], pv.severity_word(d))
+        where = words.note_place(d)
+        word = paint(_SEVERITY_COLOURS[d.severity], words.severity_word(d))
         lines.append(f"{word}: {where}{d.summary}")
         lines += [f"  {line}" for line in d.detail.splitlines() if line.strip()]
     return [*lines, ""] if lines else []
