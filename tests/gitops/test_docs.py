@@ -134,3 +134,13 @@ def test_docs_command_lines_use_real_commands_and_flags(
                     problems[f"{page.name}: ftctl {' '.join(argv)}"] = found
     assert count >= 20
     assert problems == {}
+
+
+def test_command_reference_covers_every_command() -> None:
+    from reconciler.cli import main
+
+    page = (DOCS / "commands.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"## `ftctl {name}`" in page, (
+            f"docs/commands.md lacks `ftctl {name}`; run: python scripts/gen_command_docs.py"
+        )
