@@ -6,6 +6,7 @@ Never prints: progress goes to the injected Reporter, the summary is rendered by
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -16,16 +17,17 @@ from types import MappingProxyType
 
 from reconciler import planfile
 from reconciler.app import project
+from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor import ExecOptions, execute
 from reconciler.observe import observe
-from reconciler.plan import Plan, PlanOptions
+from reconciler.plan import DeleteModel, NoChange, Plan, PlanOptions, Reason
 from reconciler.planner import plan as make_plan
-from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Settings
-from reconciler.waiting import DEFAULT_POLL_INTERVAL
+from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
+from reconciler.spec import Desired, Settings
+from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
@@ -66,6 +68,7 @@ class ApplyReport:
             and not self.interrupted
             and not has_errors(self.diagnostics)
             and self.count(StepStatus.FAILED) == 0
+            and all(c.passed for c in self.checks)
         )
 
     @property
@@ -90,38 +93,99 @@ def run_apply(
     if loaded.desired is None or has_errors(loaded.diagnostics):
         return ApplyReport(diagnostics=loaded.diagnostics, sources=loaded.sources)
     desired = loaded.desired
-    settings = desired.settings
-    with open_remote(settings) as api:
-        snapshot = observe(api, desired)
-        if options.planfile is not None:
-            plan = _saved_plan(options.planfile, snapshot)
-        else:
-            today = datetime.fromtimestamp(clock(), UTC).strftime("%Y-%m-%d")
-            plan = make_plan(desired, snapshot, PlanOptions(
-                targets=options.targets, retry_failed=options.retry_failed,
-                commit=git_commit(settings.root), today=today,
-            ))
-        notes = (*loaded.diagnostics, *plan.notes)
-        if plan.has_errors or not plan.changes:
-            return ApplyReport(plan=plan, diagnostics=notes, sources=loaded.sources)
-        if not options.auto_approve and (confirm is None or not confirm(plan)):
-            return ApplyReport(plan=plan, diagnostics=notes, sources=loaded.sources,
-                               approved=False)
-        execution = execute(plan, api, reporter, ExecOptions(
-            root=settings.root,
-            concurrency=options.concurrency or settings.concurrency,
-            wait=options.wait,
-            poll_interval=options.poll_interval,
-        ), clock=clock, sleep=sleep)
-    return ApplyReport(
-        plan=plan,
-        results=execution.results,
-        checks=execution.checks,
-        jobs=execution.jobs,
-        diagnostics=notes,
-        sources=loaded.sources,
-        interrupted=execution.interrupted,
+    with open_remote(desired.settings) as api:
+        run = _Session(api, desired, options, reporter, clock=clock, sleep=sleep)
+        report = run.apply(confirm)
+    return dataclasses.replace(
+        report, diagnostics=(*loaded.diagnostics, *report.diagnostics), sources=loaded.sources
     )
+
+
+class _Session:
+    """One apply against an open remote."""
+
+    def __init__(self, api: RemoteApi, desired: Desired, options: ApplyOptions,
+                 reporter: Reporter, *, clock: Callable[[], float],
+                 sleep: Callable[[float], None]) -> None:
+        self.api, self.desired, self.options, self.reporter = api, desired, options, reporter
+        self.clock, self.sleep = clock, sleep
+
+    def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
+        plan = self._plan()
+        resumed = _Resumed()
+        if self.options.wait and self.options.planfile is None and _in_progress(plan):
+            # Re-attach to jobs an earlier (no-wait, interrupted or killed) apply left running,
+            # so their checks run and what follows them (children, retiring) is planned now.
+            resumed = self._resume(plan)
+            if resumed.interrupted:
+                return ApplyReport(plan=plan, checks=resumed.checks, jobs=resumed.jobs,
+                                   interrupted=True)
+            plan = self._plan(keep=resumed.failed_names)
+        done = ApplyReport(plan=plan, checks=resumed.checks, jobs=resumed.jobs,
+                           diagnostics=plan.notes)
+        if plan.has_errors or not plan.changes:
+            return done
+        if not self.options.auto_approve and (confirm is None or not confirm(plan)):
+            return dataclasses.replace(done, approved=False)
+        execution = execute(plan, self.api, self.reporter, ExecOptions(
+            root=self.desired.settings.root,
+            concurrency=self.options.concurrency or self.desired.settings.concurrency,
+            wait=self.options.wait,
+            poll_interval=self.options.poll_interval,
+        ), clock=self.clock, sleep=self.sleep)
+        return dataclasses.replace(
+            done, results=execution.results, checks=(*resumed.checks, *execution.checks),
+            jobs=(*resumed.jobs, *execution.jobs), interrupted=execution.interrupted,
+        )
+
+    def _plan(self, keep: frozenset[str] = frozenset()) -> Plan:
+        """A fresh plan (or the saved one, checked fresh). keep: names whose deletes are
+        dropped because their newest version failed its checks."""
+        snapshot = observe(self.api, self.desired)
+        if self.options.planfile is not None:
+            return _saved_plan(self.options.planfile, snapshot)
+        today = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
+        plan = make_plan(self.desired, snapshot, PlanOptions(
+            targets=self.options.targets, retry_failed=self.options.retry_failed,
+            commit=git_commit(self.desired.settings.root), today=today,
+        ))
+        steps = tuple(s for s in plan.steps
+                      if not (s.name in keep and isinstance(s.payload, DeleteModel)))
+        return dataclasses.replace(plan, steps=steps)
+
+    def _resume(self, plan: Plan) -> _Resumed:
+        jobs = _in_progress(plan)
+        self.reporter.message(f"Following {len(jobs)} job(s) already in progress.")
+        try:
+            ended = follow_jobs(self.api, jobs, self.reporter, clock=self.clock,
+                                sleep=self.sleep, poll_interval=self.options.poll_interval)
+        except KeyboardInterrupt:
+            return _Resumed(interrupted=True)
+        checks: list[CheckResult] = []
+        for job in ended.values():
+            manifest = self.desired.manifest(jobs[job.id])
+            if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and manifest:
+                checks.extend(run_checks(self.api, manifest.name, job.fine_tuned_model,
+                                         manifest.spec.checks, base_model=job.model))
+        failed = frozenset(c.name for c in checks if not c.passed)
+        return _Resumed(checks=tuple(checks), jobs=tuple(ended.values()), failed_names=failed)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Resumed:
+    checks: tuple[CheckResult, ...] = ()
+    jobs: tuple[RemoteJob, ...] = ()
+    failed_names: frozenset[str] = frozenset()
+    interrupted: bool = False
+
+
+def _in_progress(plan: Plan) -> dict[str, str]:
+    """{job id: name} of the jobs the plan reports as still training."""
+    return {
+        s.payload.job_id: s.name
+        for s in plan.steps
+        if s.reason is Reason.IN_PROGRESS and isinstance(s.payload, NoChange) and s.payload.job_id
+    }
 
 
 def _saved_plan(path: str, snapshot: Snapshot) -> Plan:

@@ -216,3 +216,20 @@ def test_declined_confirmation_changes_nothing(project: Project, api: RemoteApi,
                        reporter=Recorder(), confirm=decline, clock=clock, sleep=clock.advance)
     assert not report.approved and not report.ok and len(asked) == 1
     assert api.list_jobs() == [] and api.list_files() == []
+
+
+@pytest.mark.parametrize(("expect", "ok"), [("alpha answer 2", True), ("tracking", False)])
+def test_apply_resumes_jobs_left_in_flight_runs_their_checks_then_retires(
+    project: Project, api: RemoteApi, clock: FakeClock, expect: str, ok: bool
+) -> None:
+    project.model("alpha")
+    assert apply(project, api, clock).ok
+    old = current(api)["alpha"]
+    project.model("alpha", n_epochs=2, checks=[("alpha question 2", expect)])
+    first = apply(project, api, clock, wait=False)
+    assert first.ok and first.in_flight
+    assert old in {m.id for m in api.list_models()}  # not retired before the checks ran
+    resumed = apply(project, api, clock)
+    assert [c.passed for c in resumed.checks] == [ok]
+    assert resumed.ok is ok
+    assert (old in {m.id for m in api.list_models()}) is not ok
