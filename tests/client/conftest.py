@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -29,21 +28,23 @@ def _write_chat(path: Path, n: int = 12) -> Path:
 
 
 @pytest.fixture
-def chat_dataset() -> ChatDataset:
-    """chat_dataset(path, n=12): a valid chat JSONL with n examples."""
+def write_chat() -> ChatDataset:
+    """write_chat(path, n=12): a valid chat JSONL with n examples."""
     return _write_chat
 
 
 @pytest.fixture
-def make_api(emulator_app: Any) -> MakeApi:
-    """make_api(app=None, key="sk-test", **RemoteApi options) on the in-process emulator.
+def make_api(emulator_transport: httpx.BaseTransport) -> MakeApi:
+    """make_api(transport=None, key="sk-test", **RemoteApi options) on the in-process emulator
+    (the shared emulator_transport unless another, e.g. from make_emulator, is given).
 
     Plain http is allowed explicitly: the WSGI transport never leaves the process.
     """
 
-    def build(app: Any = None, key: str = "sk-test", **options: int) -> RemoteApi:
-        http = HttpClient(EMULATOR_URL, key,
-                          transport=httpx.WSGITransport(app=app or emulator_app),
+    def build(
+        transport: httpx.BaseTransport | None = None, key: str = "sk-test", **options: int
+    ) -> RemoteApi:
+        http = HttpClient(EMULATOR_URL, key, transport=transport or emulator_transport,
                           sleep=lambda s: None, allow_insecure_http=True)
         return RemoteApi(http, **options)
 

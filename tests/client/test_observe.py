@@ -23,11 +23,11 @@ def desired(root: Path, adopt: tuple[str, ...] = ()) -> Desired:
 
 
 def test_snapshot_holds_managed_and_adopted_jobs_files_models(
-    make_api: Any, chat_dataset: Any, tmp_path: Path, fake_clock: Any
+    make_api: Any, write_chat: Any, tmp_path: Path, fake_clock: Any
 ) -> None:
     api = make_api(jobs_page=2)
-    remote = api.upload_file(str(chat_dataset(tmp_path / "t.jsonl")), filename="t.jsonl")
-    other = api.upload_file(str(chat_dataset(tmp_path / "u.jsonl", n=11)), filename="u.jsonl")
+    remote = api.upload_file(str(write_chat(tmp_path / "t.jsonl")), filename="t.jsonl")
+    other = api.upload_file(str(write_chat(tmp_path / "u.jsonl", n=11)), filename="u.jsonl")
 
     def job(ws: str | None, op: str) -> str:
         meta = {META_WORKSPACE: ws, META_OP: op} if ws else None

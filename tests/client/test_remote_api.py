@@ -107,10 +107,10 @@ def test_wrong_key_is_a_401_without_the_key(make_api: Any) -> None:
 
 
 def test_large_upload_through_uploads_api(
-    make_api: Any, chat_dataset: Any, tmp_path: Path
+    make_api: Any, write_chat: Any, tmp_path: Path
 ) -> None:
     api = make_api(upload_threshold=1024, part_size=700, part_workers=2)
-    path = chat_dataset(tmp_path / "big.jsonl", n=60)
+    path = write_chat(tmp_path / "big.jsonl", n=60)
     size = path.stat().st_size
     seen: list[int] = []
     remote = api.upload_file(str(path), filename="big.jsonl",
