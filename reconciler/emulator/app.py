@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import secrets
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -37,12 +39,12 @@ class EmulatorApp:
 
     def __init__(self, db_path: str, *, api_key: str, speed: float, faults: str | None,
                  seed: int | None, clock: Callable[[], float] | None,
-                 max_running: int | None) -> None:
+                 max_running: int | None, retry_after: float = 1.0) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.store = Store(db_path)
         self.ctx = Context(self.store, clock or time.time, speed, max_running)
-        self.faults = FaultInjector(parse(faults), seed)
+        self.faults = FaultInjector(replace(parse(faults), retry_after=retry_after), seed)
         self._key = api_key.encode()
         rules = files_api.RULES + jobs_api.RULES + models_api.RULES
         self._map = Map([r.empty() for r in rules],  # a Rule binds to one Map: copy per app
@@ -108,7 +110,8 @@ def _fault_error(status: int, retry_after: float) -> ApiError:
     if status == 429:
         return ApiError(429, "Rate limit reached for requests (fault injection).",
                         type_="requests", code="rate_limit_exceeded",
-                        headers={"Retry-After": f"{retry_after:g}"})
+                        headers={"Retry-After": str(max(1, math.ceil(retry_after))),
+                                 "retry-after-ms": str(int(retry_after * 1000))})
     return ApiError(status, "The server had an error while processing your request "
                     "(fault injection).", type_="server_error")
 
@@ -123,7 +126,11 @@ def _drain(request: Request) -> None:
 def make_app(db_path: str, *, api_key: str = "sk-local", speed: float = 1.0,
              faults: str | None = None, seed: int | None = None,
              clock: Callable[[], float] | None = None,
-             max_running: int | None = None) -> EmulatorApp:
-    """The emulator as a WSGI app; base URL is http://HOST:PORT/v1."""
+             max_running: int | None = None, retry_after: float = 1.0) -> EmulatorApp:
+    """The emulator as a WSGI app; base URL is http://HOST:PORT/v1.
+
+    `max_running` caps concurrently running jobs; `retry_after` is the wait (seconds) that
+    injected 429s ask for (Retry-After rounds it up to whole seconds, retry-after-ms is exact).
+    """
     return EmulatorApp(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
-                       clock=clock, max_running=max_running)
+                       clock=clock, max_running=max_running, retry_after=retry_after)
