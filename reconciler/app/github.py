@@ -1,7 +1,9 @@
-"""GitHub Actions side effects for `--format github`: append Markdown to $GITHUB_STEP_SUMMARY.
+"""GitHub Actions output for `--format github`: annotations to print, Markdown for the summary.
 
 The pure formatting lives in `reconciler.render.github`; this module is the one place that
-writes the step-summary file, so renderers stay free of I/O. Never prints (the CLI does).
+writes the step-summary file ($GITHUB_STEP_SUMMARY), so renderers stay free of I/O. Functions
+return what the CLI should print on stdout (GitHub reads workflow commands from it); they never
+print themselves.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from reconciler.diagnostics import Diagnostic
-from reconciler.render import github
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.plan import DriftReport, Plan
+from reconciler.render import github, render
+from reconciler.render.drift import render_drift
 
 
 def append_step_summary(markdown: str, env: Mapping[str, str] | None = None) -> bool:
@@ -44,3 +48,33 @@ def report_diagnostics(
     prefix = github.workspace_prefix(os.path.abspath(project_root), environ)
     append_step_summary(github.diagnostics_markdown(items, heading=heading), environ)
     return github.format_annotations(items, path_prefix=prefix)
+
+
+def plan_report(plan: Plan, *, project_root: str, env: Mapping[str, str] | None = None) -> str:
+    """`plan --format github`: the text plan plus an annotation per note (returned, for
+    stdout); the Markdown plan is appended to the step summary."""
+    environ = os.environ if env is None else env
+    append_step_summary(render(plan, "markdown"), environ)
+    prefix = github.workspace_prefix(os.path.abspath(project_root), environ)
+    return render(plan, "text") + github.format_annotations(plan.notes, path_prefix=prefix)
+
+
+def drift_report(
+    report: DriftReport, *, project_root: str, env: Mapping[str, str] | None = None
+) -> str:
+    """`drift --format github`: the text report, a warning annotation per drift item and one
+    per note (returned, for stdout); the Markdown report is appended to the step summary."""
+    environ = os.environ if env is None else env
+    append_step_summary(render_drift(report, "markdown"), environ)
+    prefix = github.workspace_prefix(os.path.abspath(project_root), environ)
+    items = tuple(
+        Diagnostic(
+            severity=Severity.WARNING,
+            summary=item.message,
+            address=item.name or item.subject,
+            code=f"drift {item.kind.value}",
+        )
+        for item in report.items
+    )
+    annotations = github.format_annotations((*items, *report.notes), path_prefix=prefix)
+    return render_drift(report, "text") + annotations

@@ -35,7 +35,7 @@ def _message(diag: Diagnostic) -> str:
     text = diag.summary
     if diag.detail:
         text += "\n" + diag.detail
-    if diag.address and diag.subject is None:
+    if diag.address and diag.subject is None and not diag.summary.startswith(diag.address):
         # Without a file the address is the only pointer to what is wrong.
         text = f"{diag.address}: {text}"
     return text
