@@ -103,11 +103,17 @@ class RemoteApi:
         jobs = self.list_jobs(metadata={META_WORKSPACE: workspace, META_OP: op_id})
         # Match locally too: the API does not document how several metadata keys combine.
         mine = [j for j in jobs if j.meta(META_OP) == op_id and j.meta(META_WORKSPACE) == workspace]
-        return min(mine, key=lambda j: (j.created_at, j.id)) if mine else None
+        if not mine:
+            return None
+        # The list is newest first, so a later position breaks a created_at tie (whole seconds).
+        return min(enumerate(mine), key=lambda p: (p[1].created_at, -p[0]))[1]
 
     def find_file(self, filename: str, size: int, purpose: str = "fine-tune") -> RemoteFile | None:
         """An uploaded file with this name and byte size (content-addressed names)."""
-        found = [f for f in self.list_files(purpose) if f.filename == filename and f.bytes == size]
+        found = [
+            f for f in self.list_files(purpose)
+            if f.filename == filename and f.bytes == size and f.status != "error"
+        ]
         return min(found, key=lambda f: (f.created_at, f.id)) if found else None
 
     # -- writes ------------------------------------------------------------------------------

@@ -214,3 +214,14 @@ def test_delete_model_gives_up_after_retries() -> None:
 
     with pytest.raises(RetryableApiError):
         api_for(handler).delete_model("ft:x")
+
+
+def test_find_job_by_operation_breaks_same_second_ties_by_list_order() -> None:
+    newer = dict(JOB, id="ftjob-a")  # same created_at; listed first = created later
+    older = dict(JOB, id="ftjob-z")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [newer, older], "has_more": False})
+
+    found = api_for(handler).find_job_by_operation("ws", "op-1")
+    assert found is not None and found.id == "ftjob-z"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import ssl
 from collections.abc import Callable
 
 import httpx
@@ -302,3 +303,18 @@ def test_raw_socket_errors_from_a_transport_are_retried() -> None:
     sleeps: list[float] = []
     assert make_client(handler, sleeps).request("GET", "models") == {"ok": True}
     assert len(seen) == 2 and len(sleeps) == 1
+
+
+def test_real_transport_verifies_certificates_and_hostnames() -> None:
+    client = HttpClient("https://api.example.test/v1", KEY)
+    pool = client._client._transport._pool  # type: ignore[attr-defined]
+    context = pool._ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_redirects_are_not_followed_with_the_key() -> None:
+    handler, seen = sequence(
+        httpx.Response(302, headers={"location": "https://elsewhere.example/steal"}))
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler).request("GET", "models")
+    assert len(seen) == 1 and info.value.status == 302
