@@ -204,12 +204,16 @@ def parse(text: str, file: str) -> tuple[tuple[Document, ...], Diagnostics]:
                 continue
             doc, problems = _convert(node, file)
             diags.extend(problems)
-            if doc is not None:
+            if doc is not None and doc.data is not None:
                 docs.append(doc)
     except yaml.MarkedYAMLError as exc:
         diags.append(_syntax_error(exc, file))
     except yaml.YAMLError as exc:
         diags.append(error(f"YAML error: {exc}", subject=SourceRange(file=file)))
+    except RecursionError:
+        # PyYAML's composer recurses per nesting level; thousands of levels end up here.
+        diags.append(error(f"document nests deeper than {MAX_DEPTH} levels",
+                           "The document was not loaded.", subject=SourceRange(file=file, line=1)))
     finally:
         loader.dispose()
     return tuple(docs), tuple(diags)

@@ -9,10 +9,10 @@ one sorted list. No network.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 
+from reconciler import datasets
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics
 from reconciler.loader import LoadResult, check_dataset_path, load_project, resolve_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
@@ -23,26 +23,13 @@ def load(directory: str, config: str | None = None, *, with_datasets: bool = Tru
     result = load_project(directory, config)
     if result.desired is None or not with_datasets:
         return result
-    datasets = _datasets_module()
-    if datasets is None:
-        return result
-    infos, diags = _inspect_all(datasets, result.desired)
+    infos, diags = _inspect_all(result.desired)
     desired = dataclasses.replace(result.desired, datasets=MappingProxyType(infos))
     merged = _dedupe((*result.diagnostics, *diags))
     return LoadResult(desired, sorted_diagnostics(merged), result.sources)
 
 
-def _datasets_module() -> ModuleType | None:
-    # The dataset package is built alongside; validate keeps working on manifests without it.
-    try:
-        return importlib.import_module("reconciler.datasets")
-    except ModuleNotFoundError:
-        return None
-
-
-def _inspect_all(
-    datasets: ModuleType, desired: Desired
-) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
+def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
     root = desired.settings.root
     cache_dir = os.path.join(root, ".ftctl", "cache")
     infos: dict[str, DatasetInfo] = {}

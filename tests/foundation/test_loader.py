@@ -1,0 +1,273 @@
+"""The loader: valid projects load into spec types; cross-file rules; dataset path safety."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.diagnostics import Severity
+from reconciler.loader import load_project, resolve_base_model
+from reconciler.spec import MethodType, ParentRef, ProviderType, UpdatePolicy
+
+from .conftest import EXAMPLES, FIXTURES, SETTINGS, MakeProject
+
+VALID = sorted((FIXTURES / "valid").glob("*.yaml"))
+
+MANIFEST = """\
+apiVersion: ftctl/v1
+kind: FineTunedModel
+metadata:
+  name: {name}
+spec:
+  model: {model}
+  training_file: {train}
+"""
+
+
+def _manifest(name: str, model: str = "gpt-4o-mini-2024-07-18",
+              train: str = "../data/train.jsonl") -> str:
+    return MANIFEST.format(name=name, model=model, train=train)
+
+
+def test_examples_load_clean() -> None:
+    result = load_project(str(EXAMPLES))
+    assert [d for d in result.diagnostics if d.is_error] == []
+    assert result.desired is not None
+    names = [m.name for m in result.desired.manifests]
+    assert names == ["billing-assistant", "support-bot", "ticket-triage"]
+    assert result.desired.settings.provider.type is ProviderType.LOCAL
+    child = result.desired.manifest("billing-assistant")
+    assert child is not None and child.spec.model == ParentRef(name="support-bot")
+    assert resolve_base_model(result.desired, "billing-assistant") == "gpt-4o-mini-2024-07-18"
+    assert set(result.sources) >= {"ftctl.yaml", "models/support-bot.yaml"}
+
+
+@pytest.mark.parametrize("fixture", VALID, ids=[p.stem for p in VALID])
+def test_valid_fixture_loads_without_diagnostics(fixture: Path, make_project: MakeProject) -> None:
+    root = make_project({f"models/{fixture.name}": fixture.read_text()})
+    result = load_project(str(root))
+    assert result.diagnostics == ()
+    assert result.desired is not None and result.desired.manifests
+
+
+def test_full_manifest_maps_onto_spec_types(make_project: MakeProject) -> None:
+    root = make_project({"models/full.yaml": (FIXTURES / "valid" / "full.yaml").read_text()})
+    desired = load_project(str(root)).desired
+    assert desired is not None
+    m = desired.manifests[0]
+    assert m.labels == (("team", "support"), ("tier", "gold"))
+    assert m.spec.suffix == "full-model"
+    assert m.spec.training_file.repo_path == "data/train.jsonl"
+    assert m.spec.training_file.path == "../data/train.jsonl"
+    assert m.spec.validation_file is not None
+    assert m.spec.validation_file.repo_path == "data/valid.jsonl"
+    assert m.spec.method.hyperparameters == (
+        ("batch_size", "auto"), ("learning_rate_multiplier", 0.3), ("n_epochs", 3))
+    assert m.spec.update is UpdatePolicy.CONTINUE
+    assert m.spec.lifecycle.keep_versions == 3 and m.spec.lifecycle.prevent_destroy
+    assert m.spec.lifecycle.ignore_changes == ("seed", "integrations")
+    assert [c.expect_equals for c in m.spec.checks] == [None, None, "4", None]
+    assert m.spec.checks[0].max_tokens == 64 and m.spec.checks[0].temperature == 0
+    assert m.spec.integrations_json is not None
+    assert '"project":"ft-runs"' in m.spec.integrations_json
+    assert m.spec.adopt == "ftjob-abc123" and m.spec.seed == 2147483647
+
+
+def test_methods_and_merge_keys(make_project: MakeProject) -> None:
+    root = make_project({"models/m.yaml": (FIXTURES / "valid" / "methods.yaml").read_text()})
+    desired = load_project(str(root)).desired
+    assert desired is not None
+    by = {m.name: m for m in desired.manifests}
+    assert by["prefs"].spec.method.type is MethodType.DPO
+    assert by["prefs-child"].spec.method.type is MethodType.DPO
+    merged = by["prefs-child"].spec.checks[1]  # `<<: *greeting` with prompt overridden
+    assert (merged.prompt, merged.expect_contains, merged.max_tokens) == ("Good morning", "hi", 5)
+    assert by["prefs-child"].spec.model == ParentRef(name="prefs")
+    assert by["reasoning"].spec.method.grader_json is not None
+    assert '"type":"multi"' in by["reasoning"].spec.method.grader_json
+    assert resolve_base_model(desired, "grandchild") == "gpt-4o-mini-2024-07-18"
+    assert by["grandchild"].spec.training_file.repo_path == "data/valid.jsonl"
+
+
+def test_settings_map_onto_spec_types(make_project: MakeProject) -> None:
+    settings = """\
+kind: Project
+workspace: team.ml-1
+provider:
+  type: openai
+  base_url: https://api.example.com/v1
+  organization: org-1
+  project: proj-1
+  allow_insecure_http: true
+  speed: 50
+manifests: [ft/*.yaml]
+prune: true
+concurrency: 8
+prices:
+  - {model: gpt-4o-mini, training_per_1m: 3, input_per_1m: 0.3}
+"""
+    root = make_project({"ft/a.yaml": _manifest("a")}, settings=settings)
+    result = load_project(str(root))
+    assert result.diagnostics == ()
+    s = result.desired.settings if result.desired else None
+    assert s is not None
+    assert (s.workspace, s.prune, s.concurrency) == ("team.ml-1", True, 8)
+    assert s.manifests == ("ft/*.yaml",)
+    assert s.provider.type is ProviderType.OPENAI
+    assert s.provider.base_url == "https://api.example.com/v1"
+    assert (s.provider.organization, s.provider.project) == ("org-1", "proj-1")
+    assert s.provider.allow_insecure_http and s.provider.speed == 50.0
+    assert s.prices[0].model == "gpt-4o-mini" and s.prices[0].training_per_1m == 3.0
+    assert s.prices[0].input_per_1m == 0.3 and s.prices[0].output_per_1m is None
+    assert s.root == str(root)
+
+
+def test_settings_defaults(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("a")},
+                        settings="kind: Project\nworkspace: w\n")
+    desired = load_project(str(root)).desired
+    assert desired is not None
+    s = desired.settings
+    assert s.provider.type is ProviderType.LOCAL and s.provider.speed == 200.0
+    assert "models/**/*.yaml" in s.manifests and not s.prune and s.concurrency == 4
+    assert [m.name for m in desired.manifests] == ["a"]
+
+
+def test_settings_errors_are_positioned(make_project: MakeProject) -> None:
+    root = make_project(settings="kind: Project\nworkspace: w\nprovider:\n  type: azure\n"
+                        "concurency: 3\n")
+    result = load_project(str(root))
+    assert result.desired is None
+    got = [(str(d.subject), d.summary) for d in result.diagnostics]
+    assert ("ftctl.yaml:4:9", 'type: expected one of "local", "openai", got "azure"') in got
+    assert ("ftctl.yaml:5:1", "unknown key 'concurency' (did you mean 'concurrency'?)") in got
+
+
+def test_missing_settings_file(tmp_path: Path) -> None:
+    result = load_project(str(tmp_path))
+    assert result.desired is None
+    assert len(result.diagnostics) == 1
+    assert result.diagnostics[0].summary.startswith("settings file not found")
+
+
+def test_config_option_names_another_settings_file(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("a")})
+    (root / "ftctl.yaml").rename(root / "other.yaml")
+    result = load_project(str(root), "other.yaml")
+    assert result.diagnostics == () and result.desired is not None
+
+
+def test_duplicate_names_across_files(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("same"), "models/b.yaml": _manifest("same")})
+    result = load_project(str(root))
+    [diag] = result.diagnostics
+    assert str(diag.subject) == "models/b.yaml:4:9"
+    assert diag.summary == "duplicate model name 'same' (first defined at models/a.yaml:4:9)"
+    assert result.desired is not None and len(result.desired.manifests) == 1
+
+
+def test_ref_to_invalid_manifest_is_not_reported_missing(make_project: MakeProject) -> None:
+    broken = _manifest("parent") + "  seed: nope\n"
+    root = make_project({"models/a.yaml": broken,
+                         "models/b.yaml": _manifest("child", model="{ref: parent}")})
+    summaries = [d.summary for d in load_project(str(root)).diagnostics]
+    assert summaries == ['seed: expected an integer, got "nope"']
+
+
+def test_resolve_base_model_handles_missing_and_cycles(make_project: MakeProject) -> None:
+    root = make_project({
+        "models/a.yaml": _manifest("a", model="{ref: b}"),
+        "models/b.yaml": _manifest("b", model="{ref: a}"),
+        "models/c.yaml": _manifest("c", model="{ref: ghost}"),
+    })
+    desired = load_project(str(root)).desired
+    assert desired is not None
+    assert resolve_base_model(desired, "a") is None
+    assert resolve_base_model(desired, "c") is None
+    assert resolve_base_model(desired, "nobody") is None
+
+
+def test_symlink_pointing_outside_is_refused(make_project: MakeProject, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.jsonl"
+    outside.write_text('{"messages": []}\n')
+    root = make_project({"models/a.yaml": _manifest("a", train="../data/link.jsonl")})
+    os.symlink(outside, root / "data" / "link.jsonl")
+    [diag] = load_project(str(root)).diagnostics
+    assert "symlink that resolves outside the project" in diag.summary
+    assert str(diag.subject) == "models/a.yaml:7:18"
+
+
+def test_symlinked_directory_pointing_outside_is_refused(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "t.jsonl").write_text('{"messages": []}\n')
+    root = make_project({"models/a.yaml": _manifest("a", train="../shared/t.jsonl")})
+    os.symlink(tmp_path / "elsewhere", root / "shared")
+    [diag] = load_project(str(root)).diagnostics
+    assert "resolves outside the project" in diag.summary
+
+
+def test_symlink_inside_project_is_fine(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("a", train="../data/alias.jsonl")})
+    os.symlink(root / "data" / "train.jsonl", root / "data" / "alias.jsonl")
+    assert load_project(str(root)).diagnostics == ()
+
+
+def test_dotdot_that_stays_inside_is_fine(make_project: MakeProject) -> None:
+    train = "../../data/../data/train.jsonl"
+    root = make_project({"models/team/a.yaml": _manifest("a", train=train)})
+    desired = load_project(str(root)).desired
+    assert desired is not None
+    assert desired.manifests[0].spec.training_file.repo_path == "data/train.jsonl"
+
+
+def test_all_problems_reported_at_once_across_files(make_project: MakeProject) -> None:
+    root = make_project({
+        "models/a.yaml": _manifest("a") + "  suffix: " + "x" * 65 + "\n",
+        "models/b.yaml": _manifest("b", train="../data/missing.jsonl") + "  sed: 1\n",
+        "models/c.yaml": "apiVersion: [\n",
+    })
+    files = sorted({d.subject.file for d in load_project(str(root)).diagnostics if d.subject})
+    assert files == ["models/a.yaml", "models/b.yaml", "models/c.yaml"]
+    assert len(load_project(str(root)).diagnostics) == 4
+
+
+def test_diagnostics_are_deterministic_and_sorted(make_project: MakeProject) -> None:
+    files = {f"models/{p.name}": p.read_text() for p in (FIXTURES / "invalid").glob("*.yaml")}
+    root = make_project(files)
+    first = load_project(str(root)).diagnostics
+    again = load_project(str(root)).diagnostics
+    assert first == again
+    keys = [(d.subject.file, d.subject.line, d.subject.column) for d in first if d.subject]
+    assert keys == sorted(keys)
+    assert len(first) > 40
+
+
+def test_no_manifests_is_a_warning(make_project: MakeProject) -> None:
+    [diag] = load_project(str(make_project())).diagnostics
+    assert diag.severity is Severity.WARNING and diag.summary == "no manifests found"
+
+
+def test_manifest_pattern_may_not_leave_the_project(make_project: MakeProject) -> None:
+    settings = SETTINGS.replace("[models/**/*.yaml]", "[../**/*.yaml]")
+    result = load_project(str(make_project(settings=settings)))
+    assert any("must stay inside the project" in d.summary for d in result.diagnostics)
+
+
+def test_large_and_non_utf8_files_are_refused(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("a")})
+    (root / "models" / "big.yaml").write_text("# " + "x" * (1 << 20) + "\n")
+    (root / "models" / "latin.yaml").write_bytes(b"name: caf\xe9\n")
+    summaries = sorted(d.summary for d in load_project(str(root)).diagnostics)
+    assert summaries[0].startswith("file is larger than")
+    assert summaries[1].startswith("file is not valid UTF-8")
+
+
+def test_examples_copy_is_self_contained(tmp_path: Path) -> None:
+    # The examples must not depend on anything outside their directory.
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    assert [d for d in load_project(str(tmp_path / "examples")).diagnostics if d.is_error] == []

@@ -1,0 +1,128 @@
+"""sourcemap: positions of keys and values, safe tags only, duplicate keys, alias budgets."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconciler.sourcemap import MAX_NODES, parse
+
+
+def test_positions_of_keys_and_values() -> None:
+    text = "a: 1\nb:\n  c: [x, y]\n  d: {e: true}\n"
+    [doc], diags = parse(text, "f.yaml")
+    assert diags == ()
+    assert doc.data == {"a": 1, "b": {"c": ["x", "y"], "d": {"e": True}}}
+    assert str(doc.locate(("a",))) == "f.yaml:1:4"
+    assert str(doc.locate(("a",), prefer_key=True)) == "f.yaml:1:1"
+    assert str(doc.locate(("b", "c", 1))) == "f.yaml:3:10"
+    assert str(doc.locate(("b", "d", "e"))) == "f.yaml:4:10"
+    # A path that does not exist falls back to its nearest ancestor.
+    assert str(doc.locate(("b", "d", "missing"))) == "f.yaml:4:6"
+
+
+def test_multiple_documents_and_empty_ones() -> None:
+    docs, diags = parse("a: 1\n---\n---\nb: 2\n", "f.yaml")
+    assert diags == ()
+    assert [d.data for d in docs] == [{"a": 1}, {"b": 2}]
+    assert str(docs[1].start) == "f.yaml:4:1"
+
+
+def test_documents_before_a_syntax_error_are_kept() -> None:
+    docs, diags = parse("a: 1\n---\nb: [\n", "f.yaml")
+    assert [d.data for d in docs] == [{"a": 1}]
+    [diag] = diags
+    assert diag.summary.startswith("YAML syntax error")
+    assert diag.subject is not None and diag.subject.line == 4
+
+
+def test_python_tags_are_refused_and_nothing_runs() -> None:
+    text = (
+        "a: !!python/object/apply:os.system ['touch /tmp/ftctl-pwned']\n"
+        "b: !!python/name:os.sep\n"
+    )
+    [doc], diags = parse(text, "f.yaml")
+    assert [str(d.subject) for d in diags] == ["f.yaml:1:4", "f.yaml:2:4"]
+    assert all("is not allowed" in d.summary for d in diags)
+    assert doc.data == {"a": ["touch /tmp/ftctl-pwned"], "b": ""}
+
+
+def test_custom_tags_are_refused() -> None:
+    _, diags = parse("a: !Ref thing\n", "f.yaml")
+    assert [d.summary for d in diags] == ["YAML tag '!Ref' is not allowed"]
+
+
+def test_duplicate_keys_are_errors() -> None:
+    _, diags = parse("a: 1\nb: 2\na: 3\n", "f.yaml")
+    assert [(str(d.subject), d.summary) for d in diags] == [("f.yaml:3:1", "duplicate key 'a'")]
+
+
+def test_merge_keys_explicit_keys_win() -> None:
+    text = "base: &b {x: 1, y: 2}\nm:\n  y: 3\n  <<: *b\n"
+    [doc], diags = parse(text, "f.yaml")
+    assert diags == ()
+    assert doc.data == {"base": {"x": 1, "y": 2}, "m": {"x": 1, "y": 3}}
+    assert str(doc.locate(("m", "x"))) == "f.yaml:1:14"  # where the merged value was written
+
+
+def test_keys_are_text_even_when_yaml_reads_them_as_other_types() -> None:
+    [doc], _ = parse("on: 1\n3: x\n", "f.yaml")
+    assert doc.data == {"on": 1, "3": "x"}
+
+
+def test_dates_stay_strings() -> None:
+    [doc], _ = parse("d: 2024-07-18\n", "f.yaml")
+    assert doc.data == {"d": "2024-07-18"}
+
+
+def _bomb(levels: int, fan: int = 9) -> str:
+    lines = ["a0: &a0 [" + ", ".join(['"lol"'] * fan) + "]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * fan) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused_without_exhausting_memory() -> None:
+    text = _bomb(10)  # 9**10 (about 3.5 billion) strings if expanded
+    tracemalloc.start()
+    try:
+        docs, diags = parse(text, "bomb.yaml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert docs == ()
+    assert [d.summary for d in diags] == [
+        f"document expands to more than {MAX_NODES} nodes (too many aliases?)"
+    ]
+    assert peak < 200 * 1024 * 1024
+
+
+def test_modest_alias_use_is_fine() -> None:
+    docs, diags = parse(_bomb(3), "ok.yaml")
+    assert diags == () and len(docs) == 1
+
+
+def test_recursive_alias_is_refused() -> None:
+    docs, diags = parse("a: &a [1, *a]\n", "r.yaml")
+    assert docs == ()
+    assert [d.summary for d in diags] == ["recursive YAML alias"]
+
+
+def test_deep_nesting_is_refused() -> None:
+    _, diags = parse("[" * 300 + "]" * 300 + "\n", "deep.yaml")
+    assert diags and "nests deeper than" in diags[0].summary
+
+
+def test_very_deep_nesting_does_not_crash() -> None:
+    _, diags = parse("[" * 5000 + "]" * 5000 + "\n", "deep.yaml")
+    assert [d.summary for d in diags] == ["document nests deeper than 200 levels"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!#'\" \n\t|>,?%@`0.")), max_size=80))
+def test_parse_never_raises(text: str) -> None:
+    docs, diags = parse(text, "fuzz.yaml")
+    for d in diags:
+        assert d.subject is not None and d.subject.file == "fuzz.yaml"
