@@ -1,10 +1,34 @@
-"""`ftctl data check|stats|convert`: dataset validation, token counts and cost, conversion."""
+"""`ftctl data check|stats|convert`: dataset validation, token counts and cost, conversion.
+
+Thin: options -> reconciler.datasets -> text or JSON. Diagnostics print as
+`FILE:LINE: error|warning|info: CODE: message` on stderr (text) or as JSON on stdout; the exit
+code is 1 whenever any file has an error.
+"""
 
 from __future__ import annotations
 
-import click
+import os
 
-from reconciler.cli.common import handled, not_available
+import click
+import orjson
+
+from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
+from reconciler.datasets import Options, Report, validate_file
+from reconciler.datasets.convert import Fixes, convert
+from reconciler.datasets.stats import format_text, summarize
+from reconciler.diagnostics import Diagnostic, Severity, SourceRange, sorted_diagnostics
+from reconciler.spec import Price
+
+DEFAULT_STATS_MODEL = "gpt-4o-mini-2024-07-18"
+
+_method = click.option(
+    "--method", type=click.Choice(["supervised", "dpo", "reinforcement"]), default=None,
+    help="Fine-tuning method the file is for (default: inferred from the first example).",
+)
+_fmt = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                    show_default=True)
+_jobs = click.option("--jobs", type=click.IntRange(min=1), default=None,
+                     help="Worker processes (default: all cores for files over 16 MB).")
 
 
 @click.group("data")
@@ -13,21 +37,153 @@ def data() -> None:
 
 
 @data.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_method
+@click.option("--model", metavar="BASE", default=None,
+              help="Base model: picks the tokenizer, the per-example limit and the format.")
+@click.option("--no-tokens", is_flag=True, help="Structure only: skip token counting.")
+@click.option("--max-per-code", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Issues shown per code (the rest are counted).")
+@_jobs
+@_fmt
 @handled
-def check() -> int:
-    """Validate dataset files line by line."""
-    return not_available("data check")
+def check(files: tuple[str, ...], method: str | None, model: str | None, no_tokens: bool,
+          max_per_code: int, jobs: int | None, fmt: str) -> int:
+    """Validate dataset files line by line (every problem, with its line number)."""
+    options = Options(method=method, model=model, tokens=not no_tokens, jobs=jobs,
+                      cap=max_per_code)
+    reports = [_validate(path, options) for path in files]
+    if fmt == "json":
+        click.echo(orjson.dumps({"files": [_report_json(r) for r in reports]},
+                                option=orjson.OPT_INDENT_2).decode())
+    else:
+        for report in reports:
+            if report.diagnostics:
+                click.echo(format_diagnostics(report.diagnostics), err=True)
+            click.echo(_summary(report))
+    return EXIT_ERROR if any(r.has_errors for r in reports) else EXIT_OK
 
 
 @data.command("stats")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_method
+@click.option("--model", metavar="BASE", default=DEFAULT_STATS_MODEL, show_default=True,
+              help="Base model: tokenizer, per-example limit and price.")
+@click.option("--n-epochs", default="auto", show_default=True,
+              help="Epochs to estimate for (a number, or auto for the platform's default rule).")
+@_jobs
+@_fmt
 @handled
-def stats() -> int:
-    """Examples, tokens, default epochs and estimated cost."""
-    return not_available("data stats")
+def stats(files: tuple[str, ...], method: str | None, model: str, n_epochs: str,
+          jobs: int | None, fmt: str) -> int:
+    """Examples, tokens (total, min/median/max), epochs, estimated cost, length histogram."""
+    epochs: object = int(n_epochs) if n_epochs.isdigit() else "auto"
+    prices = _project_prices()
+    options = Options(method=method, model=model, jobs=jobs)
+    reports = [_validate(path, options) for path in files]
+    summaries = [summarize(r, model=model, n_epochs=epochs, prices=prices) for r in reports]
+    if fmt == "json":
+        out = [s.to_json() | {"errors": sum(d.is_error for d in r.diagnostics)}
+               for s, r in zip(summaries, reports, strict=True)]
+        body = {"model": model, "files": out}
+        click.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for summary, report in zip(summaries, reports, strict=True):
+            errors = [d for d in report.diagnostics if d.is_error]
+            if errors:
+                click.echo(format_diagnostics(tuple(errors)), err=True)
+            click.echo(format_text(summary, model=model))
+    return EXIT_ERROR if any(r.has_errors for r in reports) else EXIT_OK
 
 
 @data.command("convert")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="JSONL file to write.")
+@click.option("--to", "to", type=click.Choice(["prompt-completion", "chat"]),
+              default="prompt-completion", show_default=True)
+@click.option("--add-separator", is_flag=True,
+              help="Append the legacy tool's suggested separator to every prompt.")
+@click.option("--separator", default=None, help="Append this separator to every prompt.")
+@click.option("--add-stop", is_flag=True,
+              help="Append the legacy tool's suggested stop marker to every completion.")
+@click.option("--stop", default=None, help="Append this stop marker to every completion.")
+@click.option("--leading-space", is_flag=True, help="Start every completion with a space.")
 @handled
-def convert() -> int:
-    """Convert CSV/TSV/XLSX/JSON/JSONL/TXT to fine-tuning JSONL."""
-    return not_available("data convert")
+def convert_cmd(source: str, output: str, to: str, add_separator: bool, separator: str | None,
+                add_stop: bool, stop: str | None, leading_space: bool) -> int:
+    """Convert CSV/TSV/XLSX/JSON/JSONL/TXT to fine-tuning JSONL (no value is coerced)."""
+    fixes = Fixes(separator=separator or add_separator or None, stop=stop or add_stop or None,
+                  leading_space=leading_space)
+    result = convert(source, source, output, to=to, fixes=fixes)
+    if result.diagnostics:
+        click.echo(format_diagnostics(result.diagnostics), err=True)
+    for note in result.applied:
+        click.echo(f"fix: {note}")
+    failed = sum(1 for d in result.diagnostics if d.is_error)
+    click.echo(f"{output}: wrote {result.written} of {result.rows} row(s)"
+               + (f"; {failed} problem(s) above" if failed else ""))
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+convert_cmd.name = "convert"
+
+
+def format_diagnostics(diags: tuple[Diagnostic, ...]) -> str:
+    """`FILE:LINE: severity: CODE: message` (FILE alone for whole-file issues)."""
+    lines = []
+    # Whole-file notes (line 0: counts, "N more" summaries) come after the line-numbered ones.
+    ordered = sorted(sorted_diagnostics(diags), key=lambda d: not (d.subject and d.subject.line))
+    for d in ordered:
+        where = str(SourceRange(file=d.subject.file, line=d.subject.line)) if d.subject else "-"
+        lines.append(f"{where}: {d.severity.value}: {d.code or 'error'}: {d.summary}")
+    return "\n".join(lines)
+
+
+def _validate(path: str, options: Options) -> Report:
+    if not os.path.isfile(path):
+        report = Report(file=path)
+        report.diagnostics = (Diagnostic(severity=Severity.ERROR, summary="no such file",
+                                         subject=SourceRange(file=path), code="file_not_found"),)
+        return report
+    return validate_file(path, path, options)
+
+
+def _summary(report: Report) -> str:
+    errors, warnings = _total(report, Severity.ERROR), _total(report, Severity.WARNING)
+    fmt = (report.format or "unknown format").replace("_", "/")
+    tokens = f", ~{report.billable:,} tokens ({report.encoding})" if report.billable else ""
+    head = f"{report.file}: {'FAILED' if errors else 'ok'}: {report.examples} examples ({fmt})"
+    return f"{head}{tokens}; {errors} error(s), {warnings} warning(s)"
+
+
+def _total(report: Report, severity: Severity) -> int:
+    by_code: dict[str, Severity] = {}
+    for d in report.diagnostics:
+        if d.code:
+            by_code.setdefault(d.code, d.severity)
+    counted = sum(n for code, n in report.codes.items() if by_code.get(code) is severity)
+    uncoded = sum(1 for d in report.diagnostics if d.code is None and d.severity is severity)
+    return counted + uncoded
+
+
+def _report_json(report: Report) -> dict[str, object]:
+    return {
+        "file": report.file, "format": report.format, "bytes": report.bytes,
+        "lines": report.lines, "examples": report.examples, "encoding": report.encoding,
+        "tokens": report.billable, "token_limit": report.limit,
+        "errors": _total(report, Severity.ERROR), "warnings": _total(report, Severity.WARNING),
+        "codes": report.codes,
+        "diagnostics": [d.to_json() for d in sorted_diagnostics(report.diagnostics)],
+    }
+
+
+def _project_prices() -> tuple[Price, ...]:
+    """The price table of ftctl.yaml when there is one (estimates need it; stats do not)."""
+    opts = global_options()
+    if not os.path.isfile(opts.settings_path):
+        return ()
+    from reconciler.loader import load_project
+
+    loaded = load_project(opts.directory, opts.config)
+    return loaded.desired.settings.prices if loaded.desired is not None else ()

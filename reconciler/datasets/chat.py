@@ -8,15 +8,16 @@ tool_call_id; images only in user messages, at most 10 per example (dataset-rule
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from reconciler.datasets.issues import ERROR, WARNING, IssueSink
+from reconciler.datasets.reading import count_keys
 
 MAX_IMAGES = 10
 _COMMON = frozenset(("role", "content", "name"))
+_PLAIN_ROLES = frozenset(("system", "developer", "user", "assistant"))
 ALLOWED_KEYS: dict[str, frozenset[str]] = {
     "system": _COMMON,
     "developer": _COMMON,
@@ -28,14 +29,18 @@ ALLOWED_KEYS: dict[str, frozenset[str]] = {
 CHAT_TOP_KEYS = frozenset(("messages", "tools", "parallel_tool_calls", "functions"))
 
 
-@dataclass(slots=True)
 class Facts:
-    """What one message list showed, for the example-level rules."""
+    """What one message list showed, for the example-level rules (a plain class: it is made
+    once per example, so its construction cost matters)."""
 
-    roles: list[str] = field(default_factory=list)
-    images: int = 0
-    trainable: int = 0  # assistant messages with weight 1 (or no weight)
-    call_ids: set[str] = field(default_factory=set)
+    __slots__ = ("roles", "keys", "images", "trainable", "call_ids")
+
+    def __init__(self) -> None:
+        self.roles: list[str] = []
+        self.keys = 0  # object keys seen, nested ones included (duplicate-key detection)
+        self.images = 0
+        self.trainable = 0  # assistant messages with weight 1 (or no weight)
+        self.call_ids: set[str] = set()
 
 
 def declared_functions(obj: dict[str, Any], line: int, sink: IssueSink) -> set[str] | None:
@@ -75,11 +80,22 @@ def check_messages(
         )
         return None
     facts = Facts()
+    roles = facts.roles
+    keys = trainable = 0
     for index, message in enumerate(messages):
         if type(message) is not dict:
             sink.add(ERROR, "message_not_object", line, f"{where}[{index}] is not an object")
             continue
+        # Fast path for the common shape {"role": R, "content": "non-empty text"}.
+        role, content = message.get("role"), message.get("content")
+        if len(message) == 2 and type(content) is str and content and role in _PLAIN_ROLES:
+            roles.append(role)
+            keys += 2
+            trainable += role == "assistant"
+            continue
         _check_message(message, index, line, sink, declared, facts, where)
+    facts.keys += keys
+    facts.trainable += trainable
     if facts.images > MAX_IMAGES:
         sink.add(
             ERROR, "too_many_images", line,
@@ -92,6 +108,10 @@ def _check_message(
     m: dict[str, Any], i: int, line: int, sink: IssueSink, declared: set[str] | None,
     facts: Facts, where: str,
 ) -> None:
+    facts.keys += len(m)
+    for value in m.values():
+        if type(value) is dict or type(value) is list:
+            facts.keys += count_keys(value)
     role = m.get("role")
     allowed = ALLOWED_KEYS.get(role) if type(role) is str else None
     if allowed is None or type(role) is not str:
@@ -266,8 +286,19 @@ def _check_function(
         )
 
 
-def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
-    """A supervised chat example. Returns whether it lacks a system message (counted at the end)."""
+def _top_keys(obj: dict[str, Any], facts: Facts | None) -> int:
+    """Keys of the whole example: the top level, the messages (counted by the checks), the rest."""
+    n = len(obj) + (facts.keys if facts is not None else 0)
+    if len(obj) > 1 or facts is None:
+        for key, value in obj.items():
+            nested = type(value) is dict or type(value) is list
+            if nested and (key != "messages" or facts is None):
+                n += count_keys(value)
+    return n
+
+
+def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
+    """A supervised chat example. Returns the number of object keys it holds."""
     if len(obj) > 1 and not CHAT_TOP_KEYS.issuperset(obj):
         for key in obj:
             if key not in CHAT_TOP_KEYS:
@@ -275,7 +306,7 @@ def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
     declared = declared_functions(obj, line, sink) if len(obj) > 1 else None
     facts = check_messages(obj.get("messages"), line, sink, declared)
     if facts is None:
-        return False
+        return _top_keys(obj, None)
     roles = facts.roles
     if "assistant" not in roles:
         sink.add(ERROR, "missing_assistant_message", line, "example has no assistant message")
@@ -293,10 +324,12 @@ def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
             WARNING, "trailing_non_assistant", line,
             f"example ends with a {roles[-1]} message, which is not trained on",
         )
-    return not roles or roles[0] != "system"
+    if not roles or roles[0] != "system":
+        sink.tally("missing_system_message", line)
+    return _top_keys(obj, facts)
 
 
-def check_reinforcement(obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
+def check_reinforcement(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
     """A reinforcement prompt: chat messages ending on the user (or developer) turn.
 
     Extra top-level fields are allowed: graders read them as {{item.<field>}}.
@@ -304,11 +337,11 @@ def check_reinforcement(obj: dict[str, Any], line: int, sink: IssueSink) -> bool
     declared = declared_functions(obj, line, sink)
     facts = check_messages(obj.get("messages"), line, sink, declared)
     if facts is None or not facts.roles:
-        return False
+        return _top_keys(obj, facts)
     if facts.roles[-1] not in ("user", "developer"):
         sink.add(
             ERROR, "rft_last_turn", line,
             f"a reinforcement example must end on the user turn, not {facts.roles[-1]}",
             "The model writes the answer; the example holds only the prompt to answer.",
         )
-    return False
+    return _top_keys(obj, facts)

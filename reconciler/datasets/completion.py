@@ -33,13 +33,17 @@ class CompletionChecker:
         self.prompt_has_newline = False
         self.used_separators: set[str] = set()
         self.used_endings: set[str] = set()
+        self.endings_left: tuple[str, ...] = ENDINGS
         self.no_space = 0
         self.first_no_space = 0
 
-    def check(self, obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
+    def check(self, obj: dict[str, Any], line: int, sink: IssueSink) -> int:
+        prompt, completion = obj.get("prompt"), obj.get("completion")
+        if type(prompt) is str and type(completion) is str and completion and len(obj) == 2:
+            self._observe(prompt, completion, line, sink)
+            return 2
         if not PC_KEYS.issuperset(obj) or len(obj) < 2:
             _keys(obj, line, sink)
-        prompt, completion = obj.get("prompt"), obj.get("completion")
         ok = True
         for key, value in (("prompt", prompt), ("completion", completion)):
             if value is not None and type(value) is not str:
@@ -53,7 +57,7 @@ class CompletionChecker:
             sink.add(ERROR, "empty_completion", line, "`completion` is empty")
         if ok and type(prompt) is str and type(completion) is str:
             self._observe(prompt, completion, line, sink)
-        return False
+        return -1  # not counted here: the caller counts keys generically
 
     def _observe(self, prompt: str, completion: str, line: int, sink: IssueSink) -> None:
         self.n += 1
@@ -63,14 +67,21 @@ class CompletionChecker:
         else:
             self.same_prompt = self.same_prompt and prompt == self.first[0]
             self.same_completion = self.same_completion and completion == self.first[1]
-            self.prompt_suffix = _common_suffix(self.prompt_suffix or "", prompt)
-            self.completion_suffix = _common_suffix(self.completion_suffix or "", completion)
+            # Cheap once the common suffix is gone: an empty suffix ends every text.
+            if not prompt.endswith(self.prompt_suffix or ""):
+                self.prompt_suffix = _common_suffix(self.prompt_suffix or "", prompt)
+            if not completion.endswith(self.completion_suffix or ""):
+                self.completion_suffix = _common_suffix(self.completion_suffix or "", completion)
         if "\n" in prompt:
             self.prompt_has_newline = True
             self.used_separators.update(s for s in SEPARATORS if s in prompt)
         elif " ->" in prompt:
             self.used_separators.add(" ->")
-        self.used_endings.update(e for e in ENDINGS if e in completion)
+        for ending in self.endings_left:
+            if ending in completion:
+                # Seen once is enough: stop looking for it (keeps the per-row cost low).
+                self.used_endings.add(ending)
+                self.endings_left = tuple(e for e in ENDINGS if e not in self.used_endings)
         if completion and not completion[0].isspace():
             self.no_space += 1
             self.first_no_space = self.first_no_space or line
@@ -80,6 +91,31 @@ class CompletionChecker:
                 f"example is {len(prompt) + len(completion)} characters long",
                 "Such examples likely exceed the model's context and are truncated.",
             )
+
+    def merge(self, other: CompletionChecker, offset: int) -> None:
+        """Fold in the facts of a later part of the file (its lines shifted by offset)."""
+        if other.first is None:
+            return
+        if self.first is None:
+            self.first = other.first
+            self.prompt_suffix = other.prompt_suffix
+            self.completion_suffix = other.completion_suffix
+        else:
+            self.same_prompt = self.same_prompt and other.same_prompt and (
+                other.first[0] == self.first[0])
+            self.same_completion = self.same_completion and other.same_completion and (
+                other.first[1] == self.first[1])
+            self.prompt_suffix = _common_suffix(self.prompt_suffix or "", other.prompt_suffix or "")
+            self.completion_suffix = _common_suffix(
+                self.completion_suffix or "", other.completion_suffix or "")
+        self.n += other.n
+        self.prompt_has_newline = self.prompt_has_newline or other.prompt_has_newline
+        self.used_separators |= other.used_separators
+        self.used_endings |= other.used_endings
+        self.endings_left = tuple(e for e in ENDINGS if e not in self.used_endings)
+        self.no_space += other.no_space
+        if other.first_no_space and not self.first_no_space:
+            self.first_no_space = other.first_no_space + offset
 
     def finish(self, sink: IssueSink) -> None:
         """File-level errors and advice, reported at line 0 (the whole file)."""

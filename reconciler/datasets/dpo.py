@@ -17,7 +17,7 @@ _OUTPUT_ROLES = frozenset(("assistant", "tool"))
 _OUTPUT_KEYS = ("preferred_output", "non_preferred_output")
 
 
-def check_dpo(obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
+def check_dpo(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
     for key in obj:
         if key in DPO_TOP_KEYS:
             continue
@@ -53,7 +53,7 @@ def check_dpo(obj: dict[str, Any], line: int, sink: IssueSink) -> bool:
             WARNING, "dpo_identical_outputs", line,
             "preferred and non-preferred outputs are identical: nothing to learn",
         )
-    return False
+    return -1  # not counted here: the caller counts keys generically
 
 
 def _check_output(obj: dict[str, Any], key: str, line: int, sink: IssueSink) -> object:

@@ -25,6 +25,15 @@ class IssueSink:
         self._severity: dict[str, Severity] = {}
         self._kept: list[Diagnostic] = []
         self.errors = 0
+        # Silent per-code counts (with the first line) for facts reported once per file.
+        self.tallies: dict[str, list[int]] = {}
+
+    def tally(self, code: str, line: int) -> None:
+        entry = self.tallies.get(code)
+        if entry is None:
+            self.tallies[code] = [1, line]
+        else:
+            entry[0] += 1
 
     def add(
         self,
@@ -48,6 +57,23 @@ class IssueSink:
                 severity=severity, summary=summary, detail=detail, subject=subject, code=code
             )
         )
+
+    def absorb(self, other: IssueSink, offset: int) -> None:
+        """Take over the issues of a sink that saw a later part of the file (lines + offset)."""
+        for d in other._kept:
+            s = d.subject
+            line = s.line + offset if s is not None and s.line > 0 else 0
+            column = s.column if s is not None else 0
+            self.add(d.severity, d.code or "", line, d.summary, d.detail, column)
+        for code, severity in other._severity.items():
+            extra = other.counts[code] - other.cap
+            self.counts[code] = self.counts.get(code, 0) + extra
+            self._severity.setdefault(code, severity)
+            if severity is ERROR:
+                self.errors += extra
+        for code, (count, first) in other.tallies.items():
+            entry = self.tallies.setdefault(code, [0, first + offset])
+            entry[0] += count
 
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """Kept issues plus one "N more" note per capped code."""

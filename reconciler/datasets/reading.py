@@ -184,4 +184,5 @@ def raw_key_count(line: bytes) -> int:
     escaped `\\":` is text. Whitespace before the colon makes this undercount, which only sends
     the line down the slow path.
     """
-    return line.count(b'":') - line.count(b'\\":')
+    n = line.count(b'":')
+    return n - line.count(b'\\":') if b"\\" in line else n

@@ -1,0 +1,1 @@
+"""Benchmarks for ftctl (run as modules, e.g. `python -m benchmarks.datasets`)."""
