@@ -8,6 +8,7 @@ base models retiring within 90 days of `today` (passed in: the planner reads no 
 from __future__ import annotations
 
 from reconciler.plan import DriftItem, DriftKind, DriftReport
+from reconciler.planner_scope import orphan_names
 from reconciler.planner_versions import (
     RETIREMENT_WINDOW_DAYS,
     managed_jobs_by_name,
@@ -61,10 +62,10 @@ def _per_manifest(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
 def _orphans(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
     declared = {m.name for m in desired.manifests}
     items = []
-    for name, jobs in sorted(managed_jobs_by_name(snapshot).items()):
-        if name in declared:
-            continue
-        versions = versions_for(name, None, {name: jobs}, snapshot)
+    groups = managed_jobs_by_name(snapshot)
+    for name in orphan_names(groups, declared, snapshot):
+        jobs = groups[name]
+        versions = versions_for(name, None, groups, snapshot)
         models = [j.fine_tuned_model for j in versions.existing]
         running = len(versions.in_flight)
         items.append(DriftItem(

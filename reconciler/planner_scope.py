@@ -61,7 +61,7 @@ def plan_orphans(
     everything the workspace manages.
     """
     declared = {m.name for m in desired.manifests}
-    orphans = sorted(n for n in groups if n not in declared)
+    orphans = orphan_names(groups, declared, snapshot)
     if not orphans:
         return
     if not desired.settings.prune:
@@ -90,6 +90,19 @@ def plan_orphans(
             steps.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
                               reason=Reason.ORPHANED,
                               payload=DeleteModel(model_id=model_id, job_id=job.id)))
+
+
+def orphan_names(
+    groups: Mapping[str, list[RemoteJob]], declared: set[str], snapshot: Snapshot
+) -> list[str]:
+    """Managed names without a manifest that still hold a model or a job in flight (jobs
+    themselves cannot be deleted, so a pruned name leaves finished jobs behind: not orphans)."""
+    out = []
+    for name in sorted(n for n in groups if n not in declared):
+        versions = versions_for(name, None, groups, snapshot)
+        if versions.existing or versions.in_flight:
+            out.append(name)
+    return out
 
 
 def cut_to_targets(

@@ -1,14 +1,36 @@
-"""`ftctl drift`: Report where the remote has moved away from git (exit 2 when it has)."""
+"""`ftctl drift`: Report where the remote has moved away from git (exit 2 when it has).
+
+Exit codes: 0 in sync, 2 drift found, 1 error.
+"""
 
 from __future__ import annotations
 
 import click
 
-from reconciler.cli.common import handled, not_available
+from reconciler.app.plan import run_drift
+from reconciler.cli.cmd_plan import use_color
+from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
+from reconciler.cli.provider import open_remote
+from reconciler.render.diagnostics import format_text
+from reconciler.render.drift import render_drift
 
 
 @click.command("drift")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True, help="Output format.")
 @handled
-def drift() -> int:
-    """Report where the remote has moved away from git (exit 2 when it has)."""
-    return not_available("drift")
+def drift(fmt: str) -> int:
+    """Report where the remote has moved away from git (exit 2 when it has).
+
+    Out-of-band deletions, failed or cancelled latest jobs, orphans, unmanaged fine-tuned
+    models and base models retiring within 90 days. Exit 0 in sync, 2 drift, 1 error.
+    """
+    opts = global_options()
+    run = run_drift(opts.directory, opts.config, open_remote=open_remote)
+    if run.report is None:
+        click.echo(format_text(run.diagnostics, run.sources), err=True, nl=False)
+        return EXIT_ERROR
+    click.echo(render_drift(run.report, fmt, color=use_color(fmt)), nl=False)
+    if not run.ok:
+        return EXIT_ERROR
+    return EXIT_CHANGES if run.report.has_drift else EXIT_OK

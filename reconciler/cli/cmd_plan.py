@@ -1,14 +1,58 @@
-"""`ftctl plan`: Show what apply would change, with field diffs, token counts and cost."""
+"""`ftctl plan`: Show what apply would change, with field diffs, token counts and cost.
+
+The plan goes to stdout in the chosen format; problems loading the project go to stderr as
+FILE:LINE:COL diagnostics. Exit codes: 0 ok, 1 error (including a plan that cannot be carried
+out, e.g. prevent_destroy); with --detailed-exitcode, 2 when there are changes.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
-from reconciler.cli.common import handled, not_available
+from reconciler.app.plan import PlanRunOptions, run_plan
+from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
+from reconciler.cli.provider import open_remote
+from reconciler.render import render
+from reconciler.render.diagnostics import format_text
+
+
+def use_color(fmt: str) -> bool:
+    """Colour only for text on a terminal, and never when NO_COLOR is set."""
+    return fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 @click.command("plan")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Save the plan for `ftctl apply FILE` (refused later if the remote moved).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.")
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Only this model and what it depends on. Repeatable.")
+@click.option("--retry-failed", is_flag=True,
+              help="Plan a new job where the latest one failed with the same spec.")
 @handled
-def plan() -> int:
+def plan(
+    out: str | None, fmt: str, detailed_exitcode: bool, targets: tuple[str, ...],
+    retry_failed: bool,
+) -> int:
     """Show what apply would change, with field diffs, token counts and cost."""
-    return not_available("plan")
+    opts = global_options()
+    options = PlanRunOptions(targets=targets, retry_failed=retry_failed, out=out)
+    run = run_plan(opts.directory, opts.config, options, open_remote=open_remote)
+    if run.plan is None:
+        click.echo(format_text(run.diagnostics, run.sources), err=True, nl=False)
+        return EXIT_ERROR
+    click.echo(render(run.plan, fmt, color=use_color(fmt)), nl=False)
+    if run.plan.has_errors:
+        return EXIT_ERROR
+    if run.saved_to:
+        click.echo(f"Saved the plan to {run.saved_to}; apply it with "
+                   f"`ftctl apply {run.saved_to}`.", err=True)
+    if detailed_exitcode and run.plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK

@@ -1,0 +1,124 @@
+"""The plan and drift use cases: load -> open the remote -> observe -> plan (or drift).
+
+Never prints: returns the Plan / DriftReport with the diagnostics, and the CLI renders them.
+`run_plan` saves the plan when asked (`plan --out`), and only a plan without errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from reconciler import planfile
+from reconciler.app import project
+from reconciler.app.apply import git_commit
+from reconciler.client.api import RemoteApi
+from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
+from reconciler.observe import observe
+from reconciler.plan import DriftReport, Plan, PlanOptions
+from reconciler.planner import drift, plan
+from reconciler.snapshot import Snapshot
+from reconciler.spec import Settings
+
+OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRunOptions:
+    """DESIGN §9 `plan` flags (format and exit codes are the CLI's)."""
+
+    targets: tuple[str, ...] = ()
+    retry_failed: bool = False
+    out: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRun:
+    """plan is None when the project could not be loaded (diagnostics say why).
+
+    The plan's notes already include the load warnings, so renderers show them too.
+    """
+
+    plan: Plan | None = None
+    diagnostics: Diagnostics = ()
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    snapshot: Snapshot | None = None
+    saved_to: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.plan is not None and not has_errors(self.diagnostics)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftRun:
+    report: DriftReport | None = None
+    diagnostics: Diagnostics = ()
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None and not has_errors(self.diagnostics)
+
+
+def today_of(clock: Callable[[], float]) -> str:
+    """The UTC date (YYYY-MM-DD) for retirement warnings; the planner reads no clock itself."""
+    return datetime.fromtimestamp(clock(), UTC).strftime("%Y-%m-%d")
+
+
+def run_plan(
+    directory: str,
+    config: str | None = None,
+    options: PlanRunOptions | None = None,
+    *,
+    open_remote: OpenRemote,
+    clock: Callable[[], float] = time.time,
+) -> PlanRun:
+    """Plan the project in `directory` against its remote."""
+    options = options or PlanRunOptions()
+    loaded = project.load(directory, config, with_datasets=True)
+    if loaded.desired is None or has_errors(loaded.diagnostics):
+        return PlanRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
+    desired = loaded.desired
+    with open_remote(desired.settings) as api:
+        snapshot = observe(api, desired)
+    made = plan(desired, snapshot, PlanOptions(
+        targets=options.targets,
+        retry_failed=options.retry_failed,
+        commit=git_commit(desired.settings.root),
+        today=today_of(clock),
+    ))
+    notes = sorted_diagnostics((*loaded.diagnostics, *made.notes))
+    made = dataclasses.replace(made, notes=notes)
+    saved = None
+    if options.out and not made.has_errors:
+        planfile.save(made, options.out)
+        saved = options.out
+    return PlanRun(plan=made, diagnostics=notes, sources=loaded.sources, snapshot=snapshot,
+                   saved_to=saved)
+
+
+def run_drift(
+    directory: str,
+    config: str | None = None,
+    *,
+    open_remote: OpenRemote,
+    clock: Callable[[], float] = time.time,
+) -> DriftRun:
+    """Compare the remote with the manifests: what moved away from git."""
+    # Drift needs names, references and base models only: dataset contents are not read.
+    loaded = project.load(directory, config, with_datasets=False)
+    if loaded.desired is None or has_errors(loaded.diagnostics):
+        return DriftRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
+    desired = loaded.desired
+    with open_remote(desired.settings) as api:
+        snapshot = observe(api, desired)
+    report = drift(desired, snapshot, today=today_of(clock))
+    notes = sorted_diagnostics((*loaded.diagnostics, *report.notes))
+    report = dataclasses.replace(report, notes=notes)
+    return DriftRun(report=report, diagnostics=notes, sources=loaded.sources)

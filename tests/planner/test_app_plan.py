@@ -1,0 +1,196 @@
+"""run_plan / run_drift against the real emulator in-process (WSGI transport, fake clock).
+
+The plan is carried out here by a few direct API calls (upload, create, cancel, delete), so
+these tests pin what the planner makes of what the emulator really reports back: resolved
+hyperparameters, a server-chosen seed, a model alias, content-addressed files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.app.plan import PlanRunOptions, run_drift, run_plan
+from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
+from reconciler.plan import (
+    Action,
+    CancelJob,
+    CreateJob,
+    DeleteModel,
+    DriftKind,
+    FromStep,
+    Plan,
+    Reason,
+    UploadFile,
+)
+from reconciler.spec import Settings
+
+BASE_URL = "http://127.0.0.1/v1"  # loopback: the WSGI transport never opens a socket
+
+
+def chat_lines(n: int, topic: str = "orders") -> str:
+    rows = [{"messages": [{"role": "system", "content": "You help."},
+                          {"role": "user", "content": f"{topic} question {i}?"},
+                          {"role": "assistant", "content": f"{topic} answer {i}."}]}
+            for i in range(n)]
+    return "\n".join(json.dumps(r) for r in rows) + "\n"
+
+
+def write_project(root: Path, *, n_epochs: object = "auto", prune: bool = False,
+                  models: tuple[str, ...] = ("bot",)) -> None:
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "data").mkdir(exist_ok=True)
+    (root / "ftctl.yaml").write_text(
+        "apiVersion: ftctl/v1\nkind: Project\nworkspace: e2e\nprovider:\n  type: local\n"
+        f"prune: {'true' if prune else 'false'}\n"
+        "prices:\n  - model: gpt-4o-mini\n    training_per_1m: 3.0\n")
+    for old in (root / "models").glob("*.yaml"):
+        if old.stem not in models:
+            old.unlink()
+    for name in models:
+        data = root / "data" / f"{name}.jsonl"
+        if not data.exists():
+            data.write_text(chat_lines(12, name))
+        (root / "models" / f"{name}.yaml").write_text(
+            "apiVersion: ftctl/v1\nkind: FineTunedModel\n"
+            f"metadata:\n  name: {name}\n"
+            "spec:\n  model: gpt-4o-mini-2024-07-18\n"
+            f"  training_file: ../data/{name}.jsonl\n"
+            "  method:\n    type: supervised\n"
+            f"    hyperparameters: {{n_epochs: {n_epochs}, batch_size: auto}}\n")
+
+
+OpenRemote = Callable[[Settings], Any]
+
+
+@pytest.fixture
+def open_remote(make_emulator: Callable[..., tuple[Any, Any]]) -> OpenRemote:
+    _, transport = make_emulator(api_key=LOCAL_API_KEY)
+
+    @contextlib.contextmanager
+    def opener(settings: Settings) -> Iterator[RemoteApi]:
+        api = connect(settings, {}, transport=transport, base_url=BASE_URL)
+        try:
+            yield api
+        finally:
+            api.close()
+
+    return opener
+
+
+def carry_out(plan: Plan, api: RemoteApi, root: Path) -> None:
+    """A minimal executor for these tests: each step's API call, in plan order."""
+    results: dict[str, dict[str, str]] = {}
+
+    def value(v: object) -> object:
+        return results[v.key][v.field] if isinstance(v, FromStep) else v
+
+    for step in plan.changes:
+        p = step.payload
+        if isinstance(p, UploadFile):
+            f = api.upload_file(os.path.join(root, p.repo_path), filename=p.filename)
+            results[step.key] = {"id": f.id}
+        elif isinstance(p, CreateJob):
+            body = {"model": value(p.model), "training_file": value(p.training_file),
+                    "method": json.loads(p.method_json), "metadata": dict(p.metadata)}
+            if p.seed is not None:
+                body["seed"] = p.seed
+            if p.suffix:
+                body["suffix"] = p.suffix
+            job = api.create_job(body)
+            results[step.key] = {"id": job.id}
+        elif isinstance(p, CancelJob):
+            api.cancel_job(p.job_id)
+        elif isinstance(p, DeleteModel):
+            api.delete_model(p.model_id)
+
+
+def plan_and_apply(root: Path, open_remote: OpenRemote, fake_clock: Any) -> Plan:
+    run = run_plan(str(root), open_remote=open_remote, clock=fake_clock)
+    assert run.plan is not None and run.ok, run.diagnostics
+    settings = Settings(workspace="e2e", root=str(root))
+    with open_remote(settings) as api:
+        carry_out(run.plan, api, root)
+    fake_clock.advance(10_000)
+    return run.plan
+
+
+def test_create_then_no_changes_against_the_emulator(
+        tmp_path: Path, open_remote: OpenRemote, fake_clock: Any) -> None:
+    write_project(tmp_path)
+    first = plan_and_apply(tmp_path, open_remote, fake_clock)
+    assert [s.action for s in first.changes] == [Action.UPLOAD, Action.CREATE]
+    assert first.total_estimate is not None and first.total_estimate.training_tokens
+    again = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert again.plan is not None
+    assert not again.plan.has_changes, [(s.key, s.changes) for s in again.plan.changes]
+    assert [s.reason for s in again.plan.steps] == [Reason.UNCHANGED]
+    report = run_drift(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert report.report is not None and not report.report.has_drift
+
+
+def test_a_job_in_flight_is_reported_in_progress(
+        tmp_path: Path, open_remote: OpenRemote, fake_clock: Any) -> None:
+    write_project(tmp_path)
+    run = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert run.plan is not None
+    with open_remote(Settings(workspace="e2e", root=str(tmp_path))) as api:
+        carry_out(run.plan, api, tmp_path)
+    again = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert again.plan is not None and not again.plan.has_changes
+    assert [s.reason for s in again.plan.steps] == [Reason.IN_PROGRESS]
+
+
+def test_retrain_prune_and_drift_against_the_emulator(
+        tmp_path: Path, open_remote: OpenRemote, fake_clock: Any) -> None:
+    write_project(tmp_path, models=("bot", "old"))
+    plan_and_apply(tmp_path, open_remote, fake_clock)
+    write_project(tmp_path, n_epochs=2, models=("bot",), prune=True)
+    run = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert run.plan is not None
+    summary = run.plan.summary()
+    assert (summary["retrain"], summary["delete"]) == (1, 2)  # bot v1 retired, old pruned
+    (retrain,) = [s for s in run.plan.steps if s.action is Action.RETRAIN]
+    assert [(c.path, c.after) for c in retrain.changes] == [
+        ("method.hyperparameters.n_epochs", 2)]
+    plan_and_apply(tmp_path, open_remote, fake_clock)
+    settled = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert settled.plan is not None and not settled.plan.has_changes
+    # A model deleted by hand is drift, and the next plan recreates it.
+    settings = Settings(workspace="e2e", root=str(tmp_path))
+    with open_remote(settings) as api:
+        (job,) = [j for j in api.list_jobs() if j.fine_tuned_model and j.status == "succeeded"
+                  and j.fine_tuned_model in {m.id for m in api.list_models()}]
+        api.delete_model(job.fine_tuned_model or "")
+    drift = run_drift(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert drift.report is not None
+    assert [i.kind for i in drift.report.items] == [DriftKind.DELETED_OUT_OF_BAND]
+    recreate = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert recreate.plan is not None
+    assert [s.reason for s in recreate.plan.changes] == [Reason.DELETED_OUT_OF_BAND]
+
+
+def test_plan_out_saves_a_plan_file(
+        tmp_path: Path, open_remote: OpenRemote, fake_clock: Any) -> None:
+    write_project(tmp_path)
+    out = tmp_path / "plan.json"
+    run = run_plan(str(tmp_path), options=PlanRunOptions(out=str(out)),
+                   open_remote=open_remote, clock=fake_clock)
+    assert run.saved_to == str(out) and out.is_file()
+    from reconciler import planfile
+
+    assert planfile.load(str(out)).steps == run.plan.steps  # type: ignore[union-attr]
+
+
+def test_load_errors_come_back_without_a_plan(
+        tmp_path: Path, open_remote: OpenRemote, fake_clock: Any) -> None:
+    write_project(tmp_path)
+    (tmp_path / "models" / "bot.yaml").write_text("apiVersion: ftctl/v1\nkind: FineTunedModel\n")
+    run = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
+    assert run.plan is None and not run.ok and run.diagnostics
