@@ -93,11 +93,31 @@ def test_deleting_plan_gets_the_label(tmp_path: Path) -> None:
 
 
 def test_failed_plan_reuses_the_comment_with_a_failure_note(tmp_path: Path) -> None:
+    (tmp_path / "plan.err").write_text("models/a.yaml:3:5: error: unknown key\n", "utf-8")
     calls = _run(tmp_path, "plan", {"comments": [_comment(5, f"{MARKER}\nold plan")],
-                                    "labels": ["ftctl:deletes-models"]})
+                                    "labels": ["ftctl:deletes-models"]},
+                 env={"PLAN_OUTCOME": "failure"})
     assert calls[0][0] == "issues.updateComment" and calls[0][1]["comment_id"] == 5
-    assert "ftctl plan failed" in calls[0][1]["body"]
-    assert "actions/runs/42" in calls[0][1]["body"]
+    body = calls[0][1]["body"]
+    assert "ftctl plan failed" in body and "actions/runs/42" in body
+    assert "<summary>ftctl plan errors</summary>" in body
+    assert "models/a.yaml:3:5: error: unknown key" in body
+
+
+def test_guardrail_failure_keeps_the_plan_and_shows_why(tmp_path: Path) -> None:
+    _plan_files(tmp_path, deletes=0)
+    (tmp_path / "plan.err").write_text("error: estimated training cost $12.00 is above "
+                                       "--max-cost $10.00\n", "utf-8")
+    calls = _run(tmp_path, "plan", {"comments": []}, env={"PLAN_OUTCOME": "failure"})
+    body = calls[0][1]["body"]
+    assert body.startswith(MARKER) and "above --max-cost" in body
+
+
+def test_stderr_is_not_shown_when_the_plan_succeeded(tmp_path: Path) -> None:
+    _plan_files(tmp_path, deletes=0)
+    (tmp_path / "plan.err").write_text("Saved the plan to plan.bin\n", "utf-8")
+    calls = _run(tmp_path, "plan", {"comments": []}, env={"PLAN_OUTCOME": "success"})
+    assert "plan errors" not in calls[0][1]["body"]
 
 
 def test_drift_opens_one_issue(tmp_path: Path) -> None:
