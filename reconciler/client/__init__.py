@@ -44,7 +44,8 @@ def connect(
     if local and base_url:
         key = LOCAL_API_KEY
     else:
-        key = env.get("OPENAI_API_KEY") or (LOCAL_API_KEY if local else "")
+        # Surrounding whitespace (a trailing newline from a secrets file) is never part of a key.
+        key = env.get("OPENAI_API_KEY", "").strip() or (LOCAL_API_KEY if local else "")
     if not key:
         raise ConfigError(
             "OPENAI_API_KEY is not set; export it in the environment (it is never read from "

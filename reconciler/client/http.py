@@ -74,6 +74,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_key(api_key: str) -> None:
+    """A key that cannot go into a header is a ConfigError that never quotes the key."""
+    if not api_key or not all(33 <= ord(c) <= 126 for c in api_key):
+        raise ConfigError(
+            "the API key is empty or contains spaces, control or non-ASCII characters; "
+            "check OPENAI_API_KEY (a stray newline from a secrets file is a common cause)"
+        )
+
+
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash; ConfigError when it is unusable or insecure."""
     parts = urlsplit(base_url)
@@ -111,6 +120,7 @@ class HttpClient:
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        _check_key(api_key)
         self._key = api_key
         self.max_retries = max_retries
         self._sleep = sleep

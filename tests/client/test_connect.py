@@ -79,3 +79,11 @@ def test_local_with_explicit_url_never_sends_the_users_key() -> None:
 def test_local_without_a_server_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="emulator"):
         connect(settings(type=ProviderType.LOCAL), {})
+
+
+def test_key_whitespace_from_secret_files_is_stripped() -> None:
+    transport, seen = capture()
+    api = connect(settings(type=ProviderType.OPENAI), {"OPENAI_API_KEY": f"  {KEY}\n"},
+                  transport=transport)
+    api.list_models()
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"

@@ -318,3 +318,10 @@ def test_redirects_are_not_followed_with_the_key() -> None:
     with pytest.raises(PermanentApiError) as info:
         make_client(handler).request("GET", "models")
     assert len(seen) == 1 and info.value.status == 302
+
+
+@pytest.mark.parametrize("bad", ["", "sk-has space", "sk-new\nline", "sk-ünïcode"])
+def test_unusable_keys_are_config_errors_that_do_not_quote_the_key(bad: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        HttpClient("https://api.example.test/v1", bad)
+    assert not bad or bad not in str(info.value)
