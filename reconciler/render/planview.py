@@ -189,15 +189,16 @@ def cost_sentence(view: PlanView, *, bold: str = "") -> str | None:
     """"Estimated training cost: $1.23 for 45,000 training tokens." (None: no estimates).
 
     bold: Markdown emphasis around the amount (text passes "")."""
-    if not any(c.estimate for c in view.changes):
+    estimated = [c for c in view.changes if c.estimate is not None]
+    if not estimated:
         return None
-    unpriced = ", ".join(view.unpriced)
-    if len(view.unpriced) == sum(1 for c in view.changes if c.estimate):
-        return f"Estimated training cost: {bold}unknown{bold} (no price for the base model)."
+    if len(view.unpriced) == len(estimated):
+        why = words.unknown_cost_words(c.estimate for c in estimated)
+        return f"Estimated training cost: {bold}unknown{bold} ({why})."
     line = (
         f"Estimated training cost: {bold}{words.format_cost(view.total_cost)}{bold} "
         f"for {view.total_tokens:,} training tokens"
     )
-    if unpriced:
-        line += f" (not counting {unpriced}: no price for the base model)"
+    if view.unpriced:
+        line += f" (not counting {', '.join(view.unpriced)}: cost unknown)"
     return line + "."

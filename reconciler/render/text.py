@@ -6,7 +6,7 @@ Pure: a Plan in, a str out. ANSI colour only when asked (the CLI asks on a termi
 from __future__ import annotations
 
 from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.plan import Action, Estimate, Plan, UploadFile
+from reconciler.plan import Action, Plan, UploadFile
 from reconciler.render import planview as pv
 from reconciler.render import wording as words
 
@@ -105,7 +105,7 @@ def _body(change: pv.ModelChange, paint: _Paint) -> list[str]:
     after = "  # once the new version succeeds and passes its checks" if change.create else ""
     lines += [f"{paint.sym(Action.DELETE)} delete model {mid}{after}" for mid in change.deletes]
     if change.estimate is not None:
-        lines.append(f"  # estimate: {_estimate_words(change.estimate)}")
+        lines.append(f"  # estimate: {words.estimate_words(change.estimate)}")
     return lines
 
 
@@ -139,19 +139,6 @@ def _field_row(path: str, before: object, after: object, forces: bool) -> tuple[
     if after is None:
         return ("-", path, f"{words.format_value(before)} -> null", tail)
     return ("~", path, f"{words.format_value(before)} -> {words.format_value(after)}", tail)
-
-
-def _estimate_words(est: Estimate) -> str:
-    parts = []
-    if est.training_tokens is not None:
-        parts.append(f"{est.training_tokens:,} training tokens")
-    if est.epochs is not None:
-        parts.append(f"{est.epochs} epoch{'s' if est.epochs != 1 else ''}")
-    if est.cost_usd is not None:
-        parts.append(f"est. {words.format_cost(est.cost_usd)}")
-    else:
-        parts.append("cost unknown (no price for the base model)")
-    return ", ".join(parts)
 
 
 def _loose_uploads(view: pv.PlanView, paint: _Paint) -> list[str]:

@@ -7,9 +7,19 @@ format says the same thing the same way. No I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, Severity
-from reconciler.plan import UNKNOWN, Action, CreateJob, FieldChange, FromStep, Reason, Step
+from reconciler.plan import (
+    UNKNOWN,
+    Action,
+    CreateJob,
+    Estimate,
+    FieldChange,
+    FromStep,
+    Reason,
+    Step,
+)
 
 SUMMARY_ORDER = (Action.CREATE, Action.RETRAIN, Action.CONTINUE, Action.CANCEL, Action.DELETE)
 _ALWAYS_SHOWN = (Action.CREATE, Action.RETRAIN, Action.DELETE)
@@ -210,3 +220,24 @@ def _plain(value: object) -> object:
 def address_name(address: str) -> str:
     """The model name an address starts with (`bot.spec.method` -> `bot`)."""
     return address.split(".", 1)[0]
+
+
+def unknown_cost_words(estimates: Iterable[Estimate | None]) -> str:
+    """Why no cost could be given: tokens not counted, or no price for the base model."""
+    if any(e is not None and e.training_tokens is None for e in estimates):
+        return "tokens could not be counted for the base model"
+    return "no price for the base model in ftctl.yaml"
+
+
+def estimate_words(est: Estimate) -> str:
+    """"520,000 training tokens, 4 epochs, est. $1.56" for one model."""
+    parts = []
+    if est.training_tokens is not None:
+        parts.append(f"{est.training_tokens:,} training tokens")
+    if est.epochs is not None:
+        parts.append(f"{est.epochs} epoch{'s' if est.epochs != 1 else ''}")
+    if est.cost_usd is not None:
+        parts.append(f"est. {format_cost(est.cost_usd)}")
+    else:
+        parts.append(f"cost unknown ({unknown_cost_words([est])})")
+    return ", ".join(parts)
