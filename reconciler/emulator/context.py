@@ -7,7 +7,7 @@ Helpers here cover what all endpoint modules share: ids with OpenAI's prefixes, 
 from __future__ import annotations
 
 import json
-import secrets
+import random
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from reconciler.emulator.store import Row, Store
 ORG_ID = "org-emulator"
 ORG_SLUG = "emulator"  # the organization segment of ft: model ids
 _ALNUM = string.ascii_letters + string.digits
+_IDS = random.Random()
 
 
 @dataclass
@@ -55,7 +56,8 @@ class Context:
 
 
 def new_id(prefix: str, n: int = 24) -> str:
-    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(n))
+    """An id with OpenAI's prefix; random, not secret (a fast PRNG seeded from the OS)."""
+    return prefix + "".join(_IDS.choices(_ALNUM, k=n))
 
 
 def json_body(request: Request) -> dict[str, Any]:

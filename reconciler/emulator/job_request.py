@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import math
 import secrets
-import string
 from typing import Any
 
 from reconciler.emulator import catalog, validation
-from reconciler.emulator.context import ORG_SLUG, Context
+from reconciler.emulator.context import ORG_SLUG, Context, new_id
 from reconciler.emulator.errors import invalid
 
-_ALNUM = string.ascii_letters + string.digits
 _Rule = tuple[type, float | None, float | None]  # (type, lower bound, upper bound)
 _HP_COMMON: dict[str, _Rule] = {
     "batch_size": (int, 1, 256), "learning_rate_multiplier": (float, 0.0, None),
@@ -54,7 +52,7 @@ def build_job_doc(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         "method": method, "hyperparameters": {k: hp[k] for k in _HP_COMMON},
         "suffix": suffix, "seed": seed, "metadata": metadata, "integrations": integrations,
         "fine_tuned_model": f"ft:{base}:{ORG_SLUG}:{suffix}:{_short_id()}",
-        "result_file": "file-" + "".join(secrets.choice(_ALNUM) for _ in range(22)),
+        "result_file": new_id("file-", 22),
         "n_examples": analysis["n_examples"], "n_epochs": epochs,
         "total_steps": math.ceil(analysis["n_examples"] / int(hp["batch_size"])) * epochs,
         "trained_tokens": analysis["tokens"] * epochs, "error": error,
@@ -62,7 +60,7 @@ def build_job_doc(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _short_id() -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(8))
+    return new_id("", 8)
 
 
 def _model(ctx: Context, model: Any) -> str:

@@ -20,6 +20,14 @@ from reconciler.emulator.faults import ConnectionDropped
 class _Handler(WSGIRequestHandler):
     """Silent per-request logging; a dropped connection is closed without a response."""
 
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse one connection across requests
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and
+        # delayed ACKs add milliseconds to every small answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 

@@ -1,14 +1,17 @@
 """The emulator's persistent state: SQLite schema and every query. The only sqlite3 importer.
 
-One connection per thread (WAL mode lets readers run beside the writer); every write takes the
-one process-wide write lock, so concurrent requests never interleave half-done writes. File
-bytes live on disk in a folder next to the database; rows only name them.
+Connections come from a small pool (the threaded server starts a thread per request, so
+per-thread connections would be opened and dropped constantly); WAL mode lets readers run
+beside the writer; every write takes the one process-wide write lock, so concurrent requests
+never interleave half-done writes. File bytes live on disk in a folder next to the database;
+rows only name them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -53,27 +56,33 @@ class Store:
         self.blob_dir = self.db_path + ".blobs"
         os.makedirs(os.path.dirname(self.db_path), exist_ok=True)
         os.makedirs(self.blob_dir, exist_ok=True)
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all_conns: list[sqlite3.Connection] = []
         self._write_lock = threading.Lock()
-        with self._write_lock:
-            self._conn().executescript(_SCHEMA)  # executescript manages its own transaction
+        with self._write_lock, self._lease() as conn:
+            conn.executescript(_SCHEMA)  # executescript manages its own transaction
 
     # -- connections -------------------------------------------------------------------------
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+    @contextmanager
+    def _lease(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
+            self._all_conns.append(conn)
+        try:
+            yield conn
+        finally:
+            self._idle.put(conn)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            conn = self._conn()
+        with self._write_lock, self._lease() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -83,11 +92,13 @@ class Store:
             conn.execute("COMMIT")
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Row | None:
-        row = self._conn().execute(sql, args).fetchone()
+        with self._lease() as conn:
+            row = conn.execute(sql, args).fetchone()
         return dict(row) if row is not None else None
 
     def _all(self, sql: str, args: tuple[Any, ...]) -> list[Row]:
-        return [dict(r) for r in self._conn().execute(sql, args).fetchall()]
+        with self._lease() as conn:
+            return [dict(r) for r in conn.execute(sql, args).fetchall()]
 
     def blob_path(self, name: str) -> str:
         return os.path.join(self.blob_dir, name)
@@ -291,10 +302,10 @@ class Store:
             return cur.rowcount > 0
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every pooled connection (call once no request is in flight)."""
+        while self._all_conns:
+            self._all_conns.pop().close()
+        self._idle = queue.SimpleQueue()
 
 
 def _decode_job(row: Row | None) -> Row | None:
