@@ -1,4 +1,4 @@
-"""Planner tests: make tests/builders.py importable as `builders`.
+"""Planner tests: make tests/builders.py and planner_projects.py importable by name.
 
 --import-mode=importlib puts no test folder on sys.path, so the module is loaded by path.
 """
@@ -10,15 +10,15 @@ import sys
 from pathlib import Path
 
 
-def _load_builders() -> None:
-    if "builders" in sys.modules:
+def _load(name: str, path: Path) -> None:
+    if name in sys.modules:
         return
-    path = Path(__file__).parent.parent / "builders.py"
-    spec = importlib.util.spec_from_file_location("builders", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["builders"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
 
 
-_load_builders()
+_load("builders", Path(__file__).parent.parent / "builders.py")
+_load("planner_projects", Path(__file__).with_name("planner_projects.py"))
