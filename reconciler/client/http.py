@@ -171,10 +171,12 @@ class HttpClient:
         """Send one request (retrying per the policy above) and return the JSON object."""
         response = self._send(method, path, params=params, json=json, files=files, data=data,
                              content=content, retry=retry)
+        if not response.content.strip():
+            return {}  # e.g. 204 No Content
         try:
             body = response.json()
         except ValueError:
-            raise self._scrubbed(RetryableApiError(
+            raise self._scrubbed(PermanentApiError(
                 f"{method} {path}: the provider answered with a body that is not JSON",
                 status=response.status_code, request_id=response.headers.get("x-request-id"),
             )) from None
@@ -247,7 +249,10 @@ class HttpClient:
             yield from items
             if not page.get("has_more") or not items:
                 return
-            query["after"] = page.get("last_id") or items[-1]["id"]
+            cursor = page.get("last_id") or items[-1]["id"]
+            if cursor == query.get("after"):
+                return  # a server repeating its cursor would otherwise loop forever
+            query["after"] = cursor
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:

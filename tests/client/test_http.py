@@ -325,3 +325,15 @@ def test_unusable_keys_are_config_errors_that_do_not_quote_the_key(bad: str) -> 
     with pytest.raises(ConfigError) as info:
         HttpClient("https://api.example.test/v1", bad)
     assert not bad or bad not in str(info.value)
+
+
+def test_empty_success_body_is_an_empty_object() -> None:
+    handler, _ = sequence(httpx.Response(204))
+    assert make_client(handler).request("DELETE", "models/ft:x") == {}
+
+
+def test_paginate_stops_when_the_cursor_does_not_move() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return ok({"data": [{"id": "same"}], "has_more": True})
+
+    assert [i["id"] for i in make_client(handler).paginate("files")] == ["same", "same"]
