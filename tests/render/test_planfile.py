@@ -7,6 +7,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler import planfile
 from reconciler.diagnostics import Diagnostic, Severity, SourceRange
@@ -176,3 +178,25 @@ def test_a_plan_for_another_workspace_is_refused() -> None:
     other = Snapshot(workspace="elsewhere")
     with pytest.raises(StalePlanError, match="workspace 'w'"):
         planfile.ensure_fresh(plan, other)
+
+
+# --- property: any JSON-like field value survives the round trip ---------------------------
+
+_scalars = (st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+            | st.floats(allow_nan=False, allow_infinity=False))
+_values = st.recursive(
+    _scalars | st.just(UNKNOWN),
+    lambda inner: (st.tuples(inner, inner) | st.lists(inner, max_size=3)
+                   | st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=_values, after=_values, path=st.text(min_size=1, max_size=30))
+def test_any_field_value_round_trips(before: object, after: object, path: str) -> None:
+    step = Step(key="k", action=Action.RETRAIN, name="n", reason=Reason.SPEC_CHANGED,
+                payload=CancelJob(job_id="j"),
+                changes=(FieldChange(path=path, before=before, after=after),))
+    original = Plan(workspace="w", snapshot_fingerprint="f", steps=(step,))
+    assert planfile.loads(planfile.dumps(original)) == original
