@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from reconciler.client.http import HttpClient
 from reconciler.client.parse import (
@@ -72,7 +73,7 @@ class RemoteApi:
         return [parse_job(item) for item in self.http.paginate("fine_tuning/jobs", params)]
 
     def get_job(self, job_id: str) -> RemoteJob:
-        return parse_job(self.http.request("GET", f"fine_tuning/jobs/{job_id}"))
+        return parse_job(self.http.request("GET", f"fine_tuning/jobs/{_seg(job_id)}"))
 
     def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]:
         params: dict[str, Any] = {"limit": FILES_PAGE}
@@ -91,11 +92,11 @@ class RemoteApi:
         params: dict[str, Any] = {"limit": limit}
         if after is not None:
             params["after"] = after
-        page = self.http.request("GET", f"fine_tuning/jobs/{job_id}/events", params=params)
+        page = self.http.request("GET", f"fine_tuning/jobs/{_seg(job_id)}/events", params=params)
         return [parse_event(item) for item in page.get("data") or []]
 
     def list_checkpoints(self, job_id: str) -> list[Checkpoint]:
-        items = self.http.paginate(f"fine_tuning/jobs/{job_id}/checkpoints", {"limit": 100})
+        items = self.http.paginate(f"fine_tuning/jobs/{_seg(job_id)}/checkpoints", {"limit": 100})
         return [parse_checkpoint(item) for item in items]
 
     def find_job_by_operation(self, workspace: str, op_id: str) -> RemoteJob | None:
@@ -133,27 +134,27 @@ class RemoteApi:
         )
 
     def cancel_job(self, job_id: str) -> RemoteJob:
-        return parse_job(self.http.request("POST", f"fine_tuning/jobs/{job_id}/cancel"))
+        return parse_job(self.http.request("POST", f"fine_tuning/jobs/{_seg(job_id)}/cancel"))
 
     def pause_job(self, job_id: str) -> RemoteJob:
-        return parse_job(self.http.request("POST", f"fine_tuning/jobs/{job_id}/pause"))
+        return parse_job(self.http.request("POST", f"fine_tuning/jobs/{_seg(job_id)}/pause"))
 
     def resume_job(self, job_id: str) -> RemoteJob:
-        return parse_job(self.http.request("POST", f"fine_tuning/jobs/{job_id}/resume"))
+        return parse_job(self.http.request("POST", f"fine_tuning/jobs/{_seg(job_id)}/resume"))
 
     def delete_model(self, model_id: str) -> None:
         """DELETE /models/{id}; after a lost response, a model already gone counts as done."""
 
         def lookup() -> object | None:
             try:
-                self.http.request("GET", f"models/{model_id}")
+                self.http.request("GET", f"models/{_seg(model_id)}")
             except PermanentApiError as exc:
                 if exc.status == 404:
                     return _GONE
                 raise
             return None
 
-        self._write(lambda: self.http.request("DELETE", f"models/{model_id}", retry=False),
+        self._write(lambda: self.http.request("DELETE", f"models/{_seg(model_id)}", retry=False),
                     lookup)
 
     def chat(
@@ -221,7 +222,7 @@ class RemoteApi:
             body = {"part_ids": part_ids, "md5": _md5_of(path)}
             return self._write(
                 lambda: _completed_file(self.http.request(
-                    "POST", f"uploads/{upload_id}/complete", json=body, retry=False)),
+                    "POST", f"uploads/{_seg(upload_id)}/complete", json=body, retry=False)),
                 lambda: self.find_file(filename, size, purpose),
             )
         except BaseException:
@@ -240,7 +241,7 @@ class RemoteApi:
                 fh.seek(offset)
                 chunk = fh.read(self.part_size)
             part = self.http.request(
-                "POST", f"uploads/{upload_id}/parts",
+                "POST", f"uploads/{_seg(upload_id)}/parts",
                 files={"data": ("upload", chunk, "application/octet-stream")},
             )
             with lock:
@@ -255,7 +256,7 @@ class RemoteApi:
     def _cancel_upload(self, upload_id: str) -> None:
         # Best effort: an abandoned upload expires after an hour anyway.
         with contextlib.suppress(RetryableApiError, PermanentApiError):
-            self.http.request("POST", f"uploads/{upload_id}/cancel", retry=False)
+            self.http.request("POST", f"uploads/{_seg(upload_id)}/cancel", retry=False)
 
     def _write(self, call: Callable[[], T], lookup: Callable[[], T | None] | None) -> T:
         """Send a write once per attempt; after a transient failure, look for its effect."""
@@ -271,6 +272,15 @@ class RemoteApi:
                 found = lookup() if lookup is not None else None
                 if found is not None:
                     return found
+
+
+def _seg(ident: str) -> str:
+    """One path segment: an id from a manifest cannot reach another endpoint ("../", "?").
+
+    Colons stay as written, as the SDK sends them (ft:base:org:suffix:id).
+    """
+    segment = quote(ident, safe=":")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def _put_sampling(body: dict[str, Any], max_tokens: int | None, temperature: float | None) -> None:

@@ -225,3 +225,19 @@ def test_find_job_by_operation_breaks_same_second_ties_by_list_order() -> None:
 
     found = api_for(handler).find_job_by_operation("ws", "op-1")
     assert found is not None and found.id == "ftjob-z"
+
+
+def test_ids_are_one_path_segment() -> None:
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.raw_path.decode())
+        return httpx.Response(200, json=dict(JOB, id="x"))
+
+    api = api_for(handler)
+    api.get_job("../../files?purpose=x")
+    api.delete_model("ft:gpt-4o-mini:org::AbC123")
+    api.get_job("..")
+    assert paths == ["/v1/fine_tuning/jobs/..%2F..%2Ffiles%3Fpurpose%3Dx",
+                     "/v1/models/ft:gpt-4o-mini:org::AbC123",
+                     "/v1/fine_tuning/jobs/%2E%2E"]
