@@ -10,15 +10,19 @@ from builders import (  # type: ignore[import-not-found]
     a_desired,
     a_job_for,
     a_manifest,
+    a_settings,
     a_snapshot,
     files_for,
+    without_models,
 )
 
 from reconciler import planfile
 from reconciler.identity import state_fingerprint
 from reconciler.plan import Plan, PlanOptions
+from reconciler.planner import drift
 from reconciler.planner import plan as make_plan
 from reconciler.render import PLAN_FORMATS, render
+from reconciler.render.drift import render_drift
 from reconciler.snapshot import JobStatus
 
 
@@ -46,6 +50,19 @@ def _scenarios() -> dict[str, tuple[Plan, object]]:
                     estimated_finish=1_760_000_000)
     snap = a_snapshot(jobs=[job], files=files_for(desired))
     out["in_progress"] = (make_plan(desired, snap), snap)
+
+    gone = a_desired(a_manifest("old"))
+    done = a_job_for(gone, "old", id="ftjob-o1")
+    running = a_job_for(gone, "old", id="ftjob-o2", version=2, status=JobStatus.RUNNING)
+    desired = a_desired(a_manifest("bot"), settings=a_settings(prune=True))
+    kept = a_job_for(desired, "bot", id="ftjob-b1")
+    snap = a_snapshot(jobs=[done, running, kept], files=files_for(desired))
+    out["prune"] = (make_plan(desired, snap), snap)
+
+    job = a_job_for(desired, "bot", id="ftjob-b1")
+    snap = without_models(a_snapshot(jobs=[job], files=files_for(desired)),
+                          job.fine_tuned_model or "")
+    out["deleted_out_of_band"] = (make_plan(desired, snap), snap)
     return out
 
 
@@ -81,3 +98,27 @@ def test_real_in_progress_text() -> None:
         "Note: bot: job ftjob-1 is running (ETA 2025-10-09 08:53 UTC)\n\n"
         "No changes. Your models match the manifests.\n"
     )
+
+
+def test_real_prune_warns_in_markdown() -> None:
+    out = render(SCENARIOS["prune"][0], "markdown")
+    assert "> [!CAUTION]" in out
+    assert "**This plan deletes 1 model version and cancels 1 job.**" in out
+    assert "`old`: cancel job `ftjob-o2`" in out
+
+
+def test_real_recreate_after_out_of_band_delete() -> None:
+    out = render(SCENARIOS["deleted_out_of_band"][0], "text")
+    assert "# bot will be created again because its model was deleted outside ftctl" in out
+    assert "-> (known after apply)" in out
+
+
+def test_real_drift_report_renders() -> None:
+    _, snap = SCENARIOS["prune"]
+    desired = a_desired(a_manifest("bot"))
+    report = drift(desired, snap, today="2026-11-29")  # type: ignore[arg-type]
+    assert report.has_drift
+    text = render_drift(report, "text")
+    assert "Orphans (no manifest declares them) (1):" in text
+    assert json.loads(render_drift(report, "json"))["summary"]["orphan"] == 1
+    assert render_drift(report, "markdown").startswith("<!-- ftctl:drift workspace=ws -->")
