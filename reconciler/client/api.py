@@ -85,6 +85,12 @@ class RemoteApi:
         # GET /models is not paginated; paginate() stops at the first page without has_more.
         return [parse_model(item) for item in self.http.paginate("models")]
 
+    def get_model(self, model_id: str) -> RemoteModel:
+        return parse_model(self.http.request("GET", f"models/{_seg(model_id)}"))
+
+    def get_file(self, file_id: str) -> RemoteFile:
+        return parse_file(self.http.request("GET", f"files/{_seg(file_id)}"))
+
     def list_events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> list[JobEvent]:
@@ -156,6 +162,14 @@ class RemoteApi:
 
         self._write(lambda: self.http.request("DELETE", f"models/{_seg(model_id)}", retry=False),
                     lookup)
+
+    def delete_file(self, file_id: str) -> None:
+        """DELETE /files/{id}; a file already gone (e.g. after a lost answer) counts as done."""
+        try:
+            self.http.request("DELETE", f"files/{_seg(file_id)}")
+        except PermanentApiError as exc:
+            if exc.status != 404:
+                raise
 
     def chat(
         self,

@@ -124,3 +124,14 @@ def test_base_models_carry_shutdown_dates(api: RemoteApi) -> None:
     models = {m.id: m for m in api.list_models()}
     assert BASE in models and not models[BASE].is_fine_tuned
     assert any(m.shutdown_date for m in models.values())
+
+
+def test_get_model_get_file_delete_file(api: RemoteApi, tmp_path: Path) -> None:
+    assert api.get_model(BASE).id == BASE
+    remote = upload(api, tmp_path)
+    assert api.get_file(remote.id) == remote
+    api.delete_file(remote.id)
+    api.delete_file(remote.id)  # already gone: still fine
+    assert api.list_files() == []
+    with pytest.raises(PermanentApiError):
+        api.get_file(remote.id)
