@@ -89,7 +89,7 @@ class Scan:
                 try:
                     obj = loads(line)
                 except decode_error:
-                    obj = self._slow(line, lineno, offset)
+                    obj = None if self.stopped else self._slow(line, lineno, offset)
                 offset += len(line) + 1
                 if obj is None or self.stopped:
                     continue
