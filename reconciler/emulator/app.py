@@ -119,7 +119,10 @@ def _fault_error(status: int, retry_after: float) -> ApiError:
 def _drain(request: Request) -> None:
     """Read what is left of the body, so an early answer does not break the connection."""
     stream = request.stream
-    while stream.read(1 << 20):
+    try:
+        while stream.read(1 << 20):
+            pass
+    except (OSError, HTTPException):  # the client went away or sent less than it announced
         pass
 
 

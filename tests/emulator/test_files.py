@@ -93,3 +93,26 @@ def test_upload_parts_stream_to_disk(emulator_app, emulator_http):
     blobs = os.listdir(emulator_app.store.blob_dir)
     assert any(os.path.getsize(os.path.join(emulator_app.store.blob_dir, b)) == 3 * 1024 * 1024
                for b in blobs)
+
+
+def raw_post(app, path: str, announced: int) -> tuple[str, dict[str, Any]]:
+    """POST straight to the WSGI app announcing a body larger than what is sent."""
+    import json
+
+    from werkzeug.test import EnvironBuilder
+
+    env = EnvironBuilder(path=path, method="POST", data=b"--x--\r\n",
+                         content_type="multipart/form-data; boundary=x",
+                         headers={"Authorization": "Bearer sk-test"}).get_environ()
+    env["CONTENT_LENGTH"] = str(announced)
+    status: list[str] = []
+    body = b"".join(app(env, lambda s, h, exc_info=None: status.append(s)))
+    return status[0], json.loads(body)
+
+
+def test_size_limits_answer_400_before_reading_the_body(emulator_app, emulator_http):
+    status, body = raw_post(emulator_app, "/v1/files", 600 * 1024 * 1024)
+    assert status.startswith("400") and body["error"]["param"] == "file"
+    upload = start_upload(emulator_http, 100 * 1024 * 1024)
+    status, body = raw_post(emulator_app, f"/v1/uploads/{upload}/parts", 70 * 1024 * 1024)
+    assert status.startswith("400") and body["error"]["param"] == "data"

@@ -152,3 +152,30 @@ def test_request_errors_name_the_param(emulator_http, chat_dataset):
         assert r.json()["error"]["type"] == "invalid_request_error"
     missing = emulator_http.get("/fine_tuning/jobs/ftjob-nope")
     assert missing.status_code == 404 and missing.headers["x-request-id"].startswith("req_")
+
+
+def test_bad_validation_file_and_wrong_method_format(emulator_http, fake_clock, chat_dataset,
+                                                     tmp_path):
+    good = upload(emulator_http, chat_dataset)
+    bad = tmp_path / "valid.jsonl"
+    bad.write_text("[1, 2]\n" * 12)
+    with_bad_valid = create(emulator_http, good, validation_file=upload(emulator_http, bad))
+    dpo = create(emulator_http, good, method={"type": "dpo"})
+    fake_clock.advance(10_000)
+    got = emulator_http.get(f"/fine_tuning/jobs/{with_bad_valid['id']}").json()
+    assert got["status"] == "failed" and got["error"]["param"] == "validation_file"
+    assert got["error"]["code"] == "invalid_validation_file"
+    got = emulator_http.get(f"/fine_tuning/jobs/{dpo['id']}").json()
+    assert got["status"] == "failed" and "input" in got["error"]["message"]
+    events = emulator_http.get(f"/fine_tuning/jobs/{dpo['id']}/events").json()["data"]
+    assert events[0]["level"] == "error"
+
+
+def test_a_deleted_model_cannot_be_continued(emulator_http, fake_clock, chat_dataset):
+    fid = upload(emulator_http, chat_dataset)
+    first = create(emulator_http, fid)
+    fake_clock.advance(10_000)
+    ft = emulator_http.get(f"/fine_tuning/jobs/{first['id']}").json()["fine_tuned_model"]
+    emulator_http.delete(f"/models/{ft}")
+    r = emulator_http.post("/fine_tuning/jobs", json={"model": ft, "training_file": fid})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "model_not_available"
