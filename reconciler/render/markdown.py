@@ -9,6 +9,7 @@ cancelled, the summary line, a table per model, the cost total, notes, then one 
 from __future__ import annotations
 
 import html
+import re
 
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.plan import Plan
@@ -139,16 +140,12 @@ def _details(change: pv.ModelChange) -> list[str]:
 
 
 def _fence(lines: list[str]) -> str:
-    longest = max((_longest_backticks(line) for line in lines), default=0)
-    return "`" * max(3, longest + 1)
+    """A code fence longer than any backtick run inside, so content cannot close it."""
+    runs = [len(run) for line in lines for run in _BACKTICKS.findall(line)]
+    return "`" * max(3, max(runs, default=0) + 1)
 
 
-def _longest_backticks(line: str) -> int:
-    best = run = 0
-    for ch in line:
-        run = run + 1 if ch == "`" else 0
-        best = max(best, run)
-    return best
+_BACKTICKS = re.compile(r"`+")
 
 
 def _cell(value: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.diagnostics import Diagnostics
+from reconciler.diagnostics import Diagnostic, Diagnostics
 from reconciler.plan import (
     Action,
     CancelJob,
@@ -106,20 +106,25 @@ class PlanView:
 
 
 def build(plan: Plan) -> PlanView:
-    """Group the plan's steps per model name."""
-    uploads = {s.key: s for s in plan.steps if isinstance(s.payload, UploadFile)}
+    """Group the plan's steps per model name (linear in the plan's size)."""
+    uploads = _Uploads.of(plan)
+    by_name: dict[str, list[Step]] = {}
+    for step in plan.steps:
+        if not isinstance(step.payload, UploadFile):
+            by_name.setdefault(step.name, []).append(step)
+    notes: dict[str, list[Diagnostic]] = {}
+    for d in plan.notes:
+        if d.address:
+            notes.setdefault(words.address_name(d.address), []).append(d)
     used: set[str] = set()
-    names = sorted({s.name for s in plan.steps if not isinstance(s.payload, UploadFile)})
     changes = []
-    for name in names:
-        steps = tuple(
-            s for s in plan.steps if s.name == name and not isinstance(s.payload, UploadFile)
-        )
+    for name in sorted(by_name):
+        steps = tuple(by_name[name])
         keys = _upload_keys(steps, uploads, name)
         used.update(keys)
-        files = tuple(_upload(uploads[k]) for k in keys)
-        changes.append(_model_change(name, steps, files, _notes_for(plan.notes, name)))
-    loose = tuple(_upload(s) for k, s in uploads.items() if k not in used)
+        files = tuple(_upload(uploads.steps[k]) for k in keys)
+        changes.append(_model_change(name, steps, files, tuple(notes.get(name, ()))))
+    loose = tuple(_upload(s) for k, s in uploads.steps.items() if k not in used)
     return PlanView(
         workspace=plan.workspace,
         changes=tuple(changes),
@@ -137,21 +142,34 @@ def _upload(step: Step) -> UploadFile:
     return step.payload
 
 
-def _upload_keys(steps: tuple[Step, ...], uploads: dict[str, Step], name: str) -> list[str]:
-    wanted = {d for s in steps for d in s.depends_on}
+def _upload_keys(steps: tuple[Step, ...], uploads: _Uploads, name: str) -> list[str]:
+    """Upload steps this model's steps depend on, or that carry its name; in plan order."""
+    wanted = {d for s in steps for d in s.depends_on if d in uploads.steps}
     for step in steps:
         if isinstance(step.payload, CreateJob):
-            wanted.update(_from_step_keys(step.payload))
-    return [k for k, s in uploads.items() if k in wanted or s.name == name]
+            wanted.update(k for k in _from_step_keys(step.payload) if k in uploads.steps)
+    wanted.update(uploads.by_name.get(name, ()))
+    return sorted(wanted, key=uploads.order.__getitem__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Uploads:
+    steps: dict[str, Step]  # key -> upload step
+    by_name: dict[str, list[str]]  # step name -> upload keys
+    order: dict[str, int]  # key -> position in the plan
+
+    @classmethod
+    def of(cls, plan: Plan) -> _Uploads:
+        steps = {s.key: s for s in plan.steps if isinstance(s.payload, UploadFile)}
+        by_name: dict[str, list[str]] = {}
+        for step in steps.values():
+            by_name.setdefault(step.name, []).append(step.key)
+        return cls(steps=steps, by_name=by_name, order={k: i for i, k in enumerate(steps)})
 
 
 def _from_step_keys(job: CreateJob) -> set[str]:
     values = (job.training_file, job.validation_file)
     return {v.key for v in values if isinstance(v, FromStep)}
-
-
-def _notes_for(notes: Diagnostics, name: str) -> Diagnostics:
-    return tuple(d for d in notes if d.address and words.address_name(d.address) == name)
 
 
 def _model_change(
@@ -178,9 +196,12 @@ def _model_change(
 def _fields(main: Step, steps: tuple[Step, ...]) -> tuple[FieldChange, ...]:
     # A cancel-and-recreate carries the same diff on both steps: show it once.
     source = main if main.changes else next((s for s in steps if s.changes), main)
+    seen: set[tuple[str, str, str, bool]] = set()
     out: list[FieldChange] = []
     for change in source.changes:
-        if change not in out:
+        key = (change.path, repr(change.before), repr(change.after), change.forces_new)
+        if key not in seen:
+            seen.add(key)
             out.append(change)
     return tuple(out)
 

@@ -182,3 +182,10 @@ def test_markdown_small_limit_keeps_the_head(cases: ModuleType) -> None:
     assert "This comment was shortened" in cut
     assert "**Plan: 1 to create, 1 to retrain, 0 to delete.**" in cut
     assert len(cut) <= len(full) - 10
+
+
+def test_markdown_fence_outlasts_backticks_in_values(cases: ModuleType) -> None:
+    step = cases.create("a", action=Action.RETRAIN, reason=Reason.SPEC_CHANGED, changes=(
+        FieldChange(path="suffix", before="x```y", after="z", forces_new=True),))
+    out = render(Plan(workspace="w", snapshot_fingerprint="f", steps=(step,)), "markdown")
+    assert "````diff\n" in out and "\n````\n" in out
