@@ -1,0 +1,78 @@
+"""`ftctl data check|stats|convert` end to end through click: output lines, JSON, exit codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+from click.testing import CliRunner
+
+from reconciler.cli import main
+
+LINE = re.compile(r"^(?P<file>[^:]+)(:(?P<line>\d+))?: (error|warning|info): [a-z0-9_]+: .+$")
+
+
+def _chat(i: int) -> dict[str, object]:
+    return {"messages": [{"role": "user", "content": f"q{i}"},
+                         {"role": "assistant", "content": f"a{i}"}]}
+
+
+def test_check_reports_every_problem_and_exits_1(write_jsonl: Callable[..., str]) -> None:
+    rows: list[object] = [_chat(i) for i in range(12)]
+    rows[3] = b"{not json"
+    rows[7] = {"messages": [{"role": "robot", "content": "x"},
+                            {"role": "assistant", "content": "y"}]}
+    path = write_jsonl("t.jsonl", rows)
+    result = CliRunner().invoke(main, ["data", "check", path, "--no-tokens"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert all(LINE.match(line) for line in lines), lines
+    assert f"{path}:4: error: invalid_json:" in result.stderr
+    assert f"{path}:8: error: unrecognized_role:" in result.stderr
+    assert "FAILED" in result.stdout
+
+
+def test_check_clean_file_exits_0_and_json_format(write_jsonl: Callable[..., str]) -> None:
+    path = write_jsonl("ok.jsonl", [_chat(i) for i in range(60)])
+    result = CliRunner().invoke(main, ["data", "check", path, "--model", "gpt-4o-mini-2024-07-18",
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    body = orjson.loads(result.stdout)
+    (report,) = body["files"]
+    assert (report["examples"], report["format"], report["errors"]) == (60, "chat", 0)
+    assert report["encoding"] == "o200k_base" and report["tokens"] > 60 * 10
+
+
+def test_check_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["data", "check", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 1 and "file_not_found" in result.stderr
+
+
+def test_stats_prints_numbers_and_histogram(write_jsonl: Callable[..., str]) -> None:
+    rows = [{"messages": [{"role": "user", "content": "word " * (i + 1)},
+                          {"role": "assistant", "content": "ok"}]} for i in range(40)]
+    path = write_jsonl("s.jsonl", rows)
+    result = CliRunner().invoke(main, ["data", "stats", path])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "40 examples" in out and "median" in out and "epochs: 3" in out
+    assert "example length (tokens):" in out and "#" in out
+    json_out = CliRunner().invoke(main, ["data", "stats", path, "--format", "json",
+                                         "--n-epochs", "2"])
+    (stats,) = orjson.loads(json_out.stdout)["files"]
+    assert stats["epochs"] == 2 and stats["charged_tokens"] == 2 * stats["billable"]
+    assert sum(b["examples"] for b in stats["histogram"]) == 40
+
+
+def test_convert_command(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("Prompt,completion\nq,a\nr,\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["data", "convert", str(src), "-o", str(out), "--to", "chat"])
+    assert result.exit_code == 1
+    assert f"{src}:1: warning: header_case:" in result.stderr
+    assert f"{src}:3: error: empty_completion:" in result.stderr
+    assert "wrote 1 of 2" in result.stdout
+    assert orjson.loads(out.read_bytes())["messages"][1] == {"role": "assistant", "content": "a"}
