@@ -16,7 +16,7 @@ import orjson
 DATA_DIR = os.path.join(os.path.dirname(__file__), ".data")
 SEED = 12345
 
-_WORDS = (
+_VOCABULARY = (
     "order shipping refund account password delivery package tracking customer support "
     "invoice payment card address update cancel return exchange warranty product store "
     "online help question answer issue problem please thank you today tomorrow week "
@@ -25,7 +25,8 @@ _WORDS = (
     "click page app mobile browser error message wait minute hour day business office "
     "open closed holiday location city street country café naïve 東京 straße quickly "
     "soon again still already never always sometimes usually the a to of and in"
-).split()  # noqa: SIM905 - a sentence of words reads better than a 90-item list
+)
+_WORDS = _VOCABULARY.split()
 
 
 def _sentence(rng: random.Random, lo: int, hi: int) -> str:
