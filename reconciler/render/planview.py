@@ -37,6 +37,7 @@ _PRIORITY = (
     Action.NOOP,
 )
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelChange:
     """Everything the plan does to one model name, in plan order."""
@@ -98,7 +99,7 @@ class PlanView:
 
     @property
     def unpriced(self) -> tuple[str, ...]:
-        """Names whose estimate has no cost (no price for the base model)."""
+        """Names whose estimate has no cost (no price, or tokens not counted)."""
         return tuple(c.name for c in self.changes if c.estimate and c.estimate.cost_usd is None)
 
     def _estimates(self) -> Iterable[Estimate]:

@@ -33,6 +33,7 @@ _FIELD_WORDS = {
     "suffix": "the suffix",
     "seed": "the seed",
     "integrations": "the integrations",
+    "method.grader": "the grader",
 }
 
 
