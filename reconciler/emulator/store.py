@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE TABLE IF NOT EXISTS job_metadata (
   job_seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS job_metadata_kv ON job_metadata (key, value, job_seq);
+CREATE INDEX IF NOT EXISTS job_metadata_job ON job_metadata (job_seq, key);
 CREATE TABLE IF NOT EXISTS deleted_models (id TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS analyses (
   file_id TEXT NOT NULL, kind TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (file_id, kind));
@@ -221,20 +222,31 @@ class Store:
         after: str | None,
         limit: int,
     ) -> list[Row]:
-        """Newest first; `metadata` pairs combine with AND."""
-        sql = "SELECT * FROM jobs WHERE 1 = 1"
+        """Newest first; `metadata` pairs combine with AND.
+
+        With a filter, the first pair drives the query through the (key, value, job_seq)
+        index, so each page costs the same however deep the cursor is.
+        """
+        pairs = list((metadata or {}).items())
         args: list[Any] = []
-        if metadata_null:
-            sql += " AND has_metadata = 0"
-        for key, value in (metadata or {}).items():
-            sql += (
-                " AND seq IN (SELECT job_seq FROM job_metadata WHERE key = ? AND value = ?)"
-            )
-            args += [key, value]
+        if pairs:
+            sql = ("SELECT jobs.* FROM job_metadata m JOIN jobs ON jobs.seq = m.job_seq"
+                   " WHERE m.key = ? AND m.value = ?")
+            args += list(pairs[0])
+            for key, value in pairs[1:]:
+                sql += (" AND EXISTS (SELECT 1 FROM job_metadata x WHERE x.job_seq = m.job_seq"
+                        " AND x.key = ? AND x.value = ?)")
+                args += [key, value]
+            order = "m.job_seq"
+        else:
+            sql = "SELECT * FROM jobs WHERE 1 = 1"
+            order = "seq"
+            if metadata_null:
+                sql += " AND has_metadata = 0"
         if after is not None:
-            sql += " AND seq < COALESCE((SELECT seq FROM jobs WHERE id = ?), -1)"
+            sql += f" AND {order} < COALESCE((SELECT seq FROM jobs WHERE id = ?), -1)"
             args.append(after)
-        sql += " ORDER BY seq DESC LIMIT ?"
+        sql += f" ORDER BY {order} DESC LIMIT ?"
         args.append(limit)
         return [r for r in (_decode_job(x) for x in self._all(sql, tuple(args))) if r]
 
