@@ -9,6 +9,7 @@ module. Every problem is collected; nothing is raised for user mistakes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import json
@@ -182,14 +183,17 @@ def _float(value: object) -> float | None:
 def _manifest_files(settings: Settings) -> tuple[list[str], Diagnostics]:
     found: set[str] = set()
     diags: list[Diagnostic] = []
+    settings_file = settings.source.file if settings.source else SETTINGS_FILE
     for pattern in settings.manifests:
         if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
             diags.append(error(f"manifest pattern must stay inside the project: {pattern}",
                                subject=settings.source))
             continue
         for rel in glob.glob(pattern, root_dir=settings.root, recursive=True):
-            if os.path.isfile(os.path.join(settings.root, rel)):
-                found.add(rel.replace(os.sep, "/"))
+            rel = rel.replace(os.sep, "/")
+            # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
+            if rel != settings_file and os.path.isfile(os.path.join(settings.root, rel)):
+                found.add(rel)
     if not found:
         diags.append(warn("no manifests found", "Patterns: " + ", ".join(settings.manifests),
                           subject=settings.source))
@@ -218,11 +222,14 @@ class _Loaded:
 def _load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> list[_Loaded]:
     docs, problems = parse(text, rel)
     diags.extend(problems)
+    # A value the YAML layer already refused (a tag, an infinity) is not reported twice.
+    reported = {d.subject for d in problems}
     out = []
     for doc in docs:
-        if doc.data is None:
-            continue
-        schema_problems = _checker(MANIFEST_SCHEMA).check(doc)
+        schema_problems = tuple(
+            d for d in _with_owner(_checker(MANIFEST_SCHEMA).check(doc), doc)
+            if d.subject not in reported
+        )
         diags.extend(schema_problems)
         if schema_problems:
             diags.extend(_loose_dataset_checks(doc, rel, root))
@@ -232,6 +239,17 @@ def _load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> 
         diags.extend(found)
         out.append(_Loaded(manifest, doc))
     return out
+
+
+def _with_owner(diags: Diagnostics, doc: Document) -> Diagnostics:
+    """Prefix addresses with the model name (`support-bot.spec.method`) when it is known."""
+    name = _Loaded(None, doc).name
+    if name is None:
+        return diags
+    return tuple(
+        dataclasses.replace(d, address=f"{name}.{d.address}" if d.address else name)
+        for d in diags
+    )
 
 
 def _loose_dataset_checks(doc: Document, rel: str, root: str) -> list[Diagnostic]:

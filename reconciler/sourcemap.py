@@ -10,9 +10,11 @@ values out; no disk access.
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import yaml
 
@@ -23,7 +25,7 @@ Path = tuple[PathPart, ...]
 
 # Expanded nodes allowed per document. Real manifests have a few hundred; an alias bomb
 # would need billions, so it stops here long before memory is at risk.
-MAX_NODES = 100_000
+MAX_NODES = 50_000
 MAX_DEPTH = 200
 
 _TAG = "tag:yaml.org,2002:"
@@ -57,6 +59,21 @@ class Document:
                     return pos.key
                 return pos.value
         return self.start
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader with a cap on flow nesting (`[[[[...`), checked while scanning.
+
+    PyYAML's scanner does work proportional to the nesting depth for every token, so a file of
+    brackets would take quadratic time; stopping at MAX_DEPTH keeps parsing linear.
+    """
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None, None, f"collections nest deeper than {MAX_DEPTH} levels", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
 
 
 class _Budget(Exception):
@@ -119,6 +136,12 @@ class _Converter:
             value: object = self._scalars.construct_object(node, deep=False)
         except yaml.YAMLError as exc:
             self.diags.append(error(f"invalid YAML value: {exc}", subject=self.mark(node)))
+            return str(node.value)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.diags.append(error(
+                f"'{node.value}' is not a finite number",
+                "The API accepts finite numbers only.", subject=self.mark(node),
+            ))
             return str(node.value)
         if isinstance(value, datetime.date | bytes):
             # Dates are not part of the manifest format; keep them as written.
@@ -196,7 +219,7 @@ def parse(text: str, file: str) -> tuple[tuple[Document, ...], Diagnostics]:
     """
     docs: list[Document] = []
     diags: list[Diagnostic] = []
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()

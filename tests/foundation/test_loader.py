@@ -271,3 +271,24 @@ def test_examples_copy_is_self_contained(tmp_path: Path) -> None:
     # The examples must not depend on anything outside their directory.
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     assert [d for d in load_project(str(tmp_path / "examples")).diagnostics if d.is_error] == []
+
+
+def test_schema_diagnostics_carry_the_model_address(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("a") + "  seed: x\n"})
+    [diag] = load_project(str(root)).diagnostics
+    assert diag.address == "a.spec.seed"
+
+
+def test_non_finite_numbers_are_refused(make_project: MakeProject) -> None:
+    text = _manifest("a") + "  method:\n    hyperparameters: {learning_rate_multiplier: .inf}\n"
+    [diag] = load_project(str(make_project({"models/a.yaml": text}))).diagnostics
+    assert diag.summary == "'.inf' is not a finite number"
+    assert str(diag.subject) == "models/a.yaml:9:49"
+
+
+def test_broad_pattern_does_not_read_settings_as_a_manifest(make_project: MakeProject) -> None:
+    settings = SETTINGS.replace("[models/**/*.yaml]", "['**/*.yaml']")
+    root = make_project({"models/a.yaml": _manifest("a")}, settings=settings)
+    result = load_project(str(root))
+    assert result.diagnostics == ()
+    assert result.desired is not None and [m.name for m in result.desired.manifests] == ["a"]

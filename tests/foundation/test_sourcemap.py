@@ -112,11 +112,20 @@ def test_recursive_alias_is_refused() -> None:
 
 def test_deep_nesting_is_refused() -> None:
     _, diags = parse("[" * 300 + "]" * 300 + "\n", "deep.yaml")
-    assert diags and "nests deeper than" in diags[0].summary
+    assert diags and "nest deeper than 200 levels" in diags[0].summary
 
 
-def test_very_deep_nesting_does_not_crash() -> None:
-    _, diags = parse("[" * 5000 + "]" * 5000 + "\n", "deep.yaml")
+def test_very_deep_flow_nesting_stops_early() -> None:
+    _, diags = parse("[" * 100_000 + "]" * 100_000 + "\n", "deep.yaml")
+    [diag] = diags
+    assert diag.summary == "YAML syntax error: collections nest deeper than 200 levels"
+    assert str(diag.subject) == "deep.yaml:1:201"
+
+
+def test_very_deep_block_nesting_does_not_crash() -> None:
+    text = "".join("  " * i + "k:\n" for i in range(600))
+    docs, diags = parse(text, "deep.yaml")
+    assert docs == ()
     assert [d.summary for d in diags] == ["document nests deeper than 200 levels"]
 
 
