@@ -9,7 +9,6 @@ job-vs-manifest comparison live in planner_versions; drift in planner_drift.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 from reconciler import diagnostics as diag
@@ -39,14 +38,21 @@ from reconciler.plan import (
     UploadFile,
 )
 from reconciler.planner_drift import drift
-from reconciler.planner_scope import cut_to_targets, plan_orphans, ref_order, total_estimate
+from reconciler.planner_scope import (
+    cut_to_targets,
+    method_json,
+    plan_orphans,
+    ref_order,
+    retirement_notes,
+    total_estimate,
+)
 from reconciler.planner_versions import (
     Comparison,
     Versions,
     compare,
     file_shas,
     managed_jobs_by_name,
-    retiring_base,
+    manifest_index,
     root_base_model,
     spec_of,
     version_of,
@@ -68,6 +74,8 @@ class _Ctx:
     groups: dict[str, list[RemoteJob]]
     file_sha: dict[str, str]
     remote_files: dict[str, RemoteFile]
+    model_ids: frozenset[str]
+    index: dict[str, Manifest]
     steps: list[Step] = field(default_factory=list)
     notes: list[Diagnostic] = field(default_factory=list)
     uploads: dict[str, str] = field(default_factory=dict)  # sha256 -> upload step key
@@ -89,18 +97,20 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
         groups=managed_jobs_by_name(snapshot),
         file_sha=file_shas(snapshot),
         remote_files=_usable_files(snapshot),
+        model_ids=frozenset(m.id for m in snapshot.models),
+        index=manifest_index(desired),
     )
     order, cyclic = ref_order(desired)
     for name in cyclic:
         ctx.note(Severity.ERROR, name, f"{name}: model {{ref:}} chain forms a cycle",
                  "A model cannot be built on itself; fix the spec.model references.")
     for name in order:
-        manifest = desired.manifest(name)
+        manifest = ctx.index.get(name)
         if manifest is not None:
             _plan_model(ctx, manifest)
     plan_orphans(desired, snapshot, ctx.groups, ctx.steps, ctx.notes)
     if options.today:
-        _retirement_notes(ctx, options.today)
+        ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
     steps, notes = cut_to_targets(desired, ctx.groups, options.targets, ctx.steps, ctx.notes)
     return Plan(
         workspace=desired.settings.workspace,
@@ -151,7 +161,7 @@ class _Model:
 
 def _plan_model(ctx: _Ctx, manifest: Manifest) -> None:
     name = manifest.name
-    versions = versions_for(name, manifest, ctx.groups, ctx.snapshot)
+    versions = versions_for(name, manifest, ctx.groups, ctx.snapshot, model_ids=ctx.model_ids)
     current = versions.current
     ctx.outcome[name] = current.fine_tuned_model if current else None
     adopt = manifest.spec.adopt
@@ -183,7 +193,7 @@ def _parent(ctx: _Ctx, manifest: Manifest) -> tuple[object, str | FromStep | Non
         return (None, None)
     parent = manifest.spec.model.name
     name = manifest.name
-    if ctx.desired.manifest(parent) is None:
+    if parent not in ctx.index:
         ctx.note(Severity.ERROR, name, f"{name}: spec.model refers to unknown model {parent!r}",
                  "A {ref: NAME} must name another manifest of this workspace.")
         return None
@@ -285,7 +295,7 @@ def _create(
         model=base,
         training_file=training,
         validation_file=validation,
-        method_json=_method_json(manifest),
+        method_json=method_json(manifest),
         suffix=spec.suffix,
         seed=spec.seed,
         integrations_json=spec.integrations_json,
@@ -337,22 +347,9 @@ def _file_ref(ctx: _Ctx, name: str, ref: DatasetRef | None) -> str | FromStep | 
     return FromStep(key=key, field="id")
 
 
-def _method_json(manifest: Manifest) -> str:
-    method = manifest.spec.method
-    inner: dict[str, object] = {}
-    if method.hyperparameters:
-        inner["hyperparameters"] = dict(method.hyperparameters)
-    if method.grader_json:
-        inner["grader"] = json.loads(method.grader_json)
-    body: dict[str, object] = {"type": method.type.value}
-    if inner:
-        body[method.type.value] = inner
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
-
-
 def _estimate(ctx: _Ctx, manifest: Manifest) -> Estimate | None:
     info = ctx.desired.datasets.get(manifest.spec.training_file.repo_path)
-    base = root_base_model(ctx.desired, manifest.name)
+    base = root_base_model(ctx.desired, manifest.name, ctx.index)
     if info is None or base is None:
         return None
     n_epochs = manifest.spec.method.hyperparameter("n_epochs")
@@ -408,15 +405,3 @@ def _eta(job: RemoteJob) -> str:
         return ""
     when = dt.datetime.fromtimestamp(job.estimated_finish, tz=dt.UTC)
     return f" (ETA {when.strftime('%Y-%m-%d %H:%M')} UTC)"
-
-
-def _retirement_notes(ctx: _Ctx, today: str) -> None:
-    for manifest in ctx.desired.manifests:
-        base = root_base_model(ctx.desired, manifest.name)
-        found = retiring_base(base, ctx.snapshot.models, today) if base else None
-        if found is not None:
-            listed, left = found
-            ctx.note(Severity.WARNING, manifest.name,
-                     f"{manifest.name}: base model {listed.id} is retired on "
-                     f"{listed.shutdown_date} ({left} days)",
-                     "Fine-tuned models stop serving when their base model is retired.")

@@ -11,7 +11,9 @@ from reconciler.plan import DriftItem, DriftKind, DriftReport
 from reconciler.planner_scope import orphan_names
 from reconciler.planner_versions import (
     RETIREMENT_WINDOW_DAYS,
+    dated_base_models,
     managed_jobs_by_name,
+    manifest_index,
     retiring_base,
     root_base_model,
     versions_for,
@@ -36,10 +38,11 @@ def drift(desired: Desired, snapshot: Snapshot, *, today: str) -> DriftReport:
 
 def _per_manifest(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
     groups = managed_jobs_by_name(snapshot)
+    model_ids = frozenset(m.id for m in snapshot.models)
     items: list[DriftItem] = []
     for manifest in desired.manifests:
         name = manifest.name
-        versions = versions_for(name, manifest, groups, snapshot)
+        versions = versions_for(name, manifest, groups, snapshot, model_ids=model_ids)
         succeeded = [j for j in versions.jobs if j.status is JobStatus.SUCCEEDED]
         if succeeded and succeeded[-1].fine_tuned_model not in versions.model_ids:
             gone = succeeded[-1]
@@ -63,9 +66,10 @@ def _orphans(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
     declared = {m.name for m in desired.manifests}
     items = []
     groups = managed_jobs_by_name(snapshot)
+    model_ids = frozenset(m.id for m in snapshot.models)
     for name in orphan_names(groups, declared, snapshot):
         jobs = groups[name]
-        versions = versions_for(name, None, groups, snapshot)
+        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
         models = [j.fine_tuned_model for j in versions.existing]
         running = len(versions.in_flight)
         items.append(DriftItem(
@@ -88,10 +92,12 @@ def _unmanaged(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
 
 
 def _retiring(desired: Desired, snapshot: Snapshot, today: str) -> list[DriftItem]:
-    items = []
+    items: list[DriftItem] = []
+    dated = dated_base_models(snapshot.models)
+    index = manifest_index(desired)
     for manifest in desired.manifests:
-        base = root_base_model(desired, manifest.name)
-        found = retiring_base(base, snapshot.models, today) if base else None
+        base = root_base_model(desired, manifest.name, index)
+        found = retiring_base(base, dated, today) if base and dated else None
         if found is None:
             continue
         listed, left = found

@@ -5,6 +5,7 @@ Pure, no I/O; part of the planner (split out of planner.py to keep modules small
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from reconciler import diagnostics as diag
@@ -17,14 +18,22 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner_versions import parent_chain, versions_for
+from reconciler.planner_versions import (
+    dated_base_models,
+    manifest_index,
+    parent_chain,
+    retiring_base,
+    root_base_model,
+    versions_for,
+)
 from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Desired, ParentRef
+from reconciler.spec import Desired, Manifest, ParentRef
 
 
 def ref_order(desired: Desired) -> tuple[list[str], list[str]]:
     """(names with parents before children, names caught in a {ref:} cycle); by name within."""
-    names = sorted(m.name for m in desired.manifests)
+    index = manifest_index(desired)
+    names = sorted(index)
     order: list[str] = []
     cyclic: list[str] = []
     state: dict[str, int] = {}  # 1 visiting, 2 done
@@ -36,9 +45,9 @@ def ref_order(desired: Desired) -> tuple[list[str], list[str]]:
             cyclic.extend(n for n in path[path.index(name):] if n not in cyclic)
             return
         state[name] = 1
-        manifest = desired.manifest(name)
+        manifest = index.get(name)
         parent = manifest.spec.model if manifest is not None else None
-        if isinstance(parent, ParentRef) and desired.manifest(parent.name) is not None:
+        if isinstance(parent, ParentRef) and parent.name in index:
             visit(parent.name, [*path, name])
         state[name] = 2
         order.append(name)
@@ -80,8 +89,9 @@ def plan_orphans(
             "ftctl.yaml.",
         ))
         return
+    model_ids = frozenset(m.id for m in snapshot.models)
     for name in orphans:
-        versions = versions_for(name, None, groups, snapshot)
+        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
         for job in reversed(versions.in_flight):
             steps.append(Step(key=f"{name}/cancel/{job.id}", action=Action.CANCEL, name=name,
                               reason=Reason.ORPHANED, payload=CancelJob(job_id=job.id)))
@@ -98,8 +108,9 @@ def orphan_names(
     """Managed names without a manifest that still hold a model or a job in flight (jobs
     themselves cannot be deleted, so a pruned name leaves finished jobs behind: not orphans)."""
     out = []
+    model_ids = frozenset(m.id for m in snapshot.models)
     for name in sorted(n for n in groups if n not in declared):
-        versions = versions_for(name, None, groups, snapshot)
+        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
         if versions.existing or versions.in_flight:
             out.append(name)
     return out
@@ -146,3 +157,37 @@ def total_estimate(steps: Sequence[Step]) -> Estimate | None:
         epochs=None,
         cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 6),
     )
+
+
+def method_json(manifest: Manifest) -> str:
+    """The job's `method` body as canonical JSON: {type, <type>: {hyperparameters, grader}}."""
+    method = manifest.spec.method
+    inner: dict[str, object] = {}
+    if method.hyperparameters:
+        inner["hyperparameters"] = dict(method.hyperparameters)
+    if method.grader_json:
+        inner["grader"] = json.loads(method.grader_json)
+    body: dict[str, object] = {"type": method.type.value}
+    if inner:
+        body[method.type.value] = inner
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def retirement_notes(
+    desired: Desired, snapshot: Snapshot, today: str, index: Mapping[str, Manifest]
+) -> list[Diagnostic]:
+    """A warning per manifest whose base model is retired within 90 days of today."""
+    dated = dated_base_models(snapshot.models)
+    notes: list[Diagnostic] = []
+    for manifest in desired.manifests if dated else ():
+        base = root_base_model(desired, manifest.name, index)
+        found = retiring_base(base, dated, today) if base else None
+        if found is not None:
+            listed, left = found
+            notes.append(diag.warning(
+                f"{manifest.name}: base model {listed.id} is retired on "
+                f"{listed.shutdown_date} ({left} days)",
+                "Fine-tuned models stop serving when their base model is retired.",
+                address=manifest.name,
+            ))
+    return notes

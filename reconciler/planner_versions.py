@@ -101,13 +101,20 @@ def versions_for(
     manifest: Manifest | None,
     groups: Mapping[str, list[RemoteJob]],
     snapshot: Snapshot,
+    *,
+    model_ids: frozenset[str] | None = None,
 ) -> Versions:
-    """The versions of `name`: its managed jobs plus the job its manifest adopts."""
+    """The versions of `name`: its managed jobs plus the job its manifest adopts.
+
+    model_ids: the ids of snapshot.models, when the caller has them (planning thousands of
+    models must not rebuild the set for each one).
+    """
     jobs = list(groups.get(name, ()))
     adopt = manifest.spec.adopt if manifest is not None else None
     if adopt and all(j.id != adopt for j in jobs):
         jobs.extend(j for j in snapshot.jobs if j.id == adopt)
-    model_ids = frozenset(m.id for m in snapshot.models)
+    if model_ids is None:
+        model_ids = frozenset(m.id for m in snapshot.models)
     return Versions(jobs=tuple(sorted(jobs, key=_order)), model_ids=model_ids)
 
 
@@ -152,16 +159,20 @@ def compare(
     model id, or plan.UNKNOWN when the parent is about to change).
     """
     ignore = manifest.spec.lifecycle.ignore_changes
+    is_ref = isinstance(manifest.spec.model, ParentRef)
+    if job.meta(META_SPEC) == spec and not is_ref:
+        # The manifest has not changed since this job was made (the common case: no diff).
+        return Comparison(changes=(), forced=False)
     wanted = spec_essence(manifest, datasets, model=parent_model)
     seen = job_essence(job, file_sha)
     pair = comparable(seen, wanted, update=manifest.spec.update)
-    changes = field_changes(pair.before, pair.after, forces_new=lambda p: forces_new(p, ignore))
     if job.meta(META_SPEC) == spec:
-        # The manifest has not changed since this job was made: only a {ref:} parent's new
-        # model can force a retrain.
-        is_ref = isinstance(manifest.spec.model, ParentRef)
-        changes = tuple(c for c in changes if is_ref and c.path == "model")
+        # Unchanged manifest: only a {ref:} parent's new model can force a retrain.
+        changes = field_changes({"model": pair.before.get("model")},
+                                {"model": pair.after.get("model")},
+                                forces_new=lambda p: forces_new(p, ignore))
         return Comparison(changes=changes, forced=any(c.forces_new for c in changes))
+    changes = field_changes(pair.before, pair.after, forces_new=lambda p: forces_new(p, ignore))
     # Fields the job cannot show back are told apart by their chunk of the spec value.
     known = {c.path for c in changes}
     hidden = tuple(
@@ -181,23 +192,34 @@ def _lookup(essence: Mapping[str, object], path: str) -> object:
     return value
 
 
-def parent_chain(desired: Desired, name: str) -> list[str]:
+def manifest_index(desired: Desired) -> dict[str, Manifest]:
+    """name -> manifest (Desired.manifest is a linear search; planning needs many lookups)."""
+    return {m.name: m for m in desired.manifests}
+
+
+def parent_chain(
+    desired: Desired, name: str, index: Mapping[str, Manifest] | None = None
+) -> list[str]:
     """name's {ref:} ancestors, nearest first; stops at a cycle or a missing manifest."""
+    index = manifest_index(desired) if index is None else index
     chain: list[str] = []
-    manifest = desired.manifest(name)
+    manifest = index.get(name)
     while manifest is not None and isinstance(manifest.spec.model, ParentRef):
         parent = manifest.spec.model.name
         if parent in chain or parent == name:
             break
         chain.append(parent)
-        manifest = desired.manifest(parent)
+        manifest = index.get(parent)
     return chain
 
 
-def root_base_model(desired: Desired, name: str) -> str | None:
+def root_base_model(
+    desired: Desired, name: str, index: Mapping[str, Manifest] | None = None
+) -> str | None:
     """The base model at the root of name's {ref:} chain, None when it cannot be resolved."""
-    chain = parent_chain(desired, name)
-    manifest = desired.manifest(chain[-1] if chain else name)
+    index = manifest_index(desired) if index is None else index
+    chain = parent_chain(desired, name, index)
+    manifest = index.get(chain[-1] if chain else name)
     if manifest is None or isinstance(manifest.spec.model, ParentRef):
         return None
     return manifest.spec.model
@@ -206,19 +228,23 @@ def root_base_model(desired: Desired, name: str) -> str | None:
 RETIREMENT_WINDOW_DAYS = 90
 
 
+def dated_base_models(models: tuple[RemoteModel, ...]) -> tuple[RemoteModel, ...]:
+    """Base models that announce a shutdown_date, by id (a handful among thousands)."""
+    return tuple(sorted((m for m in models if m.shutdown_date and not m.is_fine_tuned),
+                        key=lambda m: m.id))
+
+
 def retiring_base(
     model: str, models: tuple[RemoteModel, ...], today: str
 ) -> tuple[RemoteModel, int] | None:
     """The listed base model `model` resolves to when its shutdown_date is within 90 days of
     today (or past), with the days left; None otherwise."""
     base = ft_base(model) or model
-    for candidate in sorted(models, key=lambda m: m.id):
-        if candidate.is_fine_tuned or not candidate.shutdown_date:
-            continue
+    for candidate in dated_base_models(models):
         if not models_match(candidate.id, base):
             continue
         try:
-            left = (dt.date.fromisoformat(candidate.shutdown_date[:10])
+            left = (dt.date.fromisoformat((candidate.shutdown_date or "")[:10])
                     - dt.date.fromisoformat(today)).days
         except ValueError:
             continue
