@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request
 
 from reconciler.emulator import lifecycle
 from reconciler.emulator.errors import invalid, not_found
+from reconciler.emulator.scheduling import queue_delays
 from reconciler.emulator.store import Row, Store
 
 ORG_ID = "org-emulator"
@@ -31,6 +32,7 @@ class Context:
     clock: Callable[[], float]
     speed: float
     max_running: int | None = None  # concurrently running jobs per organization; None = no cap
+    _delays: tuple[tuple[float, int], dict[str, float]] | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -43,10 +45,14 @@ class Context:
         return lifecycle.view(job, self.now(), self.speed, extra)
 
     def queue_delays(self) -> dict[str, float]:
-        from reconciler.emulator.scheduling import queue_delays
-
+        """Replayed over all jobs, so cached until the clock moves or the store is written."""
         assert self.max_running is not None
-        return queue_delays(self.store.all_jobs(), self.max_running, self.now(), self.speed)
+        key = (self.now(), self.store.generation)
+        cached = self._delays
+        if cached is None or cached[0] != key:
+            delays = queue_delays(self.store.all_jobs(), self.max_running, key[0], self.speed)
+            cached = self._delays = (key, delays)
+        return cached[1]
 
     def job_or_404(self, job_id: str) -> Row:
         job = self.store.get_job(job_id)

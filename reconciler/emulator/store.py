@@ -60,6 +60,7 @@ class Store:
         self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all_conns: list[sqlite3.Connection] = []
         self._write_lock = threading.Lock()
+        self.generation = 0  # bumped by every write, so readers can cache derived views
         with self._write_lock, self._lease() as conn:
             conn.executescript(_SCHEMA)  # executescript manages its own transaction
 
@@ -91,6 +92,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self.generation += 1
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Row | None:
         with self._lease() as conn:
