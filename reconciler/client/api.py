@@ -9,7 +9,6 @@ whether the model still exists) so a response lost after the write committed nev
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ from reconciler.client.parse import (
     parse_job,
     parse_model,
 )
+from reconciler.client.parts import PartFile, md5_of
 from reconciler.errors import PermanentApiError, RetryableApiError
 from reconciler.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import Checkpoint, JobEvent, RemoteFile, RemoteJob, RemoteModel
@@ -233,7 +233,7 @@ class RemoteApi:
         upload_id = str(upload["id"])
         try:
             part_ids = self._send_parts(path, size, upload_id, on_progress)
-            body = {"part_ids": part_ids, "md5": _md5_of(path)}
+            body = {"part_ids": part_ids, "md5": md5_of(path)}
             return self._write(
                 lambda: _completed_file(self.http.request(
                     "POST", f"uploads/{_seg(upload_id)}/complete", json=body, retry=False)),
@@ -251,21 +251,22 @@ class RemoteApi:
         lock = threading.Lock()
 
         def send(offset: int) -> str:
-            with open(path, "rb") as fh:  # each worker reads only its own part from disk
-                fh.seek(offset)
-                chunk = fh.read(self.part_size)
-            part = self.http.request(
-                "POST", f"uploads/{_seg(upload_id)}/parts",
-                files={"data": ("upload", chunk, "application/octet-stream")},
-            )
+            with PartFile(path, offset, self.part_size) as chunk:  # streamed from disk
+                part = self.http.request(
+                    "POST", f"uploads/{_seg(upload_id)}/parts",
+                    files={"data": ("upload", chunk, "application/octet-stream")},
+                )
             with lock:
                 done[0] += len(chunk)
                 if on_progress is not None:
                     on_progress(done[0], size)
             return str(part["id"])
 
-        with ThreadPoolExecutor(max_workers=max(1, self.part_workers)) as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.part_workers))
+        try:
             return list(pool.map(send, offsets))  # map keeps the part order
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # on failure, send no further parts
 
     def _cancel_upload(self, upload_id: str) -> None:
         # Best effort: an abandoned upload expires after an hour anyway.
@@ -310,10 +311,3 @@ def _completed_file(upload: dict[str, Any]) -> RemoteFile:
         raise PermanentApiError("the provider completed the upload but returned no file")
     return parse_file(nested)
 
-
-def _md5_of(path: str) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -7,6 +7,7 @@ import hashlib
 import json
 import random
 import threading
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -241,3 +242,45 @@ def test_ids_are_one_path_segment() -> None:
     assert paths == ["/v1/fine_tuning/jobs/..%2F..%2Ffiles%3Fpurpose%3Dx",
                      "/v1/models/ft:gpt-4o-mini:org::AbC123",
                      "/v1/fine_tuning/jobs/%2E%2E"]
+
+
+
+class StreamingTransport(httpx.BaseTransport):
+    """Consumes request bodies chunk by chunk, as a socket would (MockTransport reads them
+    whole into memory first, which would hide what the client itself holds)."""
+
+    def __init__(self) -> None:
+        self.part_bytes = 0
+        self.lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        size = 0
+        for chunk in request.stream:
+            size += len(chunk)
+        if request.url.path.endswith("/parts"):
+            with self.lock:
+                self.part_bytes += size
+            return httpx.Response(200, json={"id": f"part_{size}"})
+        if request.url.path.endswith("/complete"):
+            return httpx.Response(200, json={"id": "u", "file": {"id": "file-1", "bytes": 1}})
+        return httpx.Response(200, json={"id": "upload_1"})
+
+
+def test_large_upload_memory_is_bounded_by_parts(tmp_path: Path) -> None:
+    part = 1024 * 1024
+    path = tmp_path / "big.jsonl"
+    with open(path, "wb") as fh:
+        for _ in range(24):  # 24 MB
+            fh.write(b"x" * part)
+    transport = StreamingTransport()
+    http = HttpClient("https://api.example.test/v1", "sk-x", transport=transport)
+    api = RemoteApi(http, upload_threshold=part, part_size=part, part_workers=3)
+    tracemalloc.start()
+    try:
+        api.upload_file(str(path), filename="big.jsonl")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert transport.part_bytes > path.stat().st_size  # every part went out (plus framing)
+    assert peak < 2 * part  # parts stream from disk: not even one whole part in memory

@@ -135,3 +135,4 @@ def test_get_model_get_file_delete_file(api: RemoteApi, tmp_path: Path) -> None:
     assert api.list_files() == []
     with pytest.raises(PermanentApiError):
         api.get_file(remote.id)
+
