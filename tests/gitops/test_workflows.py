@@ -64,6 +64,16 @@ def test_user_workflow_triggers(user_workflow: dict[Any, Any]) -> None:
     assert on["schedule"][0]["cron"]
 
 
+def test_manual_runs_choose_drift_or_apply(user_workflow: dict[Any, Any]) -> None:
+    task = user_workflow["on"]["workflow_dispatch"]["inputs"]["task"]
+    assert task["options"] == ["drift", "apply"] and task["default"] == "drift"
+    jobs = user_workflow["jobs"]
+    assert "inputs.task == 'apply'" in jobs["apply"]["if"]
+    assert "refs/heads/main" in jobs["apply"]["if"]
+    assert "inputs.task == 'drift'" in jobs["drift"]["if"]
+    assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
+
+
 def test_least_privilege_permissions(user_workflow: dict[Any, Any]) -> None:
     assert user_workflow["permissions"] == {}
     allowed = {"read", "write", "none"}
