@@ -179,3 +179,17 @@ def test_a_deleted_model_cannot_be_continued(emulator_http, fake_clock, chat_dat
     emulator_http.delete(f"/models/{ft}")
     r = emulator_http.post("/fine_tuning/jobs", json={"model": ft, "training_file": fid})
     assert r.status_code == 400 and r.json()["error"]["code"] == "model_not_available"
+
+
+def test_deprecated_hyperparameters_and_resolved_autos(emulator_http, chat_dataset):
+    fid = upload(emulator_http, chat_dataset)
+    legacy = create(emulator_http, fid, hyperparameters={"n_epochs": 2, "batch_size": 4})
+    assert legacy["method"]["type"] == "supervised"
+    assert legacy["method"]["supervised"]["hyperparameters"]["n_epochs"] == 2
+    assert legacy["hyperparameters"]["batch_size"] == 4
+    auto = create(emulator_http, fid, seed=42, method={"type": "dpo", "dpo": {
+        "hyperparameters": {"beta": "auto", "n_epochs": "auto"}}})
+    hp = auto["method"]["dpo"]["hyperparameters"]
+    assert hp["beta"] == 0.1 and isinstance(hp["n_epochs"], int) and auto["seed"] == 42
+    server_seed = create(emulator_http, fid)["seed"]
+    assert isinstance(server_seed, int) and 0 <= server_seed <= 2147483647
