@@ -219,6 +219,9 @@ class HttpClient:
             return RetryableApiError(
                 f"{method} {path}: could not reach the provider ({type(exc).__name__})"
             )
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            # Anything else httpx raises is a request that cannot be sent as built.
+            return PermanentApiError(f"{method} {path}: request failed ({type(exc).__name__})")
         if response.is_success:
             return response
         return self._scrubbed(error_from_response(method, path, response))

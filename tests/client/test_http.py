@@ -337,3 +337,12 @@ def test_paginate_stops_when_the_cursor_does_not_move() -> None:
         return ok({"data": [{"id": "same"}], "has_more": True})
 
     assert [i["id"] for i in make_client(handler).paginate("files")] == ["same", "same"]
+
+
+def test_other_httpx_failures_become_permanent_api_errors() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.DecodingError("bad gzip")
+
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler).request("GET", "models")
+    assert "DecodingError" in str(info.value) and info.value.__context__ is None
