@@ -1,0 +1,179 @@
+"""Read ftctl.yaml and every manifest from disk -> Desired + Diagnostics.
+
+Owns the disk side of the desired state: finding files, reading text, settings. Parsing is
+sourcemap's, schema checks are schema's (against the JSON Schema files in schemas/, the
+single definition); manifests.py builds Manifest values and checks dataset paths, and
+crosscheck.py holds the rules across manifests (duplicate names, {ref:} targets, cycles).
+Every problem is collected; nothing is raised for user mistakes.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
+from reconciler.diagnostics import warning as warn
+from reconciler.loader.crosscheck import cross_checks, unique
+from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
+from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
+from reconciler.sourcemap import Document, parse
+from reconciler.spec import (
+    Desired,
+    Price,
+    ProviderSettings,
+    ProviderType,
+    Settings,
+)
+
+__all__ = [
+    "MANIFEST_SCHEMA", "PROJECT_SCHEMA", "SETTINGS_FILE", "LoadResult", "check_dataset_path",
+    "load_project", "resolve_base_model", "schema_text",
+]
+
+SETTINGS_FILE = "ftctl.yaml"
+MAX_FILE_BYTES = 1 << 20  # a manifest is a few hundred bytes; refuse anything absurd
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """desired is None only when the settings could not be read at all."""
+
+    desired: Desired | None
+    diagnostics: Diagnostics
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def load_project(directory: str, config: str | None = None) -> LoadResult:
+    """Settings plus every manifest they point at. Desired.datasets is left empty."""
+    settings_path = os.path.abspath(os.path.join(directory, config or SETTINGS_FILE))
+    root = os.path.dirname(settings_path)
+    label = os.path.basename(settings_path)
+    sources: dict[str, str] = {}
+    text, diags = _read(settings_path, label, settings=True)
+    if text is None:
+        return LoadResult(None, diags, MappingProxyType(sources))
+    sources[label] = text
+    settings, problems = _load_settings(text, label, root)
+    if settings is None:
+        return LoadResult(None, sorted_diagnostics((*diags, *problems)), MappingProxyType(sources))
+    all_diags = list(problems)
+    loaded: list[Loaded] = []
+    files, problems = _manifest_files(settings)
+    all_diags.extend(problems)
+    for rel in files:
+        text, problems = _read(os.path.join(root, rel), rel)
+        all_diags.extend(problems)
+        if text is not None:
+            sources[rel] = text
+            loaded.extend(load_manifests(text, rel, root, all_diags))
+    all_diags.extend(cross_checks(loaded))
+    valid = [item.manifest for item in unique(loaded) if item.manifest is not None]
+    manifests = tuple(sorted(valid, key=lambda m: m.name))
+    desired = Desired(settings=settings, manifests=manifests)
+    return LoadResult(desired, sorted_diagnostics(all_diags), MappingProxyType(sources))
+
+
+def resolve_base_model(desired: Desired, name: str) -> str | None:
+    """The base model at the root of `name`'s {ref:} chain; None if missing or cyclic."""
+    seen: set[str] = set()
+    current: str | None = name
+    while current is not None and current not in seen:
+        seen.add(current)
+        manifest = desired.manifest(current)
+        if manifest is None:
+            return None
+        model = manifest.spec.model
+        if isinstance(model, str):
+            return model
+        current = model.name
+    return None
+
+
+def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None, Diagnostics]:
+    where = SourceRange(file=label)
+    try:
+        if os.path.getsize(path) > MAX_FILE_BYTES:
+            return None, (error(f"file is larger than {MAX_FILE_BYTES} bytes", subject=where),)
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(), ()
+    except FileNotFoundError:
+        if settings:
+            return None, (error(f"settings file not found: {path}",
+                                "Run `ftctl init` to create one, or pass -C DIR / --config FILE.",
+                                subject=where),)
+        return None, (error("file not found", subject=where),)
+    except UnicodeDecodeError as exc:
+        return None, (error(f"file is not valid UTF-8 (byte {exc.start})", subject=where),)
+    except OSError as exc:
+        return None, (error(f"cannot read file: {exc.strerror}", subject=where),)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def _load_settings(text: str, label: str, root: str) -> tuple[Settings | None, Diagnostics]:
+    docs, diags = parse(text, label)
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        if not diags:
+            diags = (error("the settings file must hold one YAML mapping (kind: Project)",
+                           subject=SourceRange(file=label, line=1)),)
+        return None, diags
+    doc = docs[0]
+    problems = (*diags, *checker(PROJECT_SCHEMA).check(doc))
+    if problems:
+        return None, sorted_diagnostics(problems)
+    return _settings(doc, root), ()
+
+
+def _settings(doc: Document, root: str) -> Settings:
+    data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
+    p = data.get("provider", {})
+    provider = ProviderSettings(
+        type=ProviderType(p.get("type", "local")),
+        base_url=p.get("base_url"),
+        organization=p.get("organization"),
+        project=p.get("project"),
+        allow_insecure_http=bool(p.get("allow_insecure_http", False)),
+        speed=float(p.get("speed", 200.0)),
+    )
+    prices = tuple(
+        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
+              input_per_1m=_float(x.get("input_per_1m")),
+              output_per_1m=_float(x.get("output_per_1m")))
+        for x in data.get("prices", [])
+    )
+    extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}
+    return Settings(
+        workspace=data["workspace"], root=root, provider=provider, prices=prices,
+        prune=bool(data.get("prune", False)), concurrency=int(data.get("concurrency", 4)),
+        source=doc.start, **extra,
+    )
+
+
+def _float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _manifest_files(settings: Settings) -> tuple[list[str], Diagnostics]:
+    found: set[str] = set()
+    diags: list[Diagnostic] = []
+    settings_file = settings.source.file if settings.source else SETTINGS_FILE
+    for pattern in settings.manifests:
+        if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
+            diags.append(error(f"manifest pattern must stay inside the project: {pattern}",
+                               subject=settings.source))
+            continue
+        for rel in glob.glob(pattern, root_dir=settings.root, recursive=True):
+            rel = rel.replace(os.sep, "/")
+            # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
+            if rel != settings_file and os.path.isfile(os.path.join(settings.root, rel)):
+                found.add(rel)
+    if not found:
+        diags.append(warn("no manifests found", "Patterns: " + ", ".join(settings.manifests),
+                          subject=settings.source))
+    return sorted(found), tuple(diags)

@@ -1,0 +1,207 @@
+"""Manifest documents -> Manifest values, with the checks that need the disk (dataset paths).
+
+Each document is checked against the manifest schema first; a document that passes becomes a
+spec.Manifest. Dataset paths must be relative, stay inside the project (symlinks resolved) and
+name an existing file. Problems are collected, never raised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
+from reconciler.loader.schemas import MANIFEST_SCHEMA, checker
+from reconciler.sourcemap import Document, parse
+from reconciler.spec import (
+    Check,
+    DatasetRef,
+    Lifecycle,
+    Manifest,
+    Method,
+    MethodType,
+    ModelSpec,
+    ParentRef,
+    UpdatePolicy,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A manifest document; manifest is None when the document failed the schema."""
+
+    manifest: Manifest | None
+    doc: Document
+
+    @property
+    def name(self) -> str | None:
+        if self.manifest is not None:
+            return self.manifest.name
+        meta = self.doc.data.get("metadata") if isinstance(self.doc.data, dict) else None
+        name = meta.get("name") if isinstance(meta, dict) else None
+        return name if isinstance(name, str) else None
+
+
+def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> list[Loaded]:
+    docs, problems = parse(text, rel)
+    diags.extend(problems)
+    # A value the YAML layer already refused (a tag, an infinity) is not reported twice.
+    reported = {d.subject for d in problems}
+    out = []
+    for doc in docs:
+        schema_problems = tuple(
+            d for d in _with_owner(checker(MANIFEST_SCHEMA).check(doc), doc)
+            if d.subject not in reported
+        )
+        diags.extend(schema_problems)
+        if schema_problems:
+            diags.extend(_loose_dataset_checks(doc, rel, root))
+            out.append(Loaded(None, doc))  # its name still counts for {ref:} checks
+            continue
+        manifest, found = _manifest(doc, rel, root)
+        diags.extend(found)
+        out.append(Loaded(manifest, doc))
+    return out
+
+
+def _with_owner(diags: Diagnostics, doc: Document) -> Diagnostics:
+    """Prefix addresses with the model name (`support-bot.spec.method`) when it is known."""
+    name = Loaded(None, doc).name
+    if name is None:
+        return diags
+    return tuple(
+        dataclasses.replace(d, address=f"{name}.{d.address}" if d.address else name)
+        for d in diags
+    )
+
+
+def _loose_dataset_checks(doc: Document, rel: str, root: str) -> list[Diagnostic]:
+    """Dataset path checks for a document that failed the schema, so all is reported at once."""
+    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    if not isinstance(spec, dict):
+        return []
+    out: list[Diagnostic] = []
+    for key in ("training_file", "validation_file"):
+        if isinstance(spec.get(key), str) and spec[key]:
+            where = doc.locate(("spec", key))
+            out.extend(check_dataset_path(spec[key], posixpath.dirname(rel), root, where))
+    return out
+
+
+def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagnostic]]:
+    data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
+    meta, s = data["metadata"], data["spec"]
+    diags: list[Diagnostic] = []
+    base = posixpath.dirname(rel)
+
+    def dataset(key: str) -> DatasetRef | None:
+        if key not in s:
+            return None
+        where = doc.locate(("spec", key))
+        diags.extend(check_dataset_path(s[key], base, root, where))
+        return DatasetRef(path=s[key], repo_path=_join(base, s[key]), source=where)
+
+    training = dataset("training_file")
+    assert training is not None  # required by the schema
+    model = s["model"]
+    spec = ModelSpec(
+        model=ParentRef(name=model["ref"]) if isinstance(model, dict) else model,
+        training_file=training,
+        validation_file=dataset("validation_file"),
+        suffix=s.get("suffix"),
+        method=_method(doc, diags),
+        seed=s.get("seed"),
+        integrations_json=_canonical(s["integrations"]) if "integrations" in s else None,
+        update=UpdatePolicy(s.get("update", "retrain")),
+        lifecycle=_lifecycle(s.get("lifecycle", {})),
+        checks=_checks(doc, diags),
+        adopt=s.get("adopt"),
+    )
+    if spec.validation_file and spec.validation_file.repo_path == training.repo_path:
+        diags.append(error("validation_file is the same file as training_file",
+                           "Validation data must not repeat the training data.",
+                           subject=spec.validation_file.source))
+    labels = tuple(sorted(meta.get("labels", {}).items()))
+    return Manifest(name=meta["name"], spec=spec, labels=labels, source=doc.start), diags
+
+
+def _method(doc: Document, diags: list[Diagnostic]) -> Method:
+    raw = doc.data["spec"].get("method", {})  # type: ignore[index]
+    kind = MethodType(raw.get("type", "supervised"))
+    if "grader" in raw and kind is not MethodType.REINFORCEMENT:
+        diags.append(error(
+            f"grader is only used with method type reinforcement, not {kind.value}",
+            "Remove the grader, or set method.type: reinforcement.",
+            subject=doc.locate(("spec", "method", "grader"), prefer_key=True),
+        ))
+    hyper = tuple(sorted(raw.get("hyperparameters", {}).items()))
+    grader = _canonical(raw["grader"]) if "grader" in raw else None
+    return Method(type=kind, hyperparameters=hyper, grader_json=grader)
+
+
+def _lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
+    return Lifecycle(
+        prevent_destroy=bool(raw.get("prevent_destroy", False)),
+        keep_versions=int(raw.get("keep_versions", 1)),
+        ignore_changes=tuple(raw.get("ignore_changes", ())),
+    )
+
+
+def _checks(doc: Document, diags: list[Diagnostic]) -> tuple[Check, ...]:
+    out = []
+    for i, raw in enumerate(doc.data["spec"].get("checks", [])):  # type: ignore[index]
+        pattern = raw.get("expect_regex")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                diags.append(error(
+                    f"expect_regex: invalid regular expression: {exc}",
+                    subject=doc.locate(("spec", "checks", i, "expect_regex")),
+                ))
+        out.append(Check(**raw))
+    return tuple(out)
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _join(base: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(base, path.replace("\\", "/")))
+
+
+def check_dataset_path(
+    path: str, base: str, root: str, where: SourceRange | None
+) -> Diagnostics:
+    """A dataset path must be relative, stay inside the project, and name an existing file.
+
+    base: the manifest's directory relative to root (POSIX). Symlinks are resolved, so a link
+    inside the project that points outside it is refused like a `..` path.
+    """
+    if os.path.isabs(path) or path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
+        return (error(f"dataset path '{path}' is absolute",
+                      "Write it relative to the manifest, inside the project.", subject=where),)
+    rel = _join(base, path)
+    if rel == ".." or rel.startswith("../"):
+        return (error(f"dataset path '{path}' escapes the project directory",
+                      "Datasets must live inside the project (the directory of ftctl.yaml).",
+                      subject=where),)
+    full = os.path.join(root, rel)
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(full)
+    if os.path.lexists(full) and os.path.commonpath([real_root, real]) != real_root:
+        return (error(f"dataset path '{path}' is a symlink that resolves outside the project",
+                      subject=where),)
+    if not os.path.exists(full):
+        return (error(f"dataset file not found: '{path}'",
+                      f"Looked for {rel} (relative to the project directory).", subject=where),)
+    if not os.path.isfile(full):
+        return (error(f"dataset path '{path}' is not a file", subject=where),)
+    return ()
