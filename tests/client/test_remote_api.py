@@ -96,7 +96,7 @@ def test_missing_job_maps_to_404(api: RemoteApi) -> None:
         api.get_job("ftjob-nope")
     assert info.value.status == 404 and "ftjob-nope" in info.value.message
     assert (info.value.request_id or "").startswith("req_")
-    assert info.value.request_id in str(info.value)
+    assert str(info.value.request_id) in str(info.value)
 
 
 def test_wrong_key_is_a_401_without_the_key(make_api: Any) -> None:
