@@ -5,8 +5,11 @@ Exit codes: 0 in sync, 2 drift found, 1 error.
 
 from __future__ import annotations
 
+import os
+
 import click
 
+from reconciler.app import github
 from reconciler.app.plan import run_drift
 from reconciler.cli.cmd_plan import use_color
 from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
@@ -16,8 +19,9 @@ from reconciler.render.drift import render_drift
 
 
 @click.command("drift")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "github"]),
+              default="text", show_default=True,
+              help="Output format; github: text plus annotations, Markdown to the step summary.")
 @handled
 def drift(fmt: str) -> int:
     """Report where the remote has moved away from git (exit 2 when it has).
@@ -27,10 +31,17 @@ def drift(fmt: str) -> int:
     """
     opts = global_options()
     run = run_drift(opts.directory, opts.config, open_remote=open_remote)
+    root = os.path.abspath(opts.directory)
     if run.report is None:
+        if fmt == "github":
+            click.echo(github.report_diagnostics(run.diagnostics, project_root=root,
+                                                 heading="ftctl drift"), nl=False)
         click.echo(format_text(run.diagnostics, run.sources), err=True, nl=False)
         return EXIT_ERROR
-    click.echo(render_drift(run.report, fmt, color=use_color(fmt)), nl=False)
+    if fmt == "github":
+        click.echo(github.drift_report(run.report, project_root=root), nl=False)
+    else:
+        click.echo(render_drift(run.report, fmt, color=use_color(fmt)), nl=False)
     if not run.ok:
         return EXIT_ERROR
     return EXIT_CHANGES if run.report.has_drift else EXIT_OK

@@ -1,8 +1,9 @@
 """`ftctl plan`: Show what apply would change, with field diffs, token counts and cost.
 
 The plan goes to stdout in the chosen format; problems loading the project go to stderr as
-FILE:LINE:COL diagnostics. Exit codes: 0 ok, 1 error (including a plan that cannot be carried
-out, e.g. prevent_destroy); with --detailed-exitcode, 2 when there are changes.
+FILE:LINE:COL diagnostics (as annotations on stdout with --format github). Exit codes: 0 ok,
+1 error (including a plan that cannot be carried out: prevent_destroy, --max-cost); with
+--detailed-exitcode, 2 when there are changes.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ import sys
 
 import click
 
+from reconciler.app import github
+from reconciler.app.guardrails import enforce_max_cost
 from reconciler.app.plan import PlanRunOptions, run_plan
 from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
 from reconciler.render import render
 from reconciler.render.diagnostics import format_text
+
+FORMATS = ("text", "json", "markdown", "github")
 
 
 def use_color(fmt: str) -> bool:
@@ -27,27 +32,37 @@ def use_color(fmt: str) -> bool:
 @click.command("plan")
 @click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
               help="Save the plan for `ftctl apply FILE` (refused later if the remote moved).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format; github: text plus annotations, Markdown to the step summary.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.")
 @click.option("--target", "targets", multiple=True, metavar="NAME",
               help="Only this model and what it depends on. Repeatable.")
 @click.option("--retry-failed", is_flag=True,
               help="Plan a new job where the latest one failed with the same spec.")
+@click.option("--max-cost", "max_cost", type=click.FloatRange(min=0), default=None,
+              metavar="USD", help="Fail the plan when its estimated training cost is higher.")
 @handled
 def plan(
     out: str | None, fmt: str, detailed_exitcode: bool, targets: tuple[str, ...],
-    retry_failed: bool,
+    retry_failed: bool, max_cost: float | None,
 ) -> int:
     """Show what apply would change, with field diffs, token counts and cost."""
     opts = global_options()
     options = PlanRunOptions(targets=targets, retry_failed=retry_failed, out=out)
     run = run_plan(opts.directory, opts.config, options, open_remote=open_remote)
+    run = enforce_max_cost(run, max_cost)
+    root = os.path.abspath(opts.directory)
     if run.plan is None:
+        if fmt == "github":
+            click.echo(github.report_diagnostics(run.diagnostics, project_root=root,
+                                                 heading="ftctl plan"), nl=False)
         click.echo(format_text(run.diagnostics, run.sources), err=True, nl=False)
         return EXIT_ERROR
-    click.echo(render(run.plan, fmt, color=use_color(fmt)), nl=False)
+    if fmt == "github":
+        click.echo(github.plan_report(run.plan, project_root=root), nl=False)
+    else:
+        click.echo(render(run.plan, fmt, color=use_color(fmt)), nl=False)
     if run.plan.has_errors:
         return EXIT_ERROR
     if run.saved_to:
