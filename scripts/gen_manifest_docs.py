@@ -40,6 +40,51 @@ fine-tuning API.
 
 In the tables, a path such as `spec.method.hyperparameters.n_epochs` is the nesting of YAML
 keys; `[]` marks the items of a list. *Required* fields must be present whenever their parent is.
+
+A manifest using most fields (`models/support-bot.yaml`):
+
+```yaml
+apiVersion: ftctl/v1
+kind: FineTunedModel
+metadata:
+  name: support-bot                 # the key: unique in the workspace
+  labels: {team: support}
+spec:
+  model: gpt-4o-mini-2024-07-18     # a base model, or {ref: other-name} to build on a managed model
+  suffix: support-bot               # goes into the ft: model id
+  training_file: ../data/support/train.jsonl     # relative to this manifest
+  validation_file: ../data/support/valid.jsonl   # optional
+  method:
+    type: supervised                # supervised | dpo | reinforcement
+    hyperparameters: {n_epochs: 3, batch_size: auto, learning_rate_multiplier: auto}
+  seed: 42
+  update: retrain                   # retrain: from spec.model; continue: from the current model
+  lifecycle:
+    prevent_destroy: true           # the plan fails rather than delete this model
+    keep_versions: 1                # versions kept after a new one passes its checks
+    ignore_changes: []              # fields whose change alone does not retrain
+  checks:                           # run against each new version before older ones are retired
+    - prompt: "Where is my order?"
+      expect_contains: "tracking"
+```
+
+Project settings (`ftctl.yaml`):
+
+```yaml
+apiVersion: ftctl/v1
+kind: Project
+workspace: ml-models                # stamped on every job as ftctl-workspace
+provider:
+  type: openai                      # or local: the built-in emulator
+  base_url: https://api.openai.com/v1
+manifests:
+  - models/**/*.yaml
+prune: false                        # true: delete models whose manifest is gone
+concurrency: 4
+prices:
+  - model: gpt-4o-mini              # longest prefix wins; dated snapshots match their alias
+    training_per_1m: 3.00
+```
 """
 
 

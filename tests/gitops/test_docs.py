@@ -144,3 +144,26 @@ def test_command_reference_covers_every_command() -> None:
         assert f"## `ftctl {name}`" in page, (
             f"docs/commands.md lacks `ftctl {name}`; run: python scripts/gen_command_docs.py"
         )
+
+
+def _yaml_blocks(text: str) -> Iterator[str]:
+    for match in re.finditer(r"```yaml\n(.*?)```", text, re.S):
+        yield match.group(1)
+
+
+def test_complete_yaml_examples_in_the_docs_follow_the_schemas(gen: ModuleType) -> None:
+    import jsonschema
+    import yaml
+
+    manifest, project = _schemas(gen)
+    by_kind = {"FineTunedModel": manifest, "Project": project}
+    checked = 0
+    for page in sorted(DOCS.glob("*.md")):
+        for block in _yaml_blocks(page.read_text(encoding="utf-8")):
+            doc = yaml.safe_load(block)
+            if not isinstance(doc, dict) or doc.get("kind") not in by_kind:
+                continue  # a fragment, not a whole file
+            errors = list(jsonschema.Draft202012Validator(by_kind[doc["kind"]]).iter_errors(doc))
+            assert errors == [], (page.name, [e.message for e in errors])
+            checked += 1
+    assert checked >= 3
