@@ -83,18 +83,27 @@ def _check_key(api_key: str) -> None:
         )
 
 
+def display_url(url: str) -> str:
+    """The URL as messages may show it: any user:password@ part removed."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash; ConfigError when it is unusable or insecure."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"base URL {base_url!r} is not an http(s) URL such as https://api.openai.com/v1"
+            f"base URL {display_url(base_url)!r} is not an http(s) URL such as "
+            "https://api.openai.com/v1"
         )
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
         raise ConfigError(
-            f"base URL {base_url!r} uses plain http to a host that is not loopback; the API key "
-            "would travel unencrypted. Use https, or set provider.allow_insecure_http: true in "
-            "ftctl.yaml if you really mean it."
+            f"base URL {display_url(base_url)!r} uses plain http to a host that is not loopback; "
+            "the API key would travel unencrypted. Use https, or set "
+            "provider.allow_insecure_http: true in ftctl.yaml if you really mean it."
         )
     return base_url.rstrip("/")
 
@@ -133,7 +142,9 @@ class HttpClient:
             headers["OpenAI-Organization"] = organization
         if project:
             headers["OpenAI-Project"] = project
-        host = urlsplit(self.base_url).hostname or ""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        self._where = display_url(f"{parts.scheme}://{parts.netloc}")
         self._client = httpx.Client(
             base_url=self.base_url + "/",
             headers=headers,
@@ -145,7 +156,7 @@ class HttpClient:
         )
 
     def __repr__(self) -> str:
-        return f"HttpClient(base_url={self.base_url!r}, api_key='***')"
+        return f"HttpClient(base_url={self._where!r}, api_key='***')"
 
     def close(self) -> None:
         self._client.close()
@@ -212,12 +223,15 @@ class HttpClient:
         try:
             response = self._client.request(method, path.lstrip("/"), **kwargs)
         except httpx.TimeoutException:
-            return RetryableApiError(f"{method} {path}: the provider did not answer in time")
+            return RetryableApiError(
+                f"{method} {path}: the provider at {self._where} did not answer in time"
+            )
         except (httpx.TransportError, OSError) as exc:
             # Connection refused/reset, or the response was lost after the request went out.
             # OSError: a custom transport (e.g. in-process WSGI) may surface the raw socket error.
             return RetryableApiError(
-                f"{method} {path}: could not reach the provider ({type(exc).__name__})"
+                f"{method} {path}: could not reach the provider at {self._where} "
+                f"({type(exc).__name__})"
             )
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             # Anything else httpx raises is a request that cannot be sent as built.

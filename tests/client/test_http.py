@@ -346,3 +346,23 @@ def test_other_httpx_failures_become_permanent_api_errors() -> None:
     with pytest.raises(PermanentApiError) as info:
         make_client(handler).request("GET", "models")
     assert "DecodingError" in str(info.value) and info.value.__context__ is None
+
+
+def test_connection_errors_name_the_host_but_no_credentials() -> None:
+    request = httpx.Request("GET", "https://x")
+
+    def broken(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client = HttpClient("https://user:hunter2@api.example.test:8443/v1", KEY, max_retries=0,
+                        transport=httpx.MockTransport(broken))
+    with pytest.raises(RetryableApiError) as info:
+        client.request("GET", "models")
+    assert "https://api.example.test:8443" in str(info.value)
+    assert "hunter2" not in str(info.value) and "hunter2" not in repr(client)
+
+
+def test_config_errors_do_not_show_url_credentials() -> None:
+    with pytest.raises(ConfigError) as info:
+        HttpClient("http://user:hunter2@api.example.com/v1", KEY)
+    assert "hunter2" not in str(info.value) and "api.example.com" in str(info.value)
