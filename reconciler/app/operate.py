@@ -1,0 +1,218 @@
+"""Day-to-day operations shared by follow, jobs, try and models: open the project's workspace,
+resolve what the user named (a manifest name, a job id or a model id) and follow a job.
+
+Names resolve through the project's manifests and this workspace's job metadata, with the
+planner's own version rules (planner_versions), so these commands, show and plan agree on what
+"the current version" is. Raw ids (ftjob-…, ft:…) reach anything in the organization. Never
+prints: values go back to the CLI, progress goes to the injected Reporter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from reconciler.app import project
+from reconciler.client.api import RemoteApi
+from reconciler.diagnostics import Diagnostics, has_errors
+from reconciler.errors import FtctlError, PermanentApiError
+from reconciler.events import Reporter
+from reconciler.identity import META_NAME, META_WORKSPACE
+from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
+from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
+from reconciler.spec import Desired, Manifest, Settings
+from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs
+
+OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
+JOB_PREFIX = "ftjob-"
+MODEL_PREFIX = "ft:"
+
+
+class InvalidProject(FtctlError):
+    """The project could not be loaded; the diagnostics say why (the CLI prints them)."""
+
+    def __init__(self, diagnostics: Diagnostics, sources: Mapping[str, str]) -> None:
+        super().__init__("the project has errors")
+        self.diagnostics = diagnostics
+        self.sources = sources
+
+
+class NotFound(FtctlError):
+    """What the user named is not a model of this workspace, nor a job or model id."""
+
+
+class Refused(FtctlError):
+    """The operation is not done as asked (e.g. deleting a managed model without --force)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """The loaded project and a connected remote: what every operation works on."""
+
+    api: RemoteApi
+    desired: Desired
+
+    @property
+    def name(self) -> str:
+        return self.desired.settings.workspace
+
+    def manifest(self, name: str) -> Manifest | None:
+        return self.desired.manifest(name)
+
+
+@contextlib.contextmanager
+def open_workspace(
+    directory: str, config: str | None, *, open_remote: OpenRemote
+) -> Iterator[Workspace]:
+    """Load the project (manifests only, no datasets) and connect to its provider."""
+    loaded = project.load(directory, config, with_datasets=False)
+    if loaded.desired is None or has_errors(loaded.diagnostics):
+        raise InvalidProject(loaded.diagnostics, loaded.sources)
+    with open_remote(loaded.desired.settings) as api:
+        yield Workspace(api=api, desired=loaded.desired)
+
+
+# -- who owns a job --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Owner:
+    """Which ftctl workspace and name a job belongs to (all None: not made by ftctl).
+
+    managed: this workspace's job (metadata, or a manifest's adopt). manifest: a manifest of
+    this project names it (False for an orphan: managed jobs whose manifest was removed).
+    """
+
+    workspace: str | None = None
+    name: str | None = None
+    version: int | None = None
+    managed: bool = False
+    manifest: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {"workspace": self.workspace, "name": self.name, "version": self.version,
+                "managed": self.managed, "manifest": self.manifest}
+
+
+def owner_of(ws: Workspace, job: RemoteJob) -> Owner:
+    adopted = {m.spec.adopt: m.name for m in ws.desired.manifests if m.spec.adopt}
+    if job.id in adopted:
+        return Owner(workspace=ws.name, name=adopted[job.id], version=version_of(job),
+                     managed=True, manifest=True)
+    workspace, name = job.meta(META_WORKSPACE), job.meta(META_NAME)
+    if workspace is None:
+        return Owner()
+    mine = workspace == ws.name and name is not None
+    return Owner(workspace=workspace, name=name, version=version_of(job) or None,
+                 managed=mine, manifest=mine and ws.manifest(name or "") is not None)
+
+
+# -- resolving names and ids -----------------------------------------------------------------
+
+
+def is_job_id(ref: str) -> bool:
+    return ref.startswith(JOB_PREFIX)
+
+
+def is_model_id(ref: str) -> bool:
+    return ref.startswith(MODEL_PREFIX)
+
+
+def get_job(ws: Workspace, job_id: str) -> RemoteJob:
+    """A job by id, anywhere in the organization."""
+    try:
+        return ws.api.get_job(job_id)
+    except PermanentApiError as exc:
+        if exc.status == 404:
+            raise NotFound(f"no fine-tuning job {job_id} in this organization") from None
+        raise
+
+
+def workspace_snapshot(ws: Workspace, *, all_jobs: list[RemoteJob] | None = None,
+                       models: list[RemoteModel] | None = None) -> Snapshot:
+    """This workspace's jobs (plus adopted ones) and every model, as the planner sees them."""
+    jobs = all_jobs if all_jobs is not None else ws.api.list_jobs(
+        metadata={META_WORKSPACE: ws.name})
+    mine = {j.id: j for j in jobs if j.meta(META_WORKSPACE) == ws.name}
+    for manifest in ws.desired.manifests:
+        adopt = manifest.spec.adopt
+        if adopt and adopt not in mine:
+            found = [j for j in jobs if j.id == adopt] if all_jobs is not None else []
+            with contextlib.suppress(NotFound):
+                mine[adopt] = found[0] if found else get_job(ws, adopt)
+    return Snapshot(
+        workspace=ws.name,
+        jobs=tuple(mine[k] for k in sorted(mine)),
+        models=tuple(sorted(models if models is not None else ws.api.list_models(),
+                            key=lambda m: m.id)),
+    )
+
+
+def versions_of(ws: Workspace, name: str, snapshot: Snapshot | None = None) -> Versions:
+    """A name's versions (oldest first); NotFound when no manifest or job has that name."""
+    snapshot = snapshot or workspace_snapshot(ws)
+    manifest = ws.manifest(name)
+    versions = versions_for(name, manifest, managed_jobs_by_name(snapshot), snapshot)
+    if manifest is None and not versions.jobs:
+        raise NotFound(
+            f"no model named {name!r} in workspace {ws.name!r}: name a manifest's "
+            "metadata.name, or give a job id (ftjob-…) or a model id (ft:…)"
+        )
+    return versions
+
+
+def job_for(ws: Workspace, ref: str) -> tuple[RemoteJob, str]:
+    """The job a reference means, with a label: a job id as is; a name's newest job in flight,
+    else its latest job."""
+    if is_job_id(ref):
+        job = get_job(ws, ref)
+        return job, owner_of(ws, job).name or job.id
+    versions = versions_of(ws, ref)
+    newest = versions.in_flight[0] if versions.in_flight else versions.latest
+    if newest is None:
+        raise NotFound(f"{ref} has no fine-tuning job yet; `ftctl apply` starts one")
+    return newest, ref
+
+
+# -- follow ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FollowResult:
+    name: str
+    job: RemoteJob
+    was_running: bool = False  # False: the job had already ended when follow began
+    interrupted: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.job.status is JobStatus.SUCCEEDED and not self.interrupted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pacing:
+    """How often to poll, and the clock and sleep to do it with (injected by tests)."""
+
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+
+def follow(
+    ws: Workspace, ref: str, reporter: Reporter, pacing: Pacing | None = None
+) -> FollowResult:
+    """Re-attach to a job (apply --wait's display and events) until it ends, or Ctrl-C."""
+    pacing = pacing or Pacing()
+    job, name = job_for(ws, ref)
+    running = not job.status.is_terminal
+    if running:
+        reporter.message(f"Following {name}: {job.id} ({job.status.value}).")
+    try:
+        ended = follow_jobs(ws.api, {job.id: name}, reporter, clock=pacing.clock,
+                            sleep=pacing.sleep, poll_interval=pacing.poll_interval)
+    except KeyboardInterrupt:
+        return FollowResult(name=name, job=job, was_running=running, interrupted=True)
+    return FollowResult(name=name, job=ended.get(job.id, job), was_running=running)

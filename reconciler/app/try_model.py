@@ -1,0 +1,94 @@
+"""`try`: send one prompt to a model's current (or a given) version and return the answer.
+
+Chat completions, or completions for the legacy bases (babbage-002, davinci-002) and models
+built on them, decided the way checks decide it (checks.uses_completions). Only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.app.operate import (
+    NotFound,
+    Refused,
+    Workspace,
+    get_job,
+    is_job_id,
+    is_model_id,
+    versions_of,
+)
+from reconciler.checks import ask, uses_completions
+from reconciler.planner_versions import root_base_model, version_of
+from reconciler.snapshot import RemoteJob
+from reconciler.spec import Check
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prompt:
+    text: str
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """The model a reference means: name/version when it is one of this workspace's."""
+
+    model: str
+    base_model: str | None
+    name: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TryResult:
+    target: Target
+    endpoint: str  # "chat" | "completions"
+    answer: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.target.name, "version": self.target.version,
+                "model": self.target.model, "base_model": self.target.base_model,
+                "endpoint": self.endpoint, "answer": self.answer}
+
+
+def resolve(ws: Workspace, ref: str, version: int | None = None) -> Target:
+    """A manifest/managed name (its current version, or `version`), a job id, or a model id."""
+    if is_model_id(ref) or is_job_id(ref):
+        if version is not None:
+            raise Refused("--version selects a version of a model name; "
+                          f"{ref} is already one model")
+        if is_model_id(ref):
+            return Target(model=ref, base_model=None)
+        made = get_job(ws, ref)
+        if not made.fine_tuned_model:
+            raise NotFound(f"job {made.id} is {made.status.value} and has no fine-tuned model")
+        return Target(model=made.fine_tuned_model, base_model=made.model)
+    versions = versions_of(ws, ref)
+    job: RemoteJob | None
+    if version is None:
+        job = versions.current
+        if job is None or not job.fine_tuned_model:
+            raise NotFound(f"{ref} has no current version (no succeeded job whose model still "
+                           "exists); `ftctl show` lists its versions")
+    else:
+        job = next((j for j in versions.existing if version_of(j) == version), None)
+        if job is None or not job.fine_tuned_model:
+            have = ", ".join(str(version_of(j)) for j in reversed(versions.existing)) or "none"
+            raise NotFound(f"{ref} has no version {version} with a model "
+                           f"(versions with a model: {have})")
+    base = root_base_model(ws.desired, ref) if ws.manifest(ref) else None
+    return Target(model=job.fine_tuned_model, base_model=base or job.model, name=ref,
+                  version=version_of(job))
+
+
+def try_model(ws: Workspace, ref: str, prompt: Prompt, *, version: int | None = None
+              ) -> TryResult:
+    target = resolve(ws, ref, version)
+    completions = uses_completions(target.model, target.base_model)
+    check = Check(prompt=prompt.text, system=prompt.system, max_tokens=prompt.max_tokens,
+                  temperature=prompt.temperature)
+    answer = ask(ws.api, target.model, check, completions=completions)
+    return TryResult(target=target, endpoint="completions" if completions else "chat",
+                     answer=answer)
