@@ -128,14 +128,10 @@ def _usable_files(snapshot: Snapshot) -> dict[str, RemoteFile]:
     for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
         if f.purpose != "fine-tune" or f.status in ("error", "deleted"):
             continue
-        sha = file_sha_of(f)
+        sha = sha_from_file_name(f.filename)
         if sha is not None and sha not in out:
             out[sha] = f
     return out
-
-
-def file_sha_of(f: RemoteFile) -> str | None:
-    return sha_from_file_name(f.filename)
 
 
 # --- one model ------------------------------------------------------------------------------
@@ -272,24 +268,17 @@ def _create(
 ) -> None:
     """A new version: uploads first, then the job; retire what keep_versions no longer keeps."""
     manifest, versions, name = model.manifest, model.versions, model.name
-    current = versions.current
     spec = manifest.spec
     training = _file_ref(ctx, name, spec.training_file)
     validation = _file_ref(ctx, name, spec.validation_file) if spec.validation_file else None
     if training is None or (spec.validation_file is not None and validation is None):
-        _noop(ctx, name, Reason.BLOCKED, current)
+        _noop(ctx, name, Reason.BLOCKED, versions.current)
         return
-    action = _action(manifest, current, parent_only=reason is Reason.PARENT_CHANGED)
-    base: str | FromStep
-    if action is Action.CONTINUE and current is not None and current.fine_tuned_model:
-        base = current.fine_tuned_model
-    elif model.parent_payload is not None:
-        base = model.parent_payload
-    else:
-        assert isinstance(spec.model, str)  # not a {ref:}: parent_payload would be set
-        base = spec.model
+    action = _action(manifest, versions.current, parent_only=reason is Reason.PARENT_CHANGED)
+    base = _base_model(model, action)
     version = versions.max_version + 1
-    op = operation_id(ctx.desired.settings.workspace, name, version, model.spec)
+    workspace = ctx.desired.settings.workspace
+    op = operation_id(workspace, name, version, model.spec)
     payload = CreateJob(
         name=name,
         model=base,
@@ -299,21 +288,32 @@ def _create(
         suffix=spec.suffix,
         seed=spec.seed,
         integrations_json=spec.integrations_json,
-        metadata=job_metadata(workspace=ctx.desired.settings.workspace, name=name,
-                              spec=model.spec, version=version, op=op,
-                              commit=ctx.options.commit),
+        metadata=job_metadata(workspace=workspace, name=name, spec=model.spec, version=version,
+                              op=op, commit=ctx.options.commit),
         version=version,
         checks=spec.checks,
     )
-    deps = [*depends_on, *(r.key for r in (training, validation) if isinstance(r, FromStep))]
-    if isinstance(base, FromStep):
-        deps.append(base.key)
+    refs = (training, validation, base)
+    deps = (*depends_on, *(r.key for r in refs if isinstance(r, FromStep)))
     key = f"{name}/create-job"
     ctx.steps.append(Step(key=key, action=action, name=name, reason=reason, payload=payload,
                           changes=cmp.changes, depends_on=tuple(dict.fromkeys(deps)),
                           estimate=_estimate(ctx, manifest)))
     ctx.outcome[name] = FromStep(key=key, field=_MODEL_FIELD)
     _retire(ctx, manifest, versions, after=key)
+
+
+def _base_model(model: _Model, action: Action) -> str | FromStep:
+    """What the new job trains from: the current model (continue), the {ref:} parent's model,
+    or spec.model."""
+    current = model.versions.current
+    if action is Action.CONTINUE and current is not None and current.fine_tuned_model:
+        return current.fine_tuned_model
+    if model.parent_payload is not None:
+        return model.parent_payload
+    spec_model = model.manifest.spec.model
+    assert isinstance(spec_model, str)  # not a {ref:}: parent_payload would be set
+    return spec_model
 
 
 def _action(manifest: Manifest, current: RemoteJob | None, *, parent_only: bool) -> Action:

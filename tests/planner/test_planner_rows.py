@@ -542,3 +542,55 @@ def test_changed_grader_retrains_although_the_api_does_not_echo_it() -> None:
     assert create.changes[0].after == {**grader, "operation": "ne"}
     body = json.loads(create_payload(create).method_json)
     assert body["reinforcement"]["grader"]["operation"] == "ne"
+
+
+# --- more edges ------------------------------------------------------------------------------
+
+def test_continue_without_a_current_version_creates_from_the_base_model() -> None:
+    desired = a_desired(a_manifest("bot", update=UpdatePolicy.CONTINUE))
+    (create,) = plan(desired, a_snapshot(files=files_for(desired))).steps
+    assert create.action is Action.CREATE and create_payload(create).model == BASE
+
+
+def test_child_in_flight_on_an_old_parent_is_cancelled_and_rebuilt_after_the_parent() -> None:
+    old = a_desired(a_manifest("base"), a_manifest("child", parent="base"))
+    parent_v1 = a_job_for(old, "base", id="ftjob-p1")
+    child_run = a_job_for(old, "child", id="ftjob-c1", status=JobStatus.RUNNING,
+                          model=parent_v1.fine_tuned_model)
+    desired = a_desired(a_manifest("base", seed=8), a_manifest("child", parent="base"))
+    steps = by_key(plan(desired, a_snapshot(jobs=[parent_v1, child_run],
+                                            files=files_for(desired))).steps)
+    assert steps["child/cancel/ftjob-c1"].reason is Reason.IN_FLIGHT_SPEC_MISMATCH
+    child = steps["child/create-job"]
+    assert child.action is Action.CREATE  # the child never had a finished version
+    assert child.depends_on == ("child/cancel/ftjob-c1", "base/create-job")
+
+
+def test_target_can_name_an_orphan_to_prune_it_alone() -> None:
+    gone = a_desired(a_manifest("old"), a_manifest("older"))
+    jobs = [a_job_for(gone, "old", id="ftjob-o1"), a_job_for(gone, "older", id="ftjob-o2")]
+    desired = a_desired(a_manifest("bot"), settings=a_settings(prune=True))
+    result = plan(desired, a_snapshot(jobs=jobs), PlanOptions(targets=("old", "old")))
+    assert [s.key for s in result.steps] == [f"old/delete/{jobs[0].fine_tuned_model}"]
+    assert result.targets == ("old",)
+
+
+def test_total_estimate_is_unknown_when_a_part_is() -> None:
+    from builders import a_dataset
+
+    desired = a_desired(a_manifest("a"), a_manifest("b"),
+                        datasets=[a_dataset("data/b/train.jsonl", tokens=None)])
+    result = plan(desired, a_snapshot(files=files_for(desired)))
+    assert result.total_estimate is not None
+    assert result.total_estimate.training_tokens is None and result.total_estimate.cost_usd is None
+    known = plan(a_desired(a_manifest("a"), a_manifest("c")), a_snapshot())
+    assert known.total_estimate is not None
+    assert known.total_estimate.training_tokens == 60_000  # 2 x 10k tokens x 3 epochs
+    assert known.total_estimate.cost_usd == 0.18
+
+
+def test_a_paused_job_counts_as_in_flight() -> None:
+    desired = a_desired(a_manifest("bot"))
+    job = a_job_for(desired, "bot", id="ftjob-1", status=JobStatus.PAUSED)
+    (step,) = plan(desired, a_snapshot(jobs=[job], files=files_for(desired))).steps
+    assert step.reason is Reason.IN_PROGRESS
