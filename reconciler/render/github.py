@@ -67,13 +67,37 @@ def annotation(diag: Diagnostic, *, path_prefix: str = "", title_prefix: str = "
     return f"::{_COMMAND[diag.severity]} {rendered}::{escape_data(_message(diag))}"
 
 
+# GitHub shows at most 10 annotations of each level per step and silently drops the rest.
+MAX_PER_LEVEL = 10
+
+
 def format_annotations(
-    diags: Iterable[Diagnostic], *, path_prefix: str = "", title_prefix: str = "ftctl"
+    diags: Iterable[Diagnostic],
+    *,
+    path_prefix: str = "",
+    title_prefix: str = "ftctl",
+    max_per_level: int = MAX_PER_LEVEL,
 ) -> str:
-    """All diagnostics as workflow commands, one per line, ending in a newline (or empty)."""
-    lines = [
-        annotation(d, path_prefix=path_prefix, title_prefix=title_prefix) for d in diags
-    ]
+    """All diagnostics as workflow commands, one per line, ending in a newline (or empty).
+
+    Beyond `max_per_level` of one level, the last slot says how many more there are, rather
+    than letting GitHub drop them without a word; the step summary still lists every one.
+    """
+    items = list(diags)
+    lines: list[str] = []
+    for severity in Severity:
+        of_level = [d for d in items if d.severity is severity]
+        shown = of_level if len(of_level) <= max_per_level else of_level[: max_per_level - 1]
+        lines += [annotation(d, path_prefix=path_prefix, title_prefix=title_prefix)
+                  for d in shown]
+        hidden = len(of_level) - len(shown)
+        if hidden:
+            more = Diagnostic(
+                severity=severity,
+                summary=f"{hidden} more {severity.value}(s) not shown as annotations",
+                detail="Every problem is listed in the job log and the step summary.",
+            )
+            lines.append(annotation(more, title_prefix=title_prefix))
     return "".join(line + "\n" for line in lines)
 
 

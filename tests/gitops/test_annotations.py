@@ -88,3 +88,22 @@ def test_report_diagnostics_writes_summary_and_returns_annotations(tmp_path: Pat
     out = report_diagnostics([diag], project_root=str(project), heading="ftctl validate", env=env)
     assert out == "::error file=ml/models/x.yaml,line=4,col=2,title=ftctl::bad\n"
     assert "### ftctl validate" in summary.read_text(encoding="utf-8")
+
+
+def test_more_than_github_shows_per_level_are_summarised() -> None:
+    diags = [error(f"e{i}", subject=SourceRange(file="d.jsonl", line=i)) for i in range(1, 14)]
+    diags.append(warning("w"))
+    lines = github.format_annotations(diags).splitlines()
+    errors = [line for line in lines if line.startswith("::error")]
+    assert len(errors) == github.MAX_PER_LEVEL
+    assert errors[-1] == (
+        "::error title=ftctl::4 more error(s) not shown as annotations"
+        "%0AEvery problem is listed in the job log and the step summary."
+    )
+    assert errors[0].startswith("::error file=d.jsonl,line=1,")
+    assert lines[-1] == "::warning title=ftctl::w"
+
+
+def test_exactly_the_limit_is_shown_in_full() -> None:
+    diags = [error(f"e{i}") for i in range(10)]
+    assert len(github.format_annotations(diags).splitlines()) == 10
