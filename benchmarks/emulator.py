@@ -116,18 +116,29 @@ def bench_listing(work: Path, n_jobs: int) -> dict[str, Any]:
 
 
 class PartReader:
-    """Reads `size` bytes of `fh` from its current offset, hashing them (no seek/fileno, so
-    httpx streams the multipart body chunked instead of sizing it up front)."""
+    """A seekable window of `size` bytes of `fh` starting at `start`, hashing what is read, so
+    httpx can size the multipart body and stream it from disk without holding the part."""
 
-    def __init__(self, fh: Any, size: int, md5: Any) -> None:
-        self._fh, self._left, self._md5 = fh, size, md5
+    def __init__(self, fh: Any, start: int, size: int, md5: Any) -> None:
+        self._fh, self._start, self._size, self._md5 = fh, start, size, md5
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        self._pos = max(0, min(self._size, base + offset))
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
 
     def read(self, n: int = -1) -> bytes:
-        n = self._left if n < 0 else min(n, self._left)
-        chunk = self._fh.read(n)
-        self._left -= len(chunk)
-        self._md5.update(chunk)
-        return bytes(chunk)
+        n = self._size - self._pos if n < 0 else min(n, self._size - self._pos)
+        self._fh.seek(self._start + self._pos)
+        chunk = bytes(self._fh.read(n))
+        self._pos += len(chunk)
+        if self._md5 is not None:
+            self._md5.update(chunk)
+        return chunk
 
 
 def make_big_file(path: Path, size: int) -> None:
@@ -155,7 +166,7 @@ def bench_upload(work: Path, size_mb: int, part_mb: int) -> dict[str, Any]:
         upload_id, part_ids = up.json()["id"], []
         with big.open("rb") as fh:
             for offset in range(0, size_mb * MB, part_mb * MB):
-                reader = PartReader(fh, min(part_mb * MB, size_mb * MB - offset), md5)
+                reader = PartReader(fh, offset, min(part_mb * MB, size_mb * MB - offset), md5)
                 part: Any = ("upload", reader)  # file-like enough for httpx; not an IO[bytes]
                 r = http.post(f"/uploads/{upload_id}/parts", files={"data": part})
                 r.raise_for_status()

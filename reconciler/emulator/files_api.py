@@ -27,12 +27,33 @@ UPLOAD_LIMIT = 8 * 1024 * MB
 UPLOAD_TTL = 3600
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 _CHUNK = 1024 * 1024
+_PARSE_CHUNK = 256 * 1024  # per parser call; under max_form_memory_size (500 kB) or werkzeug 413s
+
+
+class _FullReads:
+    """Reads that return the full amount asked for (until EOF): the multipart parser costs
+    per chunk, and a socket hands over whatever has arrived, often a few kilobytes."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            return self._stream.read()
+        parts, want = [], max(n, _PARSE_CHUNK)
+        while want > 0 and (chunk := self._stream.read(want)):
+            parts.append(chunk)
+            want -= len(chunk)
+        return b"".join(parts)
 
 
 class StreamingRequest(Request):
     """A request whose multipart file parts are written straight to the blob folder."""
 
     blob_dir = tempfile.gettempdir()
+
+    def _get_stream_for_parsing(self) -> IO[bytes]:
+        return _FullReads(super()._get_stream_for_parsing())  # type: ignore[return-value]
 
     def _get_file_stream(
         self,
