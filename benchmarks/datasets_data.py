@@ -31,7 +31,8 @@ _WORDS = _VOCABULARY.split()
 
 def _sentence(rng: random.Random, lo: int, hi: int) -> str:
     words = [rng.choice(_WORDS) for _ in range(rng.randint(lo, hi))]
-    return " ".join(words).capitalize() + "."
+    # Mixed endings: no common suffix, so legacy's separator and stop fixes fire (as in §4.1).
+    return " ".join(words).capitalize() + rng.choice(".?!")
 
 
 def _text(rng: random.Random, sentences: tuple[int, int], words: tuple[int, int]) -> str:

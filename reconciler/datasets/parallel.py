@@ -12,7 +12,7 @@ import os
 
 from reconciler.datasets.scan import Scan
 
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, forking costs more than it saves
 
 ScanArgs = tuple[str, int, int, str, str | None, str | None, str | None, int, str | None, bool]
 
