@@ -149,7 +149,7 @@ def test_failing_check_keeps_the_old_version(api: RemoteApi, steps: Steps,
 
 def test_lost_create_responses_never_duplicate_a_job(make_emulator: Any, steps: Steps,
                                                      clock: FakeClock) -> None:
-    app = make_emulator(faults="lost:0.5,500:0.1", seed=3)
+    app = make_emulator(faults="lost:0.25,500:0.05", seed=3)
     api = api_for(app, max_retries=8)
     chains = [s for n in ("a", "b", "c", "d") for s in steps.model_chain(n)]
     done = run(chains, api, steps, clock, wait=False)
