@@ -33,6 +33,8 @@ class InitResult:
     workspace: str
     written: tuple[str, ...]
     overwritten: tuple[str, ...] = ()
+    appended: tuple[str, ...] = ()  # existing files that got ftctl's lines added (.gitignore)
+    unchanged: tuple[str, ...] = ()  # existing files that already had them
     git_root: str | None = None  # the enclosing git repository, when there is one
 
 
@@ -92,6 +94,11 @@ def render_files(*, name: str, workspace: str) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
+# Files a user's repository often has already: ftctl's lines are appended to them (those not
+# there yet) instead of refusing, which is not an overwrite and loses nothing of theirs.
+_MERGED = frozenset({".gitignore"})
+
+
 def scaffold(
     directory: str,
     *,
@@ -102,7 +109,7 @@ def scaffold(
     """Write the scaffold into `directory` (created if missing).
 
     Raises ConfigError, before writing anything, for an invalid name or when files exist and
-    `force` is false.
+    `force` is false. An existing .gitignore gets the missing lines appended.
     """
     root = os.path.abspath(directory)
     workspace = workspace or slug(os.path.basename(root))
@@ -111,16 +118,21 @@ def scaffold(
     if os.path.exists(root) and not os.path.isdir(root):
         raise ConfigError(f"{directory} exists and is not a directory.")
     files = render_files(name=name, workspace=workspace)
-    existing = tuple(p for p in files if os.path.lexists(os.path.join(root, *p.split("/"))))
-    if existing and not force:
-        listed = ", ".join(existing)
+    existing = tuple(p for p in files if os.path.lexists(_target(root, p)))
+    conflicts = tuple(p for p in existing if p not in _MERGED)
+    if conflicts and not force:
         raise ConfigError(
-            f"Refusing to overwrite existing files in {directory}: {listed}. "
+            f"Refusing to overwrite existing files in {directory}: {', '.join(conflicts)}. "
             "Move them away, or rerun with --force to replace them."
         )
+    appended: list[str] = []
+    unchanged: list[str] = []
     for path, text in files.items():
-        target = os.path.join(root, *path.split("/"))
+        target = _target(root, path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
+        if path in _MERGED and os.path.isfile(target):
+            (appended if _append_missing_lines(target, text) else unchanged).append(path)
+            continue
         with open(target, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
     return InitResult(
@@ -128,9 +140,37 @@ def scaffold(
         name=name,
         workspace=workspace,
         written=tuple(files),
-        overwritten=existing,
+        overwritten=tuple(p for p in existing if p not in _MERGED),
+        appended=tuple(appended),
+        unchanged=tuple(unchanged),
         git_root=find_git_root(root),
     )
+
+
+def _target(root: str, path: str) -> str:
+    return os.path.join(root, *path.split("/"))
+
+
+def _append_missing_lines(target: str, text: str) -> bool:
+    """Append the lines of `text` that `target` lacks, each with the comments above it."""
+    with open(target, encoding="utf-8") as handle:
+        current = handle.read()
+    have = {line.strip() for line in current.splitlines()}
+    block: list[str] = []
+    comments: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            comments.append(line)
+        elif line.strip():
+            if line.strip() not in have:
+                block += [*comments, line]
+            comments = []
+    if not block:
+        return False
+    separator = "" if not current or current.endswith("\n") else "\n"
+    with open(target, "a", encoding="utf-8", newline="\n") as handle:
+        handle.write(separator + "\n" + "\n".join(block) + "\n")
+    return True
 
 
 def find_git_root(start: str) -> str | None:
@@ -145,12 +185,21 @@ def find_git_root(start: str) -> str | None:
         current = parent
 
 
+def _note(path: str, result: InitResult) -> str:
+    if path in result.overwritten:
+        return " (overwritten)"
+    if path in result.appended:
+        return " (lines added)"
+    if path in result.unchanged:
+        return " (unchanged: already has ftctl's lines)"
+    return ""
+
+
 def next_steps(result: InitResult, *, shown_dir: str) -> str:
     """What to do after `init`, as text for the terminal."""
     cd = "" if shown_dir in ("", ".") else f"cd {shown_dir}\n  "
     lines = [f"Created ftctl project {result.workspace!r} in {shown_dir}:"]
-    lines += [f"  {path}" + (" (overwritten)" if path in result.overwritten else "")
-              for path in result.written]
+    lines += [f"  {path}{_note(path, result)}" for path in result.written]
     lines += [
         "",
         "Next steps:",
@@ -161,7 +210,7 @@ def next_steps(result: InitResult, *, shown_dir: str) -> str:
         "Then commit, push and open a pull request: .github/workflows/ftctl.yml posts the plan",
         "as a comment and applies it on merge. To train for real, set `provider: {type: openai}`",
         "in ftctl.yaml and add OPENAI_API_KEY to the repository's Actions secrets.",
-        "Guide: docs/getting-started.md",
+        "Guide: docs/getting-started.md in the ftctl documentation.",
     ]
     if result.git_root and result.git_root != result.root:
         # GitHub only runs workflows from the repository root's .github/workflows.

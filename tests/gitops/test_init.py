@@ -60,13 +60,37 @@ def test_dataset_has_twenty_valid_chat_examples(tmp_path: Path) -> None:
 
 def test_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "ftctl.yaml").write_text("mine\n", encoding="utf-8")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "support-bot.yaml").write_text("mine\n", encoding="utf-8")
     (tmp_path / ".gitignore").write_text("mine\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         init_app.scaffold(str(tmp_path))
-    assert "ftctl.yaml" in str(err.value) and ".gitignore" in str(err.value)
+    assert "ftctl.yaml" in str(err.value) and "models/support-bot.yaml" in str(err.value)
+    assert ".gitignore" not in str(err.value)  # appended to, never overwritten
     assert "--force" in str(err.value)
     assert (tmp_path / "ftctl.yaml").read_text("utf-8") == "mine\n"
-    assert not (tmp_path / "models").exists()
+    assert (tmp_path / ".gitignore").read_text("utf-8") == "mine\n"
+    assert not (tmp_path / "data").exists()
+
+
+def test_existing_gitignore_gets_the_missing_lines(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("node_modules/\nplan.bin", encoding="utf-8")
+    result = init_app.scaffold(str(tmp_path))
+    assert result.appended == (".gitignore",)
+    text = (tmp_path / ".gitignore").read_text("utf-8")
+    assert text.startswith("node_modules/\nplan.bin\n")
+    assert text.splitlines().count("plan.bin") == 1 and ".ftctl/" in text.split()
+    assert "Saved plans" not in text  # the comment goes with the line it explains
+    assert "(lines added)" in init_app.next_steps(result, shown_dir=".")
+    again = init_app.scaffold(str(tmp_path), force=True)
+    assert again.unchanged == (".gitignore",)
+    assert (tmp_path / ".gitignore").read_text("utf-8") == text
+
+
+def test_a_file_in_the_way_of_the_directory(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a directory"):
+        init_app.scaffold(str(tmp_path / "f"))
 
 
 def test_force_overwrites(tmp_path: Path) -> None:
