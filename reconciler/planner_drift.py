@@ -10,7 +10,6 @@ from __future__ import annotations
 from reconciler.plan import DriftItem, DriftKind, DriftReport
 from reconciler.planner_scope import orphan_names
 from reconciler.planner_versions import (
-    RETIREMENT_WINDOW_DAYS,
     dated_base_models,
     managed_jobs_by_name,
     manifest_index,
@@ -101,11 +100,10 @@ def _retiring(desired: Desired, snapshot: Snapshot, today: str) -> list[DriftIte
         if found is None:
             continue
         listed, left = found
-        when = f"in {left} days" if left >= 0 else f"{-left} days ago"
+        when = (f"is retired on {listed.shutdown_date} (in {left} days)" if left >= 0
+                else f"was retired on {listed.shutdown_date} ({-left} days ago)")
         items.append(DriftItem(
             kind=DriftKind.BASE_MODEL_RETIRING, name=manifest.name, subject=listed.id,
-            date=listed.shutdown_date,
-            message=f"{manifest.name}: base model {listed.id} is retired on "
-                    f"{listed.shutdown_date} ({when}; window {RETIREMENT_WINDOW_DAYS} days)",
+            date=listed.shutdown_date, message=f"{manifest.name}: base model {listed.id} {when}",
         ))
     return items

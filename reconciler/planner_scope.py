@@ -184,9 +184,10 @@ def retirement_notes(
         found = retiring_base(base, dated, today) if base else None
         if found is not None:
             listed, left = found
+            when = (f"is retired on {listed.shutdown_date} (in {left} days)" if left >= 0
+                    else f"was retired on {listed.shutdown_date} ({-left} days ago)")
             notes.append(diag.warning(
-                f"{manifest.name}: base model {listed.id} is retired on "
-                f"{listed.shutdown_date} ({left} days)",
+                f"{manifest.name}: base model {listed.id} {when}",
                 "Fine-tuned models stop serving when their base model is retired.",
                 address=manifest.name,
             ))

@@ -484,7 +484,9 @@ def test_base_model_retirement_is_a_plan_warning_when_today_is_given() -> None:
     snap = a_snapshot(jobs=[job], files=files_for(desired), models=models)
     assert plan(desired, snap).notes == ()
     (note,) = plan(desired, snap, PlanOptions(today="2026-11-29")).notes
-    assert note.summary == "bot: base model gpt-4o-mini is retired on 2026-12-01 (2 days)"
+    assert note.summary == "bot: base model gpt-4o-mini is retired on 2026-12-01 (in 2 days)"
+    (past,) = plan(desired, snap, PlanOptions(today="2026-12-04")).notes
+    assert past.summary == "bot: base model gpt-4o-mini was retired on 2026-12-01 (3 days ago)"
 
 
 def test_apply_then_plan_again_has_no_changes() -> None:
