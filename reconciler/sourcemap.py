@@ -9,7 +9,6 @@ values out; no disk access.
 
 from __future__ import annotations
 
-import datetime
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,9 +131,14 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             self.diags.append(_tag_error(node.tag, self.mark(node)))
             return str(node.value)
+        if node.tag in (_TAG + "timestamp", _TAG + "binary"):
+            # Not part of the manifest format; keep them as written (and never half-parse them).
+            return str(node.value)
         try:
             value: object = self._scalars.construct_object(node, deep=False)
-        except yaml.YAMLError as exc:
+        except Exception as exc:  # noqa: BLE001
+            # An explicit tag that does not fit its text (`!!int x`, an empty `!!float`) makes
+            # PyYAML's scalar constructors raise assorted built-in errors, not YAMLError.
             self.diags.append(error(f"invalid YAML value: {exc}", subject=self.mark(node)))
             return str(node.value)
         if isinstance(value, float) and not math.isfinite(value):
@@ -142,9 +146,6 @@ class _Converter:
                 f"'{node.value}' is not a finite number",
                 "The API accepts finite numbers only.", subject=self.mark(node),
             ))
-            return str(node.value)
-        if isinstance(value, datetime.date | bytes):
-            # Dates are not part of the manifest format; keep them as written.
             return str(node.value)
         return value
 
@@ -219,7 +220,24 @@ def parse(text: str, file: str) -> tuple[tuple[Document, ...], Diagnostics]:
     """
     docs: list[Document] = []
     diags: list[Diagnostic] = []
-    loader = _Loader(text)
+    try:
+        _compose_all(_Loader(text), file, docs, diags)
+    except yaml.reader.ReaderError as exc:
+        diags.append(_reader_error(exc, text, file))
+    except yaml.MarkedYAMLError as exc:
+        diags.append(_syntax_error(exc, file))
+    except yaml.YAMLError as exc:
+        diags.append(error(f"YAML error: {exc}", subject=SourceRange(file=file)))
+    except RecursionError:
+        # PyYAML's composer recurses per nesting level; thousands of levels end up here.
+        diags.append(error(f"document nests deeper than {MAX_DEPTH} levels",
+                           "The document was not loaded.", subject=SourceRange(file=file, line=1)))
+    return tuple(docs), tuple(diags)
+
+
+def _compose_all(
+    loader: _Loader, file: str, docs: list[Document], diags: list[Diagnostic]
+) -> None:
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -229,17 +247,19 @@ def parse(text: str, file: str) -> tuple[tuple[Document, ...], Diagnostics]:
             diags.extend(problems)
             if doc is not None and doc.data is not None:
                 docs.append(doc)
-    except yaml.MarkedYAMLError as exc:
-        diags.append(_syntax_error(exc, file))
-    except yaml.YAMLError as exc:
-        diags.append(error(f"YAML error: {exc}", subject=SourceRange(file=file)))
-    except RecursionError:
-        # PyYAML's composer recurses per nesting level; thousands of levels end up here.
-        diags.append(error(f"document nests deeper than {MAX_DEPTH} levels",
-                           "The document was not loaded.", subject=SourceRange(file=file, line=1)))
     finally:
         loader.dispose()
-    return tuple(docs), tuple(diags)
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> Diagnostic:
+    """A character YAML does not allow (NUL, most control characters), at its line/column."""
+    before = text[: max(exc.position, 0)]
+    line = before.count("\n") + 1
+    column = len(before) - (before.rfind("\n") + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else 0
+    return error(f"YAML error: character U+{code:04X} is not allowed",
+                 "Remove control characters from the file.",
+                 subject=SourceRange(file=file, line=line, column=column))
 
 
 def _convert(node: yaml.Node, file: str) -> tuple[Document | None, Diagnostics]:

@@ -49,6 +49,14 @@ def test_python_tags_are_refused_and_nothing_runs() -> None:
     assert doc.data == {"a": ["touch /tmp/ftctl-pwned"], "b": ""}
 
 
+def test_control_characters_are_reported_where_they_are() -> None:
+    docs, diags = parse("a: 1\nb: x\x00y\n", "f.yaml")
+    assert docs == ()
+    assert [(str(d.subject), d.summary) for d in diags] == [
+        ("f.yaml:2:5", "YAML error: character U+0000 is not allowed")
+    ]
+
+
 def test_custom_tags_are_refused() -> None:
     _, diags = parse("a: !Ref thing\n", "f.yaml")
     assert [d.summary for d in diags] == ["YAML tag '!Ref' is not allowed"]
@@ -73,8 +81,17 @@ def test_keys_are_text_even_when_yaml_reads_them_as_other_types() -> None:
 
 
 def test_dates_stay_strings() -> None:
-    [doc], _ = parse("d: 2024-07-18\n", "f.yaml")
-    assert doc.data == {"d": "2024-07-18"}
+    [doc], diags = parse("d: 2024-07-18\ne: 2024-13-45\nf: !!binary aGk=\n", "f.yaml")
+    assert diags == ()
+    assert doc.data == {"d": "2024-07-18", "e": "2024-13-45", "f": "aGk="}
+
+
+def test_explicit_tags_that_do_not_apply_are_reported() -> None:
+    [doc], diags = parse("a: !!int x\nb: !!float y\n", "f.yaml")
+    assert [(str(d.subject), d.summary.split(":")[0]) for d in diags] == [
+        ("f.yaml:1:4", "invalid YAML value"), ("f.yaml:2:4", "invalid YAML value"),
+    ]
+    assert doc.data == {"a": "x", "b": "y"}
 
 
 def _bomb(levels: int, fan: int = 9) -> str:
@@ -129,8 +146,13 @@ def test_very_deep_block_nesting_does_not_crash() -> None:
     assert [d.summary for d in diags] == ["document nests deeper than 200 levels"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!#'\" \n\t|>,?%@`0.")), max_size=80))
+TOKENS = [*"ab:-[]{}&*!#'\" \n\t|>,?%@`0.", "!!int ", "!!float ", "!!bool ", "2024-13-45",
+          "<<: ", ".inf", "0x", "&a ", "*a", "!!null ", "!!map ", "---\n", "%YAML 1.1\n", "\x00",
+          "\ufeff", "\r"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=40).map("".join))
 def test_parse_never_raises(text: str) -> None:
     docs, diags = parse(text, "fuzz.yaml")
     for d in diags:
