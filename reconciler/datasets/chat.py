@@ -299,7 +299,13 @@ def _top_keys(obj: dict[str, Any], facts: Facts | None) -> int:
 
 def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
     """A supervised chat example. Returns the number of object keys it holds."""
-    if len(obj) > 1 and not CHAT_TOP_KEYS.issuperset(obj):
+    if len(obj) == 1:
+        roles = _plain_roles(obj.get("messages"))
+        if roles is not None:  # the common case: plain messages, nothing nested
+            if roles not in _GOOD_SHAPES:
+                _example_rules(roles, roles.count("assistant"), line, sink)
+            return 1 + 2 * len(roles)
+    elif not CHAT_TOP_KEYS.issuperset(obj):
         for key in obj:
             if key not in CHAT_TOP_KEYS:
                 sink.add(WARNING, "unknown_top_level_key", line, f"unknown top-level key {key!r}")
@@ -307,10 +313,33 @@ def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
     facts = check_messages(obj.get("messages"), line, sink, declared)
     if facts is None:
         return _top_keys(obj, None)
-    roles = facts.roles
+    _example_rules(facts.roles, facts.trainable, line, sink)
+    return _top_keys(obj, facts)
+
+
+# Role sequences that need no example-level remark (checked first: the usual case).
+_GOOD_SHAPES = (["system", "user", "assistant"], ["system", "user", "assistant"] * 2)
+
+
+def _plain_roles(messages: object) -> list[str] | None:
+    """Roles of a list of plain {"role", "content": non-empty text} messages, else None."""
+    if type(messages) is not list or not messages:
+        return None
+    roles = []
+    for m in messages:
+        if type(m) is not dict or len(m) != 2:
+            return None
+        role, content = m.get("role"), m.get("content")
+        if type(content) is not str or not content or role not in _PLAIN_ROLES:
+            return None
+        roles.append(role)
+    return roles
+
+
+def _example_rules(roles: list[str], trainable: int, line: int, sink: IssueSink) -> None:
     if "assistant" not in roles:
         sink.add(ERROR, "missing_assistant_message", line, "example has no assistant message")
-    elif facts.trainable == 0:
+    elif trainable == 0:
         sink.add(
             WARNING, "no_trainable_tokens", line,
             "every assistant message has weight 0: nothing in this example is trained on",
@@ -326,7 +355,6 @@ def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
         )
     if not roles or roles[0] != "system":
         sink.tally("missing_system_message", line)
-    return _top_keys(obj, facts)
 
 
 def check_reinforcement(obj: dict[str, Any], line: int, sink: IssueSink) -> int:

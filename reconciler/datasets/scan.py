@@ -61,6 +61,7 @@ class Scan:
         self.hashes: array[int] = array("q")
         self.dedupe = dedupe
         self.lines = 0
+        self.examples = 0
         self.stopped = False
         self.format: str | None = None
         self.chatlike = False
@@ -76,19 +77,16 @@ class Scan:
         example_lines, hashes = self.example_lines, self.hashes
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
-        lineno, offset = 0, start
+        keep_lines = enc is not None or not dedupe  # line numbers are needed only to join
+        checker, chatlike = self.checker, self.chatlike
+        lineno, offset, examples = 0, start, 0
         for lines in iter_chunks(path, start=start, end=end, on_block=on_block):
             for line in lines:
                 lineno += 1
-                stripped = line.strip()
-                if not stripped:
-                    if not self.stopped:
-                        sink.add(ERROR, "blank_line", lineno, "blank line", "Remove empty lines.")
-                    offset += len(line) + 1
-                    continue
                 try:
                     obj = loads(line)
                 except decode_error:
+                    # Blank lines land here too: orjson rejects empty input.
                     obj = None if self.stopped else self._slow(line, lineno, offset)
                 offset += len(line) + 1
                 if obj is None or self.stopped:
@@ -96,17 +94,20 @@ class Scan:
                 if type(obj) is not dict:
                     self._not_object(obj, lineno)
                     continue
+                examples += 1
                 if dedupe:
-                    first = seen.setdefault(hash(stripped), lineno)
+                    first = seen.setdefault(hash(line), lineno)
                     if first != lineno:
                         duplicate(sink, lineno, first)
                 else:
-                    hashes.append(hash(stripped))
-                example_lines.append(lineno)
+                    hashes.append(hash(line))
+                if keep_lines:
+                    example_lines.append(lineno)
                 if enc is not None:
                     counts.append(count_example(obj, enc))
-                checker = self.checker or self._choose(obj, lineno)
-                if self.chatlike:
+                if checker is None:
+                    checker, chatlike = self._choose(obj, lineno), self.chatlike
+                if chatlike:
                     same = "messages" in obj
                 elif self.format == PC:
                     same = ("prompt" in obj or "completion" in obj) and "messages" not in obj
@@ -126,10 +127,14 @@ class Scan:
                     b"\\" not in line or written - line.count(b'\\":') != keys
                 ):
                     self._duplicate_keys(line, lineno)
+        self.examples = examples
         self.lines = lineno
         return self
 
     def _slow(self, line: bytes, lineno: int, offset: int) -> object:
+        if not line.strip():
+            self.sink.add(ERROR, "blank_line", lineno, "blank line", "Remove empty lines.")
+            return None
         problem, _ = diagnose(line, offset)
         if problem.code == "bom":
             self.sink.add(ERROR, "bom", lineno, problem.summary, problem.detail, 1)

@@ -113,6 +113,7 @@ def _join(parts: list[Scan]) -> Scan:
         base.sink.absorb(part.sink, offset)
         base.completion.merge(part.completion, offset)
         base.example_lines.extend([n + offset for n in part.example_lines])
+        base.examples += part.examples
         base.counts.extend(part.counts)
         base.hashes.extend(part.hashes)
         offset += part.lines
@@ -146,7 +147,7 @@ def _sha256(path: str) -> str:
 
 
 def _finish(scan: Scan, report: Report, model: str | None) -> None:
-    sink, n = scan.sink, len(scan.example_lines)
+    sink, n = scan.sink, scan.examples
     report.lines, report.examples, report.format = scan.lines, n, scan.format
     if scan.format == PC:
         scan.completion.finish(sink)
