@@ -177,3 +177,12 @@ def test_apply_finds_the_latest_successful_plan_run_of_the_merged_pr(tmp_path: P
 def test_apply_without_a_merged_pr_finds_no_plan(tmp_path: Path) -> None:
     state = {"pulls": [{"number": 3, "merged_at": None, "head": {"sha": "h"}}], "runs": []}
     assert _find_reviewed(tmp_path, state) == {"run_id": ""}
+
+
+def test_validation_failure_points_at_the_annotations(tmp_path: Path) -> None:
+    calls = _run(tmp_path, "plan", {"comments": [_comment(5, f"{MARKER}\nold plan")]},
+                 env={"VALIDATE_OUTCOME": "failure", "PLAN_OUTCOME": "skipped"})
+    assert calls[0][0] == "issues.updateComment" and calls[0][1]["comment_id"] == 5
+    body = calls[0][1]["body"]
+    assert body.startswith("<!-- ftctl:plan -->\n### ❌ ftctl validate failed")
+    assert "Files changed" in body

@@ -6,6 +6,9 @@ options and option values that exist (checked by running the CLI's --help).
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -169,3 +172,38 @@ def test_the_checker_catches_unknown_flags(cli_surface: Any, invocations: Invoca
         ["-C", "dir", "init", "--force"]
     ]
     assert cli_surface.problems(["-C", "dir", "init", "--force"]) == []
+
+
+def _compare_script(workflow: dict[Any, Any]) -> str:
+    step = next(s for s in workflow["jobs"]["apply"]["steps"]
+                if s.get("name") == "Re-plan and compare with the reviewed plan")
+    script = step["run"]
+    return str(script.split("python - <<'PY'\n", 1)[1].split("\nPY", 1)[0])
+
+
+def _change(name: str, action: str, reason: str = "new", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "action": action, "reason": reason, "fields": [], **extra}
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "current", "same"),
+    [
+        ([_change("a", "create")], [_change("a", "create")], True),
+        # No-ops may differ in why without changing what apply does.
+        ([_change("a", "noop", "in_progress")], [_change("a", "noop", "unchanged")], True),
+        ([_change("a", "create")], [_change("a", "create"), _change("b", "delete")], False),
+        ([_change("a", "retrain", version=2)], [_change("a", "retrain", version=3)], False),
+    ],
+)
+def test_apply_compares_the_logical_plan(
+    user_workflow: dict[Any, Any], tmp_path: Path, reviewed: Any, current: Any, same: bool
+) -> None:
+    (tmp_path / "reviewed").mkdir()
+    (tmp_path / "reviewed" / "plan.json").write_text(json.dumps({"changes": reviewed}), "utf-8")
+    (tmp_path / "replan.json").write_text(json.dumps({"changes": current}), "utf-8")
+    proc = subprocess.run([sys.executable, "-"], input=_compare_script(user_workflow),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode == 0) is same, proc.stdout + proc.stderr
+    if not same:
+        assert "::error title=ftctl%3A plan-changed::" in proc.stdout
+        assert "--- reviewed" in proc.stdout
