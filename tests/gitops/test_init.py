@@ -161,3 +161,11 @@ def test_init_then_plan_against_the_local_provider(tmp_path: Path) -> None:
     assert change["uploads"][0]["path"] == "data/support-bot/train.jsonl"
     assert plan["summary"]["create"] == 1 and plan["summary"]["upload"] == 1
     assert plan["errored"] is False
+
+
+def test_templates_have_no_hidden_files() -> None:
+    # Packaging globs skip names starting with a dot; `dot-` stands in for the dot.
+    root = Path(init_app.__file__).resolve().parents[1] / "templates"
+    names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    assert len(names) >= 5
+    assert [n for n in names if any(part.startswith(".") for part in n.split("/"))] == []
