@@ -26,6 +26,8 @@ import pytest
 from reconciler.emulator import ConnectionDropped, EmulatorApp, make_app
 from reconciler.emulator.server import RunningServer, start_in_background
 
+pytest_plugins = ["tests.security_plugin"]  # API key canary over the whole suite
+
 EMULATOR_KEY = "sk-test"
 EMULATOR_BASE_URL = "http://emulator.test/v1"
 
