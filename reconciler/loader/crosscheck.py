@@ -1,4 +1,5 @@
-"""Rules across manifests: unique names, {ref:} targets that exist, no reference cycles."""
+"""Rules across manifests: unique names, {ref:} targets that exist, no reference cycles, and
+a hand-made job adopted by one manifest at most."""
 
 from __future__ import annotations
 
@@ -35,6 +36,25 @@ def cross_checks(loaded: list[Loaded]) -> list[Diagnostic]:
         else:
             first[name] = item
     diags.extend(_ref_checks(first))
+    diags.extend(_adopt_checks(first))
+    return diags
+
+
+def _adopt_checks(by_name: Mapping[str, Loaded]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    owner: dict[str, str] = {}
+    for name, item in by_name.items():
+        job = item.manifest.spec.adopt if item.manifest else None
+        if job is None:
+            continue
+        if job in owner:
+            diags.append(error(
+                f"job {job} is already adopted by '{owner[job]}'",
+                "A job can be adopted by one manifest only.",
+                subject=item.doc.locate(("spec", "adopt")), address=name,
+            ))
+        else:
+            owner[job] = name
     return diags
 
 
