@@ -153,6 +153,10 @@ class PlanOptions:
     retry_failed: bool = False
     commit: str | None = None
     today: str | None = None
+    # Names whose current version passed its checks in this apply (e.g. a job resumed and
+    # checked). Without it the planner cannot know, so versions beyond keep_versions of a model
+    # with checks are kept until a new version's create step (which runs the checks) succeeds.
+    checks_passed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -236,7 +236,7 @@ def _plan_settled(ctx: _Ctx, model: _Model) -> None:
         if not cmp.forced:
             adopted = version_of(current) == 0
             _noop(ctx, model.name, Reason.ADOPTED if adopted else Reason.UNCHANGED, current)
-            _retire(ctx, model.manifest, versions, after=None)
+            _retire_settled(ctx, model.manifest, versions)
             return
         is_ref = isinstance(model.manifest.spec.model, ParentRef)
         reason = Reason.PARENT_CHANGED if is_ref and cmp.only_model else Reason.SPEC_CHANGED
@@ -371,6 +371,22 @@ def _retire(ctx: _Ctx, manifest: Manifest, versions: Versions, *, after: str | N
                 "Raise lifecycle.keep_versions, or set prevent_destroy: false to allow it.",
                 address=manifest.name, subject=manifest.source,
             ))
+
+
+def _retire_settled(ctx: _Ctx, manifest: Manifest, versions: Versions) -> None:
+    """Versions beyond keep_versions with no new version planned (keep_versions lowered, or
+    an apply that did not get as far as retiring). With checks, the current version may have
+    failed them (no state records that), so older versions stay until a new one passes, or
+    the caller says it passed (PlanOptions.checks_passed)."""
+    extra = len(versions.existing) - max(1, manifest.spec.lifecycle.keep_versions)
+    if extra <= 0:
+        return
+    if not manifest.spec.checks or manifest.name in ctx.options.checks_passed:
+        _retire(ctx, manifest, versions, after=None)
+        return
+    ctx.note(Severity.INFO, manifest.name,
+             f"{manifest.name}: keeping {extra} older version(s) beyond keep_versions until a "
+             "new version passes its checks")
 
 
 def _delete_step(name: str, job: RemoteJob, reason: Reason, after: str | None) -> Step:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from builders import (
     BASE,
@@ -596,3 +597,22 @@ def test_a_paused_job_counts_as_in_flight() -> None:
     job = a_job_for(desired, "bot", id="ftjob-1", status=JobStatus.PAUSED)
     (step,) = plan(desired, a_snapshot(jobs=[job], files=files_for(desired))).steps
     assert step.reason is Reason.IN_PROGRESS
+
+
+def test_with_checks_older_versions_stay_until_a_new_version_passes_them() -> None:
+    from reconciler.spec import Check
+
+    plain = a_desired(a_manifest("bot"))
+    v1 = a_job_for(plain, "bot", id="ftjob-1")
+    v2 = a_job_for(plain, "bot", id="ftjob-2", version=2)  # its checks may have failed
+    manifest = a_manifest("bot")
+    checked = replace(manifest, spec=replace(manifest.spec, checks=(Check(prompt="hi"),)))
+    desired = a_desired(checked)
+    result = plan(desired, a_snapshot(jobs=[v1, v2], files=files_for(desired)))
+    assert not result.has_changes
+    (note,) = result.notes
+    assert note.summary == ("bot: keeping 1 older version(s) beyond keep_versions until a new "
+                            "version passes its checks")
+    told = plan(desired, a_snapshot(jobs=[v1, v2], files=files_for(desired)),
+                PlanOptions(checks_passed=("bot",)))
+    assert [s.key for s in told.changes] == [f"bot/delete/{v1.fine_tuned_model}"]
