@@ -169,3 +169,16 @@ def test_templates_have_no_hidden_files() -> None:
     names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
     assert len(names) >= 5
     assert [n for n in names if any(part.startswith(".") for part in n.split("/"))] == []
+
+
+def test_init_apply_then_plan_has_no_changes(tmp_path: Path) -> None:
+    """The whole first-run loop of the getting-started guide, on the local provider."""
+    runner = CliRunner()
+    project = str(tmp_path / "p")
+    assert runner.invoke(main, ["init", project]).exit_code == 0
+    applied = runner.invoke(main, ["-C", project, "apply", "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    assert "Checks: 1 passed, 0 failed." in applied.output
+    again = runner.invoke(main, ["-C", project, "plan", "--detailed-exitcode"])
+    assert again.exit_code == 0, again.output
+    assert "No changes" in again.stdout
