@@ -45,7 +45,7 @@ from reconciler.plan import (
 )
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
 from reconciler.spec import Check
-from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobReader, JobWatcher
+from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobReader, JobWatcher, poll_delays
 
 _DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
 _ID_FIELDS = ("id", "job_id", "file_id")
@@ -179,24 +179,25 @@ class _Run:
 
     def _drive(self, pool: ThreadPoolExecutor) -> None:
         last_poll = self.clock()
+        delays = poll_delays(self.options.poll_interval)
+        delay = next(delays)
         while True:
             self._schedule(pool)
             if not self.running and not self.watcher.pending:
                 return
             if self.running:
-                timeout = self.options.poll_interval if self.watcher.pending else None
+                timeout = delay if self.watcher.pending else None
                 finished, _ = wait_futures(self.running, timeout=timeout,
                                            return_when=FIRST_COMPLETED)
                 for future in finished:
                     self._finish(future)
             elif self.watcher.pending:
-                self.sleep(self.options.poll_interval)
-            if self.watcher.pending and (
-                not self.running or self.clock() - last_poll >= self.options.poll_interval
-            ):
+                self.sleep(delay)
+            if self.watcher.pending and (not self.running or self.clock() - last_poll >= delay):
                 last_poll = self.clock()
                 for job in self.watcher.poll():
                     self._job_ended(pool, job)
+                delay = next(delays)
 
     def _schedule(self, pool: ThreadPoolExecutor) -> None:
         for key in list(self.pending):

@@ -8,7 +8,7 @@ stopping to follow (Ctrl-C) leaves training running on the provider.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,6 +17,16 @@ from reconciler.events import JobProgress, Reporter
 from reconciler.snapshot import JobEvent, JobStatus, RemoteJob
 
 DEFAULT_POLL_INTERVAL = 2.0
+FIRST_POLL_INTERVAL = 0.25
+
+
+def poll_delays(limit: float) -> Iterator[float]:
+    """Waits between polls: quick at first (a short job, or one nearly done, is seen at once),
+    doubling up to `limit` so a long job costs one request per `limit` seconds."""
+    delay = min(FIRST_POLL_INTERVAL, limit)
+    while True:
+        yield delay
+        delay = min(delay * 2, limit)
 
 
 class JobReader(Protocol):
@@ -165,9 +175,10 @@ def follow_jobs(
         watcher.watch(job_id, name)
     deadline = None if timeout is None else clock() + timeout
     ended: dict[str, RemoteJob] = {}
+    delays = poll_delays(poll_interval)
     while True:
         for job in watcher.poll():
             ended[job.id] = job
         if not watcher.pending or (deadline is not None and clock() >= deadline):
             return ended
-        sleep(poll_interval)
+        sleep(next(delays))

@@ -17,17 +17,17 @@ from types import MappingProxyType
 
 from reconciler import planfile
 from reconciler.app import project
-from reconciler.checks import run_checks
+from reconciler.app.resume import Resumed, follow_in_progress, in_progress, retire_verified
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor import ExecOptions, execute
 from reconciler.observe import observe
-from reconciler.plan import DeleteModel, NoChange, Plan, PlanOptions, Reason
+from reconciler.plan import Plan, PlanOptions
 from reconciler.planner import plan as make_plan
-from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
+from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Desired, Settings
-from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs
+from reconciler.waiting import DEFAULT_POLL_INTERVAL
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
@@ -111,16 +111,22 @@ class _Session:
         self.clock, self.sleep = clock, sleep
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
-        plan = self._plan()
-        resumed = _Resumed()
-        if self.options.wait and self.options.planfile is None and _in_progress(plan):
-            # Re-attach to jobs an earlier (no-wait, interrupted or killed) apply left running,
-            # so their checks run and what follows them (children, retiring) is planned now.
-            resumed = self._resume(plan)
-            if resumed.interrupted:
-                return ApplyReport(plan=plan, checks=resumed.checks, jobs=resumed.jobs,
-                                   interrupted=True)
-            plan = self._plan(keep=resumed.failed_names)
+        plan, snapshot = self._plan()
+        resumed = Resumed()
+        if self.options.planfile is None and self.options.wait:
+            # Finish what an earlier apply (no-wait, interrupted, killed) started, so children
+            # and retiring are planned now; a saved plan is carried out exactly as reviewed.
+            jobs = in_progress(plan)
+            if jobs:
+                resumed = follow_in_progress(
+                    self.api, self.desired, jobs, self.reporter, clock=self.clock,
+                    sleep=self.sleep, poll_interval=self.options.poll_interval)
+                if resumed.interrupted:
+                    return ApplyReport(plan=plan, interrupted=True)
+                plan, snapshot = self._plan()
+            plan, verified = retire_verified(self.api, self.desired, snapshot, plan,
+                                             resumed.verdicts())
+            resumed = dataclasses.replace(resumed, checks=(*resumed.checks, *verified))
         done = ApplyReport(plan=plan, checks=resumed.checks, jobs=resumed.jobs,
                            diagnostics=plan.notes)
         if plan.has_errors or not plan.changes:
@@ -138,54 +144,17 @@ class _Session:
             jobs=(*resumed.jobs, *execution.jobs), interrupted=execution.interrupted,
         )
 
-    def _plan(self, keep: frozenset[str] = frozenset()) -> Plan:
-        """A fresh plan (or the saved one, checked fresh). keep: names whose deletes are
-        dropped because their newest version failed its checks."""
+    def _plan(self) -> tuple[Plan, Snapshot]:
+        """A fresh plan, or the saved one checked fresh, and the snapshot it rests on."""
         snapshot = observe(self.api, self.desired)
         if self.options.planfile is not None:
-            return _saved_plan(self.options.planfile, snapshot)
+            return _saved_plan(self.options.planfile, snapshot), snapshot
         today = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
         plan = make_plan(self.desired, snapshot, PlanOptions(
             targets=self.options.targets, retry_failed=self.options.retry_failed,
             commit=git_commit(self.desired.settings.root), today=today,
         ))
-        steps = tuple(s for s in plan.steps
-                      if not (s.name in keep and isinstance(s.payload, DeleteModel)))
-        return dataclasses.replace(plan, steps=steps)
-
-    def _resume(self, plan: Plan) -> _Resumed:
-        jobs = _in_progress(plan)
-        self.reporter.message(f"Following {len(jobs)} job(s) already in progress.")
-        try:
-            ended = follow_jobs(self.api, jobs, self.reporter, clock=self.clock,
-                                sleep=self.sleep, poll_interval=self.options.poll_interval)
-        except KeyboardInterrupt:
-            return _Resumed(interrupted=True)
-        checks: list[CheckResult] = []
-        for job in ended.values():
-            manifest = self.desired.manifest(jobs[job.id])
-            if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and manifest:
-                checks.extend(run_checks(self.api, manifest.name, job.fine_tuned_model,
-                                         manifest.spec.checks, base_model=job.model))
-        failed = frozenset(c.name for c in checks if not c.passed)
-        return _Resumed(checks=tuple(checks), jobs=tuple(ended.values()), failed_names=failed)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Resumed:
-    checks: tuple[CheckResult, ...] = ()
-    jobs: tuple[RemoteJob, ...] = ()
-    failed_names: frozenset[str] = frozenset()
-    interrupted: bool = False
-
-
-def _in_progress(plan: Plan) -> dict[str, str]:
-    """{job id: name} of the jobs the plan reports as still training."""
-    return {
-        s.payload.job_id: s.name
-        for s in plan.steps
-        if s.reason is Reason.IN_PROGRESS and isinstance(s.payload, NoChange) and s.payload.job_id
-    }
+        return plan, snapshot
 
 
 def _saved_plan(path: str, snapshot: Snapshot) -> Plan:

@@ -233,3 +233,21 @@ def test_apply_resumes_jobs_left_in_flight_runs_their_checks_then_retires(
     assert [c.passed for c in resumed.checks] == [ok]
     assert resumed.ok is ok
     assert (old in {m.id for m in api.list_models()}) is not ok
+
+
+@pytest.mark.parametrize(("expect", "ok"), [("alpha answer 2", True), ("tracking", False)])
+def test_a_version_that_finished_unattended_is_checked_before_old_ones_retire(
+    project: Project, api: RemoteApi, clock: FakeClock, expect: str, ok: bool
+) -> None:
+    project.model("alpha")
+    assert apply(project, api, clock).ok
+    old = current(api)["alpha"]
+    project.model("alpha", n_epochs=2, checks=[("alpha question 2", expect)])
+    assert apply(project, api, clock, wait=False).ok
+    clock.advance(3600)  # trains to the end with nobody watching
+    report = apply(project, api, clock)
+    assert [c.passed for c in report.checks] == [ok]
+    assert report.ok is ok
+    assert (old in {m.id for m in api.list_models()}) is not ok
+    if ok:
+        assert_converged(project, api)

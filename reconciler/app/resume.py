@@ -1,0 +1,114 @@
+"""Finishing what an earlier apply started: follow jobs it left training, check new versions,
+and retire older versions once the current one has passed its checks.
+
+An apply that returned early (--no-wait), was interrupted or was killed leaves jobs running and
+older versions in place. No state records whether a version passed its checks, so the planner
+keeps surplus versions of a model with checks; here apply runs those checks against the current
+version and, when they pass, adds the retiring deletes to the plan (shown before confirmation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from reconciler.checks import run_checks
+from reconciler.client.api import RemoteApi
+from reconciler.events import CheckResult, Reporter
+from reconciler.plan import Action, DeleteModel, NoChange, Plan, Reason, Step
+from reconciler.planner_versions import managed_jobs_by_name, versions_for
+from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
+from reconciler.spec import Desired
+from reconciler.waiting import follow_jobs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resumed:
+    checks: tuple[CheckResult, ...] = ()
+    jobs: tuple[RemoteJob, ...] = ()
+    interrupted: bool = False
+
+    def verdicts(self) -> dict[str, bool]:
+        """name -> whether every check of its resumed version passed."""
+        out: dict[str, bool] = {}
+        for c in self.checks:
+            out[c.name] = out.get(c.name, True) and c.passed
+        return out
+
+
+def in_progress(plan: Plan) -> dict[str, str]:
+    """{job id: name} of the jobs the plan reports as still training."""
+    return {
+        s.payload.job_id: s.name
+        for s in plan.steps
+        if s.reason is Reason.IN_PROGRESS and isinstance(s.payload, NoChange) and s.payload.job_id
+    }
+
+
+def follow_in_progress(
+    api: RemoteApi,
+    desired: Desired,
+    jobs: Mapping[str, str],
+    reporter: Reporter,
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    poll_interval: float,
+) -> Resumed:
+    """Follow jobs ({id: name}) to the end, then run the checks of those that succeeded."""
+    reporter.message(f"Following {len(jobs)} job(s) already in progress.")
+    try:
+        ended = follow_jobs(api, jobs, reporter, clock=clock, sleep=sleep,
+                            poll_interval=poll_interval)
+    except KeyboardInterrupt:
+        return Resumed(interrupted=True)
+    checks: list[CheckResult] = []
+    for job in ended.values():
+        manifest = desired.manifest(jobs[job.id])
+        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and manifest:
+            checks.extend(run_checks(api, manifest.name, job.fine_tuned_model,
+                                     manifest.spec.checks, base_model=job.model))
+    return Resumed(checks=tuple(checks), jobs=tuple(ended.values()))
+
+
+def retire_verified(
+    api: RemoteApi,
+    desired: Desired,
+    snapshot: Snapshot,
+    plan: Plan,
+    known: Mapping[str, bool],
+) -> tuple[Plan, tuple[CheckResult, ...]]:
+    """Add deletes for surplus versions of unchanged models whose current version passes its
+    checks (known: verdicts already reached in this apply). Returns the plan and new results."""
+    groups = managed_jobs_by_name(snapshot)
+    planned = {s.name for s in plan.changes}
+    added: list[Step] = []
+    checks: list[CheckResult] = []
+    for step in plan.steps:
+        manifest = desired.manifest(step.name)
+        if step.reason is not Reason.UNCHANGED or manifest is None or step.name in planned:
+            continue
+        lifecycle = manifest.spec.lifecycle
+        versions = versions_for(step.name, manifest, groups, snapshot)
+        surplus = versions.existing[max(1, lifecycle.keep_versions):]
+        current = versions.current
+        if not manifest.spec.checks or not surplus or lifecycle.prevent_destroy or not current:
+            continue
+        passed = known.get(step.name)
+        if passed is None:
+            found = run_checks(api, step.name, str(current.fine_tuned_model),
+                               manifest.spec.checks, base_model=current.model)
+            checks.extend(found)
+            passed = all(c.passed for c in found)
+        if passed:
+            added.extend(_delete(step.name, job) for job in surplus)
+    if not added:
+        return plan, tuple(checks)
+    return dataclasses.replace(plan, steps=(*plan.steps, *added)), tuple(checks)
+
+
+def _delete(name: str, job: RemoteJob) -> Step:
+    model_id = job.fine_tuned_model or ""
+    return Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
+                reason=Reason.SUPERSEDED, payload=DeleteModel(model_id=model_id, job_id=job.id))
