@@ -81,11 +81,17 @@ def events(ws: Workspace, ref: str) -> tuple[RemoteJob, tuple[JobEvent, ...]]:
     return job, tuple(reversed(_all_events(ws, job.id)))
 
 
-def _all_events(ws: Workspace, job_id: str) -> list[JobEvent]:
+def _all_events(ws: Workspace, job_id: str, *, stop_at: set[str] | None = None
+                ) -> list[JobEvent]:
+    """Events newest first, paging back to the beginning, or to the first id in stop_at."""
     out: list[JobEvent] = []
     after: str | None = None
     while True:
         page = ws.api.list_events(job_id, after=after, limit=EVENTS_PAGE)
+        if stop_at:
+            known = next((i for i, e in enumerate(page) if e.id in stop_at), None)
+            if known is not None:
+                return out + page[:known]
         out.extend(page)
         if len(page) < EVENTS_PAGE:
             return out
@@ -110,7 +116,7 @@ def stream_events(
     while True:
         # Status first, then events: the events of a job seen ending are all emitted.
         job = ws.api.get_job(job_id)
-        emit(list(reversed(ws.api.list_events(job_id, limit=EVENTS_PAGE))))
+        emit(list(reversed(_all_events(ws, job_id, stop_at=seen))))
         if job.status.is_terminal:
             return job
         pacing.sleep(pacing.poll_interval)

@@ -63,8 +63,10 @@ class Project:
         path.write_text("\n".join(rows) + "\n")
         return f"../data/{name}.jsonl"
 
-    def model(self, name: str, *, base: str = CHAT_BASE, n_epochs: int = 1) -> None:
-        data = self.completion_data(name) if base == "babbage-002" else self.chat_data(name)
+    def model(self, name: str, *, base: str = CHAT_BASE, n_epochs: int = 1,
+              examples: int = 12) -> None:
+        data = (self.completion_data(name, examples) if base == "babbage-002"
+                else self.chat_data(name, examples))
         text = (f"apiVersion: ftctl/v1\nkind: FineTunedModel\nmetadata: {{name: {name}}}\n"
                 f"spec:\n  model: {base}\n  training_file: {data}\n"
                 f"  method: {{type: supervised, hyperparameters: {{n_epochs: {n_epochs}}}}}\n")
