@@ -113,11 +113,11 @@ def assert_no_duplicates(server: RunningServer, names: set[str]) -> None:
 
 
 KILL_POINTS = [
-    ("start: upload", 0.0),
     ("start: create alpha", 0.0),
     ("done: create", 0.05),
 ]
 MORE_KILL_POINTS = [
+    ("start: upload", 0.0),
     ("done: upload", 0.0),
     ("start: create beta", 0.0),
     ("start: create child", 0.0),
