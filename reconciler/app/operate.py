@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reconciler.app import project
 from reconciler.client.api import RemoteApi
@@ -54,13 +54,22 @@ class Workspace:
 
     api: RemoteApi
     desired: Desired
+    # Lookups by name and by adopted job id, built once: listings call them for every job.
+    _by_name: Mapping[str, Manifest] = field(init=False, repr=False)
+    adopted: Mapping[str, str] = field(init=False, repr=False)  # job id -> manifest name
+
+    def __post_init__(self) -> None:
+        manifests = self.desired.manifests
+        object.__setattr__(self, "_by_name", {m.name: m for m in manifests})
+        object.__setattr__(self, "adopted",
+                           {m.spec.adopt: m.name for m in manifests if m.spec.adopt})
 
     @property
     def name(self) -> str:
         return self.desired.settings.workspace
 
     def manifest(self, name: str) -> Manifest | None:
-        return self.desired.manifest(name)
+        return self._by_name.get(name)
 
 
 @contextlib.contextmanager
@@ -98,9 +107,8 @@ class Owner:
 
 
 def owner_of(ws: Workspace, job: RemoteJob) -> Owner:
-    adopted = {m.spec.adopt: m.name for m in ws.desired.manifests if m.spec.adopt}
-    if job.id in adopted:
-        return Owner(workspace=ws.name, name=adopted[job.id], version=version_of(job),
+    if job.id in ws.adopted:
+        return Owner(workspace=ws.name, name=ws.adopted[job.id], version=version_of(job),
                      managed=True, manifest=True)
     workspace, name = job.meta(META_WORKSPACE), job.meta(META_NAME)
     if workspace is None:
@@ -137,9 +145,8 @@ def workspace_snapshot(ws: Workspace, *, all_jobs: list[RemoteJob] | None = None
     jobs = all_jobs if all_jobs is not None else ws.api.list_jobs(
         metadata={META_WORKSPACE: ws.name})
     mine = {j.id: j for j in jobs if j.meta(META_WORKSPACE) == ws.name}
-    for manifest in ws.desired.manifests:
-        adopt = manifest.spec.adopt
-        if adopt and adopt not in mine:
+    for adopt in sorted(ws.adopted):
+        if adopt not in mine:
             found = [j for j in jobs if j.id == adopt] if all_jobs is not None else []
             with contextlib.suppress(NotFound):
                 mine[adopt] = found[0] if found else get_job(ws, adopt)

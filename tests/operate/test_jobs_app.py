@@ -60,3 +60,21 @@ def test_cancel_targets(local: Any) -> None:
         jobs.cancel_target(ws, "bot")
     with pytest.raises(Refused, match="has already cancelled"):
         jobs.cancel_target(ws, cancelled.id)
+
+
+def test_an_adopted_job_belongs_to_its_manifest(local: Any) -> None:
+    local.apply_no_wait()
+    ws = local.workspace()
+    (managed,) = ws.api.list_jobs()
+    hand_made = ws.api.create_job({"model": managed.model, "training_file": managed.training_file})
+    local.clock.advance(10_000)
+    text = (local.project.root / "models" / "bot.yaml").read_text()
+    adopted = text.replace("name: bot", "name: imported") + f"  adopt: {hand_made.id}\n"
+    (local.project.root / "models" / "imported.yaml").write_text(adopted)
+    ws = local.workspace()
+    rows = {r.job.id: r.owner for r in jobs.list_jobs(ws)}
+    assert set(rows) == {managed.id, hand_made.id}  # the workspace's jobs, the adopted one too
+    assert rows[hand_made.id].name == "imported" and rows[hand_made.id].manifest
+    assert jobs.get(ws, "imported").job.id == hand_made.id
+    everything = {r.job.id: r.owner for r in jobs.list_jobs(ws, all_jobs=True)}
+    assert everything[hand_made.id] == rows[hand_made.id]
