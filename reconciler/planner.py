@@ -8,6 +8,7 @@ job-vs-manifest comparison live in planner_versions; drift in planner_drift.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -151,7 +152,9 @@ class _Model:
         return self.manifest.name
 
     def compare(self, ctx: _Ctx, job: RemoteJob) -> Comparison:
-        return compare(self.manifest, job, spec=self.spec, datasets=ctx.desired.datasets,
+        # A continued version's model is this name's previous model: compare its root instead.
+        rooted = dataclasses.replace(job, model=self.versions.lineage_root(job))
+        return compare(self.manifest, rooted, spec=self.spec, datasets=ctx.desired.datasets,
                        file_sha=ctx.file_sha, parent_model=self.parent_value)
 
 
@@ -274,7 +277,9 @@ def _create(
     if training is None or (spec.validation_file is not None and validation is None):
         _noop(ctx, name, Reason.BLOCKED, versions.current)
         return
-    action = _action(manifest, versions.current, parent_only=reason is Reason.PARENT_CHANGED)
+    # A new base (or {ref:} parent) model cannot be honoured by continuing the current model.
+    rebase = any(c.path == "model" and c.forces_new for c in cmp.changes)
+    action = _action(manifest, versions.current, rebase=rebase)
     base = _base_model(model, action)
     version = versions.max_version + 1
     workspace = ctx.desired.settings.workspace
@@ -316,10 +321,10 @@ def _base_model(model: _Model, action: Action) -> str | FromStep:
     return spec_model
 
 
-def _action(manifest: Manifest, current: RemoteJob | None, *, parent_only: bool) -> Action:
+def _action(manifest: Manifest, current: RemoteJob | None, *, rebase: bool) -> Action:
     if current is None:
         return Action.CREATE
-    if manifest.spec.update is UpdatePolicy.CONTINUE and not parent_only:
+    if manifest.spec.update is UpdatePolicy.CONTINUE and not rebase:
         return Action.CONTINUE
     return Action.RETRAIN
 

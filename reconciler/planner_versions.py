@@ -75,6 +75,16 @@ class Versions:
     def newer_than(self, job: RemoteJob, other: RemoteJob | None) -> bool:
         return other is None or self.jobs.index(job) > self.jobs.index(other)
 
+    def lineage_root(self, job: RemoteJob) -> str:
+        """What `job`'s line of versions was first built on: follows `update: continue` jobs
+        (trained from this name's own earlier models) back to a base or {ref:} parent model."""
+        produced = {j.fine_tuned_model: j for j in self.jobs if j.fine_tuned_model}
+        model, seen = job.model, set()
+        while model in produced and model not in seen:
+            seen.add(model)
+            model = produced[model].model
+        return model
+
 
 def version_of(job: RemoteJob) -> int:
     """ftctl-version, 0 for a job without one (an adopted hand-made job)."""
