@@ -93,3 +93,25 @@ def test_serve_refuses_a_bad_fault_spec(tmp_path):
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 1 and "--faults" in proc.stderr
+
+
+def test_concurrent_requests_are_safe(emulator_server, chat_dataset):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with httpx.Client(base_url=emulator_server.base_url, headers=AUTH) as http:
+        fid = upload(http, chat_dataset)
+
+    def work(n: int) -> str:
+        with httpx.Client(base_url=emulator_server.base_url, headers=AUTH) as http:
+            r = http.post("/fine_tuning/jobs", json={
+                "model": BASE, "training_file": fid, "metadata": {"batch": "c", "n": str(n)}})
+            assert r.status_code == 200, r.text
+            http.get("/fine_tuning/jobs", params={"metadata[batch]": "c"}).raise_for_status()
+            return str(r.json()["id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(work, range(40)))
+    with httpx.Client(base_url=emulator_server.base_url, headers=AUTH) as http:
+        listed = http.get("/fine_tuning/jobs", params={"metadata[batch]": "c", "limit": 100})
+    assert sorted(j["id"] for j in listed.json()["data"]) == sorted(ids)
+    assert len(set(ids)) == 40
