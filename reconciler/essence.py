@@ -38,9 +38,11 @@ FORCING_FIELDS = (
     "integrations",
 )
 UNOBSERVABLE_FIELDS = ("method.grader", "integrations")
+# The suffix is only seen inside a finished job's ft: model id, possibly normalised by the
+# provider: it is told apart by its spec-value chunk, never compared literally.
 # Fields with their own chunk in the `ftctl-spec` value (identity.spec_value): a job cannot
 # always show them back (the remote file may be deleted; grader and integrations are not echoed).
-SIDE_FIELDS = ("training_file", "validation_file", "method.grader", "integrations")
+SIDE_FIELDS = ("training_file", "validation_file", "method.grader", "integrations", "suffix")
 
 _DATED = re.compile(r"^(?P<alias>.+)-\d{4}-\d{2}-\d{2}$")
 
@@ -132,6 +134,7 @@ def side_values(
         "validation_file": essence["validation_file"],
         "method.grader": method.get("grader") if isinstance(method, dict) else None,
         "integrations": essence["integrations"],
+        "suffix": essence["suffix"],
     }
     ignore = manifest.spec.lifecycle.ignore_changes
     return tuple(
@@ -220,7 +223,7 @@ def _tolerate(key: str, remote: object, wanted: object, update: UpdatePolicy) ->
     if key == "seed":
         return wanted is None  # the server chose one
     if key == "suffix":
-        return remote is None  # the job does not report it
+        return True  # see SIDE_FIELDS: compared through the spec value, not literally
     if key in ("training_file", "validation_file"):
         return isinstance(remote, str) and remote.startswith("file:") and wanted is not None
     if key == "model" and isinstance(remote, str) and isinstance(wanted, str):

@@ -616,3 +616,15 @@ def test_with_checks_older_versions_stay_until_a_new_version_passes_them() -> No
     told = plan(desired, a_snapshot(jobs=[v1, v2], files=files_for(desired)),
                 PlanOptions(checks_passed=("bot",)))
     assert [s.key for s in told.changes] == [f"bot/delete/{v1.fine_tuned_model}"]
+
+
+def test_suffix_change_retrains_although_jobs_only_show_it_in_the_model_id() -> None:
+    old = a_desired(a_manifest("bot", suffix="v1"))
+    job = a_job_for(old, "bot", id="ftjob-1", fine_tuned_model=f"ft:{BASE}:org:v1:abc")
+    snap = a_snapshot(jobs=[job], files=files_for(old))
+    assert not plan(old, snap).has_changes
+    provider_normalised = replace(job, suffix="V1-normalised")
+    assert not plan(old, a_snapshot(jobs=[provider_normalised], files=files_for(old))).has_changes
+    desired = a_desired(a_manifest("bot", suffix="v2"))
+    create = by_key(plan(desired, snap).steps)["bot/create-job"]
+    assert [(c.path, c.after, c.forces_new) for c in create.changes] == [("suffix", "v2", True)]
