@@ -9,7 +9,7 @@ from types import FrameType
 
 import click
 
-from reconciler.cli.common import EXIT_ERROR, EXIT_OK, handled
+from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.emulator.faults import FaultSpecError, parse
 from reconciler.emulator.server import create_server
 
@@ -24,7 +24,8 @@ def emulator() -> None:
 @click.option("--port", default=8000, show_default=True, type=int,
               help="Port to bind (0 picks a free port).")
 @click.option("--db", "db", default=os.path.join(".ftctl", "emulator.db"), show_default=True,
-              type=click.Path(dir_okay=False), help="SQLite database holding the state.")
+              type=click.Path(dir_okay=False),
+              help="SQLite database holding the state (relative to -C DIR).")
 @click.option("--api-key", default="sk-local", show_default=True,
               help="Bearer token clients must send.")
 @click.option("--speed", default=1.0, show_default=True, type=float,
@@ -46,6 +47,7 @@ def serve(host: str, port: int, db: str, api_key: str, speed: float, faults: str
     if speed <= 0:
         click.echo("Error: --speed must be positive.", err=True)
         return EXIT_ERROR
+    db = os.path.join(global_options().directory, db)  # relative to -C DIR; absolute stays
     try:
         server = create_server(db, host=host, port=port, api_key=api_key, speed=speed,
                                faults=faults, seed=seed, max_running=max_running)
