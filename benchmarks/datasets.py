@@ -172,11 +172,12 @@ def _ratios(m: dict[str, Any], rows: int, small: int) -> dict[str, Any]:
                                                g("ftctl_tokens", "cpu")),
         "tokens_equal": g("cookbook_tokens", "billing_tokens") == g("ftctl_tokens",
                                                                      "billing_tokens"),
-        "linearity_time_per_row_big_vs_small": _ratio(
-            (g("ftctl_structure", "seconds") or 0) / rows,
-            (g("ftctl_structure_small", "seconds") or 0) / small),
-        "dirty_vs_clean_small": _ratio(g("ftctl_structure_dirty_small", "seconds"),
-                                       g("ftctl_structure_small", "seconds")),
+        "structure_vs_floor_cpu": _ratio(g("ftctl_structure", "cpu"), g("floor_orjson", "cpu")),
+        "linearity_cpu_per_row_big_vs_small": _ratio(
+            (g("ftctl_structure_1core", "cpu") or 0) / rows,
+            (g("ftctl_structure_small", "cpu") or 0) / small),
+        "dirty_vs_clean_small_cpu": _ratio(g("ftctl_structure_dirty_small", "cpu"),
+                                           g("ftctl_structure_small", "cpu")),
         "legacy_vs_ftctl_peak_rss": _ratio(g("legacy_prepare_data_pc", "rss_mb"),
                                            g("ftctl_structure_pc", "rss_mb")),
     }

@@ -145,6 +145,15 @@ def _validate(path: str, options: Options) -> Report:
         report = Report(file=path)
         report.diagnostics = (Diagnostic(severity=Severity.ERROR, summary="no such file",
                                          subject=SourceRange(file=path), code="file_not_found"),)
+        report.codes = {"file_not_found": 1}
+        return report
+    if os.path.splitext(path)[1].lower() in (".csv", ".tsv", ".xlsx", ".txt"):
+        report = Report(file=path)
+        report.diagnostics = (Diagnostic(
+            severity=Severity.ERROR, summary="not a JSONL file", code="not_jsonl",
+            detail=f"Convert it first: ftctl data convert {path} -o OUT.jsonl",
+            subject=SourceRange(file=path)),)
+        report.codes = {"not_jsonl": 1}
         return report
     return validate_file(path, path, options)
 

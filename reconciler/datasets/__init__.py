@@ -37,8 +37,12 @@ def inspect(
     base_model: str | None = None,
     method: str | None = None,
     cache_dir: str | None = None,
+    validation: bool = False,
 ) -> tuple[DatasetInfo, Diagnostics]:
-    """Facts and diagnostics for the dataset at `root/repo_path` (a POSIX path)."""
+    """Facts and diagnostics for the dataset at `root/repo_path` (a POSIX path).
+
+    validation=True for a validation file: the minimum example count does not apply to it.
+    """
     path = os.path.join(root, *repo_path.split("/"))
     if not os.path.isfile(path):
         diag = error(
@@ -48,7 +52,7 @@ def inspect(
         )
         info = DatasetInfo(repo_path=repo_path, sha256="", bytes=0, examples=0, has_errors=True)
         return info, (diag,)
-    slot = f"v{CHECKS_VERSION}:{method}:{base_model}"
+    slot = f"v{CHECKS_VERSION}:{method}:{base_model}:{'valid' if validation else 'train'}"
     hit = cached(cache_dir, INSPECT_CACHE, path, slot)
     if isinstance(hit, dict):
         restored = _restore(hit, repo_path)
@@ -56,7 +60,8 @@ def inspect(
             return restored
     known_sha = cached(cache_dir, "sha256.json", path, "sha256")
     report = validate_file(
-        path, repo_path, Options(method=method, model=base_model, sha256=known_sha is None)
+        path, repo_path,
+        Options(method=method, model=base_model, sha256=known_sha is None, validation=validation),
     )
     sha = known_sha if isinstance(known_sha, str) else report.sha256 or sha256_cached(path, None)
     if known_sha is None:

@@ -37,6 +37,7 @@ class Options:
     jobs: int | None = None
     cap: int = DEFAULT_CAP
     sha256: bool = False
+    validation: bool = False  # a validation file: the example-count rules do not apply
 
 
 @dataclass(slots=True, kw_only=True)
@@ -77,7 +78,7 @@ def validate_file(path: str, display: str, options: Options = Options()) -> Repo
                     cap=options.cap)
         scan.run(path, on_block=sha.update if sha else None)
         report.sha256 = sha.hexdigest() if sha else None
-    _finish(scan, report, options.model)
+    _finish(scan, report, options.model, counted=not options.validation)
     if size == 0:
         scan.sink.add(ERROR, "empty_file", 0, "file is empty", "Fine-tuning needs 10+ examples.")
     report.diagnostics, report.codes = scan.sink.diagnostics(), dict(scan.sink.counts)
@@ -146,7 +147,7 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _finish(scan: Scan, report: Report, model: str | None) -> None:
+def _finish(scan: Scan, report: Report, model: str | None, *, counted: bool = True) -> None:
     sink, n = scan.sink, scan.examples
     report.lines, report.examples, report.format = scan.lines, n, scan.format
     if scan.format == PC:
@@ -155,13 +156,18 @@ def _finish(scan: Scan, report: Report, model: str | None) -> None:
     if no_system and scan.format == CHAT:
         sink.add(INFO, "missing_system_message", no_system[1],
                  f"{no_system[0]} example(s) have no system message")
+    if counted:
+        _count_rules(n, report, sink)
+    if report.encoding is not None:
+        _token_limits(report, scan, sink, model)
+
+
+def _count_rules(n: int, report: Report, sink: IssueSink) -> None:
     if 0 < n < MIN_EXAMPLES or (n == 0 and report.bytes > 0 and not sink.errors):
         sink.add(ERROR, "too_few_examples", 0, f"{n} examples; fine-tuning needs at least 10")
     elif MIN_EXAMPLES <= n < RECOMMENDED_EXAMPLES:
         sink.add(INFO, "few_examples", 0,
                  f"{n} examples; {RECOMMENDED_EXAMPLES} to 100 well-crafted ones are recommended")
-    if report.encoding is not None:
-        _token_limits(report, scan, sink, model)
 
 
 def _token_limits(report: Report, scan: Scan, sink: IssueSink, model: str | None) -> None:

@@ -120,3 +120,11 @@ def test_cap_per_code_keeps_counts(write_jsonl: Callable[..., str]) -> None:
     shown = [d for d in report.diagnostics if d.code == "invalid_json"]
     assert len(shown) == 6 and "45 more" in shown[-1].summary
     assert report.codes["invalid_json"] == 50
+
+
+def test_validation_file_has_no_minimum_count(tmp_path: Path) -> None:
+    _project(tmp_path, [_chat(i) for i in range(3)], "valid.jsonl")
+    _, as_training = inspect(str(tmp_path), "data/valid.jsonl")
+    _, as_validation = inspect(str(tmp_path), "data/valid.jsonl", validation=True)
+    assert any(d.code == "too_few_examples" for d in as_training)
+    assert not any(d.is_error for d in as_validation)
