@@ -58,12 +58,12 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
     if text is None:
         return LoadResult(None, diags, MappingProxyType(sources))
     sources[label] = text
-    settings, problems = _load_settings(text, label, root)
-    if settings is None:
+    settings, doc, problems = _load_settings(text, label, root)
+    if settings is None or doc is None:
         return LoadResult(None, sorted_diagnostics((*diags, *problems)), MappingProxyType(sources))
     all_diags = list(problems)
     loaded: list[Loaded] = []
-    files, problems = _manifest_files(settings)
+    files, problems = _manifest_files(settings, doc)
     all_diags.extend(problems)
     for rel in files:
         text, problems = _read(os.path.join(root, rel), rel)
@@ -108,26 +108,39 @@ def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None,
                                 subject=where),)
         return None, (error("file not found", subject=where),)
     except UnicodeDecodeError as exc:
-        return None, (error(f"file is not valid UTF-8 (byte {exc.start})", subject=where),)
+        return None, (_not_utf8(exc, label),)
     except OSError as exc:
         return None, (error(f"cannot read file: {exc.strerror}", subject=where),)
+
+
+def _not_utf8(exc: UnicodeDecodeError, label: str) -> Diagnostic:
+    """Located at the first bad byte (column counted in bytes, as the editor cannot decode)."""
+    data = bytes(exc.object)
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    where = SourceRange(file=label, line=line, column=column)
+    return error(f"file is not valid UTF-8 (byte {exc.start})", "Save the file as UTF-8.",
+                 subject=where)
 
 
 # --- settings -------------------------------------------------------------------------------
 
 
-def _load_settings(text: str, label: str, root: str) -> tuple[Settings | None, Diagnostics]:
+def _load_settings(
+    text: str, label: str, root: str
+) -> tuple[Settings | None, Document | None, Diagnostics]:
     docs, diags = parse(text, label)
     if len(docs) != 1 or not isinstance(docs[0].data, dict):
         if not diags:
             diags = (error("the settings file must hold one YAML mapping (kind: Project)",
                            subject=SourceRange(file=label, line=1)),)
-        return None, diags
+        return None, None, diags
     doc = docs[0]
-    problems = (*diags, *checker(PROJECT_SCHEMA).check(doc))
-    if problems:
-        return None, sorted_diagnostics(problems)
-    return _settings(doc, root), ()
+    reported = {d.subject for d in diags}  # a refused tag is not reported twice
+    schema = [d for d in checker(PROJECT_SCHEMA).check(doc) if d.subject not in reported]
+    if diags or schema:
+        return None, doc, sorted_diagnostics((*diags, *schema))
+    return _settings(doc, root), doc, ()
 
 
 def _settings(doc: Document, root: str) -> Settings:
@@ -159,21 +172,33 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _manifest_files(settings: Settings) -> tuple[list[str], Diagnostics]:
+def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagnostics]:
+    """Files matched by the manifest patterns, each inside the project (symlinks resolved)."""
     found: set[str] = set()
     diags: list[Diagnostic] = []
     settings_file = settings.source.file if settings.source else SETTINGS_FILE
-    for pattern in settings.manifests:
+    real_root = os.path.realpath(settings.root)
+    for i, pattern in enumerate(settings.manifests):
+        where = doc.locate(("manifests", i)) or settings.source
         if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
             diags.append(error(f"manifest pattern must stay inside the project: {pattern}",
-                               subject=settings.source))
+                               subject=where))
             continue
-        for rel in glob.glob(pattern, root_dir=settings.root, recursive=True):
+        for rel in sorted(glob.glob(pattern, root_dir=settings.root, recursive=True)):
             rel = rel.replace(os.sep, "/")
+            full = os.path.join(settings.root, rel)
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
-            if rel != settings_file and os.path.isfile(os.path.join(settings.root, rel)):
-                found.add(rel)
-    if not found:
+            if rel == settings_file or not os.path.isfile(full) or rel in found:
+                continue
+            if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+                diags.append(error(
+                    f"manifest {rel} resolves outside the project through a symlink",
+                    f"Matched by '{pattern}'; it was not read. Manifests must live inside the "
+                    "project directory.", subject=where,
+                ))
+                continue
+            found.add(rel)
+    if not found and not diags:
         diags.append(warn("no manifests found", "Patterns: " + ", ".join(settings.manifests),
                           subject=settings.source))
     return sorted(found), tuple(diags)

@@ -60,7 +60,7 @@ def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> l
             if d.subject not in reported
         )
         diags.extend(schema_problems)
-        if schema_problems:
+        if schema_problems or _has_yaml_problems(doc, problems):
             diags.extend(_loose_dataset_checks(doc, rel, root))
             out.append(Loaded(None, doc))  # its name still counts for {ref:} checks
             continue
@@ -68,6 +68,17 @@ def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> l
         diags.extend(found)
         out.append(Loaded(manifest, doc))
     return out
+
+
+def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
+    """Whether a YAML-level problem (a refused tag, a duplicate key) lies inside `doc`.
+
+    Such a document may still pass the schema with a stand-in value, so it is not turned into
+    a Manifest.
+    """
+    lines = [p.value.line for p in doc.positions.values()]
+    first, last = (min(lines), max(lines)) if lines else (0, -1)
+    return any(d.subject is not None and first <= d.subject.line <= last for d in problems)
 
 
 def _with_owner(diags: Diagnostics, doc: Document) -> Diagnostics:

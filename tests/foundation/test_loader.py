@@ -292,3 +292,46 @@ def test_broad_pattern_does_not_read_settings_as_a_manifest(make_project: MakePr
     result = load_project(str(root))
     assert result.diagnostics == ()
     assert result.desired is not None and [m.name for m in result.desired.manifests] == ["a"]
+
+
+def test_manifests_reached_through_symlinks_outside_are_not_read(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text("token: OUTSIDE-SECRET\n")
+    root = make_project({"models/a.yaml": _manifest("a")})
+    os.symlink(outside, root / "models" / "evil")
+    os.symlink(outside / "secret.yaml", root / "models" / "link.yaml")
+    result = load_project(str(root))
+    got = [(str(d.subject), d.summary) for d in result.diagnostics]
+    assert got == [
+        ("ftctl.yaml:5:13", "manifest models/evil/secret.yaml resolves outside the project "
+                            "through a symlink"),
+        ("ftctl.yaml:5:13", "manifest models/link.yaml resolves outside the project "
+                            "through a symlink"),
+    ]
+    assert set(result.sources) == {"ftctl.yaml", "models/a.yaml"}
+
+
+def test_invalid_utf8_is_located_at_the_bad_byte(make_project: MakeProject) -> None:
+    root = make_project({"models/a.yaml": _manifest("a")})
+    (root / "models" / "latin.yaml").write_bytes(b"a: 1\nname: caf\xe9\n")
+    [diag] = load_project(str(root)).diagnostics
+    assert (str(diag.subject), diag.summary) == (
+        "models/latin.yaml:2:10", "file is not valid UTF-8 (byte 14)")
+
+
+def test_settings_with_invalid_utf8_is_located(make_project: MakeProject) -> None:
+    root = make_project()
+    (root / "ftctl.yaml").write_bytes(b"kind: Project\nworkspace: \xff\n")
+    [diag] = load_project(str(root)).diagnostics
+    assert str(diag.subject) == "ftctl.yaml:2:12"
+
+
+def test_refused_tag_in_model_does_not_become_a_manifest(make_project: MakeProject) -> None:
+    text = _manifest("a", model="!!python/object/apply:os.system [echo]")
+    result = load_project(str(make_project({"models/a.yaml": text})))
+    assert [d.summary for d in result.diagnostics] == [
+        "YAML tag '!!python/object/apply:os.system' is not allowed"]
+    assert result.desired is not None and result.desired.manifests == ()

@@ -69,3 +69,12 @@ def test_overlap_between_training_and_validation_is_checked(
     (root / "data" / "valid.jsonl").write_text((root / "data" / "train.jsonl").read_text())
     result = load(str(root))
     assert any(d.subject and d.subject.file == "data/valid.jsonl" for d in result.diagnostics)
+
+
+def test_refused_tag_in_model_is_reported_not_crashed(make_project: MakeProject) -> None:
+    text = MINIMAL.replace("gpt-4o-mini-2024-07-18", "!!python/object/apply:os.system [x]")
+    child = MINIMAL.replace("name: minimal", "name: child").replace(
+        "gpt-4o-mini-2024-07-18", "{ref: minimal}")
+    result = load(str(make_project({"models/a.yaml": text, "models/b.yaml": child})))
+    assert [d.summary for d in result.diagnostics if d.is_error] == [
+        "YAML tag '!!python/object/apply:os.system' is not allowed"]
