@@ -23,13 +23,12 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from reconciler.checks import ModelCaller, run_checks
 from reconciler.errors import ApiError, PermanentApiError, RetryableApiError
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.identity import META_OP, META_WORKSPACE
@@ -51,7 +50,7 @@ _DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
 _ID_FIELDS = ("id", "job_id", "file_id")
 
 
-class Remote(JobReader, ModelCaller, Protocol):
+class Remote(JobReader, Protocol):
     """The part of RemoteApi (reconciler.client.api) the executor uses."""
 
     def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]: ...
@@ -109,24 +108,31 @@ class _State:
     checks: list[CheckResult] = field(default_factory=list)
 
 
+Verify = Callable[[str, str, Sequence[Check], str | None], tuple[CheckResult, ...]]
+"""(name, new model id, the manifest's checks, base model) -> one result per check. The app
+passes checks.run_checks bound to the remote (executor and checks are sibling layers)."""
+
+
 def execute(
     plan: Plan,
     api: Remote,
     reporter: Reporter,
     options: ExecOptions,
     *,
+    verify: Verify | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Execution:
     """Run the plan. Never raises for remote errors: they become failed StepResults.
-    KeyboardInterrupt stops the run (training continues remotely) and returns interrupted."""
-    run = _Run(plan, api, reporter, options, clock=clock, sleep=sleep)
+    KeyboardInterrupt stops the run (training continues remotely) and returns interrupted.
+    Without `verify`, a trained version counts as checked (library use with no checks)."""
+    run = _Run(plan, api, reporter, options, verify=verify, clock=clock, sleep=sleep)
     interrupted = run.loop()
     state = run.state
     results = tuple(
         state.results.get(s.key)
         or StepResult(key=s.key, status=StepStatus.SKIPPED, message=_why_not_run(interrupted))
-        for s in plan.steps
+        for s in plan.changes
     )
     return Execution(
         results=results,
@@ -152,11 +158,12 @@ class _Run:
         reporter: Reporter,
         options: ExecOptions,
         *,
+        verify: Verify | None,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
     ) -> None:
         self.plan, self.api, self.reporter, self.options = plan, api, reporter, options
-        self.clock, self.sleep = clock, sleep
+        self.verify, self.clock, self.sleep = verify, clock, sleep
         self.steps = {s.key: s for s in plan.steps if s.action is not Action.NOOP}
         self.pending = [s.key for s in plan.steps if s.key in self.steps]
         self.state = _State()
@@ -339,7 +346,9 @@ class _Run:
         payload = step.payload
         assert isinstance(payload, CreateJob) and job.fine_tuned_model
         checks = [c for c in payload.checks if isinstance(c, Check)]
-        return run_checks(self.api, step.name, job.fine_tuned_model, checks, base_model=job.model)
+        if self.verify is None or not checks:
+            return ()
+        return self.verify(step.name, job.fine_tuned_model, checks, job.model)
 
     def _upload(self, step: Step, p: UploadFile) -> tuple[RemoteFile, str]:
         present = self._find_file(p)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from types import MappingProxyType
 from reconciler import planfile
 from reconciler.app import project
 from reconciler.app.resume import Resumed, follow_in_progress, in_progress, retire_verified
+from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
@@ -26,7 +27,7 @@ from reconciler.observe import observe
 from reconciler.plan import Plan, PlanOptions
 from reconciler.planner import plan as make_plan
 from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Desired, Settings
+from reconciler.spec import Check, Desired, Settings
 from reconciler.waiting import DEFAULT_POLL_INTERVAL
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
@@ -138,11 +139,15 @@ class _Session:
             concurrency=self.options.concurrency or self.desired.settings.concurrency,
             wait=self.options.wait,
             poll_interval=self.options.poll_interval,
-        ), clock=self.clock, sleep=self.sleep)
+        ), verify=self._verify, clock=self.clock, sleep=self.sleep)
         return dataclasses.replace(
             done, results=execution.results, checks=(*resumed.checks, *execution.checks),
             jobs=(*resumed.jobs, *execution.jobs), interrupted=execution.interrupted,
         )
+
+    def _verify(self, name: str, model: str, checks: Sequence[Check],
+                base_model: str | None) -> tuple[CheckResult, ...]:
+        return run_checks(self.api, name, model, checks, base_model=base_model)
 
     def _plan(self) -> tuple[Plan, Snapshot]:
         """A fresh plan, or the saved one checked fresh, and the snapshot it rests on."""

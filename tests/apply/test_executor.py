@@ -7,6 +7,7 @@ import dataclasses
 import threading
 from typing import Any
 
+from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.events import StepStatus
 from reconciler.executor import ExecOptions, Execution, execute
@@ -21,9 +22,13 @@ from .conftest import WORKSPACE, FakeClock, Recorder, Steps, api_for
 def run(plan_steps: list[Step], api: RemoteApi, steps: Steps, clock: FakeClock,
         reporter: Recorder | None = None, **options: Any) -> Execution:
     plan = Plan(workspace=WORKSPACE, snapshot_fingerprint="x", steps=tuple(plan_steps))
+
+    def verify(name: str, model: str, checks: Any, base: str | None) -> Any:
+        return run_checks(api, name, model, checks, base_model=base)
+
     return execute(plan, api, reporter or Recorder(),
                    ExecOptions(root=str(steps.root), **options),
-                   clock=clock, sleep=clock.advance)
+                   verify=verify, clock=clock, sleep=clock.advance)
 
 
 def by_key(execution: Execution) -> dict[str, Any]:
@@ -225,3 +230,14 @@ def test_cancel_of_a_finished_job_counts_as_done(api: RemoteApi, steps: Steps,
     result = by_key(run([cancel], api, steps, clock))["alpha/cancel"]
     assert result.status is StepStatus.DONE, result
     assert dataclasses.asdict(result)["remote_id"] == job_id
+
+
+def test_noop_steps_are_reports_not_results(api: RemoteApi, steps: Steps,
+                                            clock: FakeClock) -> None:
+    from reconciler.plan import Action, NoChange, Reason
+
+    noop = Step(key="beta", action=Action.NOOP, name="beta", reason=Reason.UNCHANGED,
+                payload=NoChange(job_id="ftjob-x"))
+    chain = list(steps.model_chain("alpha"))
+    done = run([noop, *chain], api, steps, clock, wait=False)
+    assert [r.key for r in done.results] == [s.key for s in chain]
