@@ -47,6 +47,19 @@ def test_follow_prints_progress_then_the_model_id(ftctl: Any) -> None:
     assert again.exit_code == 0 and again.stdout.strip() == model
 
 
+def test_follow_reattaches_to_a_job_in_mid_run(project: Any, ftctl: Any) -> None:
+    project.speed = 30.0  # a job takes about 3 real seconds: still training when follow starts
+    project.settings()
+    _apply_no_wait(ftctl)
+    result = ftctl("follow", "bot", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("Following bot: ftjob-")
+    statuses = [line.split(",")[0].split()[-1].rstrip(".") for line in result.stderr.splitlines()
+                if line.startswith("bot: ftjob-")]
+    assert statuses[0] != "succeeded" and statuses[-1] == "succeeded"
+    assert result.stdout.startswith("ft:gpt-4o-mini-2024-07-18:")
+
+
 def test_follow_exits_1_for_a_cancelled_job(slow: Any, ftctl: Any) -> None:
     _apply_no_wait(ftctl)
     listed = json.loads(ftctl("jobs", "list", "--format", "json").stdout)["jobs"]
