@@ -185,6 +185,9 @@ class TerminalReporter:
         self._progress.console.print(f"[bold]start[/]: {describe(step)}", highlight=False)
 
     def step_finished(self, step: Step, result: StepResult) -> None:
+        task = self._tasks.get(step.key)
+        if task is not None:  # an upload row: it ended
+            self._progress.update(task, status=_MARK[result.status])
         colour = {"done": "green", "FAILED": "red", "skipped": "yellow"}[_MARK[result.status]]
         self._progress.console.print(f"[{colour}]{step_line(step, result)}[/]", highlight=False,
                                      markup=True)
