@@ -58,8 +58,12 @@ class Scan:
         self.completion = CompletionChecker()
         self.example_lines: array[int] = array("I")
         self.counts: array[int] = array("I")
-        self.hashes: array[int] = array("q")
+        # Worker mode (dedupe=False): duplicates are found within the range but reported by the
+        # parent, which also compares first occurrences across ranges.
         self.dedupe = dedupe
+        self.first_hashes: array[int] = array("q")
+        self.first_lines: array[int] = array("I")
+        self.dups: list[tuple[int, int, int]] = []  # (line, hash, first line in this range)
         self.lines = 0
         self.examples = 0
         self.stopped = False
@@ -74,10 +78,10 @@ class Scan:
         on_block: Callable[[bytes], object] | None = None,
     ) -> Scan:
         sink, seen = self.sink, dict[int, int]()
-        example_lines, hashes = self.example_lines, self.hashes
+        example_lines = self.example_lines
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
-        keep_lines = enc is not None or not dedupe  # line numbers are needed only to join
+        keep_lines = enc is not None  # line numbers are needed only to join token counts
         checker, chatlike = self.checker, self.chatlike
         lineno, offset, examples = 0, start, 0
         for lines in iter_chunks(path, start=start, end=end, on_block=on_block):
@@ -95,12 +99,16 @@ class Scan:
                     self._not_object(obj, lineno)
                     continue
                 examples += 1
-                if dedupe:
-                    first = seen.setdefault(hash(line), lineno)
-                    if first != lineno:
+                digest = hash(line)
+                first = seen.setdefault(digest, lineno)
+                if first != lineno:
+                    if dedupe:
                         duplicate(sink, lineno, first)
-                else:
-                    hashes.append(hash(line))
+                    else:
+                        self.dups.append((lineno, digest, first))
+                elif not dedupe:
+                    self.first_hashes.append(digest)
+                    self.first_lines.append(lineno)
                 if keep_lines:
                     example_lines.append(lineno)
                 if enc is not None:

@@ -109,22 +109,38 @@ def _join(parts: list[Scan]) -> Scan:
     base = parts[0]
     if base.stopped:
         return base
-    offset = base.lines
+    offsets = [0]
     for part in parts[1:]:
+        offset = offsets[-1] + parts[len(offsets) - 1].lines
+        offsets.append(offset)
         base.sink.absorb(part.sink, offset)
         base.completion.merge(part.completion, offset)
         base.example_lines.extend([n + offset for n in part.example_lines])
         base.examples += part.examples
         base.counts.extend(part.counts)
-        base.hashes.extend(part.hashes)
-        offset += part.lines
-    base.lines = offset
-    seen: dict[int, int] = {}
-    for h, lineno in zip(base.hashes, base.example_lines, strict=False):
-        first = seen.setdefault(h, lineno)
-        if first != lineno:
-            duplicate(base.sink, lineno, first)
+    base.lines = offsets[-1] + parts[-1].lines
+    for lineno, first in sorted(_duplicates(parts, offsets)):
+        duplicate(base.sink, lineno, first)
     return base
+
+
+def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
+    """(line, first line) of every repeated example, across parts. Each part found its own
+    repeats; first occurrences are compared here, holding only the earlier parts' hashes."""
+    seen: dict[int, int] = {}
+    found: list[tuple[int, int]] = []
+    last = len(parts) - 1
+    for k, (part, offset) in enumerate(zip(parts, offsets, strict=True)):
+        for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
+            earlier = seen.get(h)
+            if earlier is not None:
+                found.append((lineno + offset, earlier))
+            elif k < last:
+                seen[h] = lineno + offset
+        for lineno, h, first in part.dups:
+            earlier = seen.get(h)
+            found.append((lineno + offset, min(earlier or first + offset, first + offset)))
+    return found
 
 
 def _peek_format(path: str, method: str | None) -> str | None:

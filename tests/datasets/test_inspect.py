@@ -104,6 +104,7 @@ def test_parallel_scan_matches_serial(write_jsonl: Callable[..., str]) -> None:
             rows.append({"messages": [{"role": "robot", "content": "x"}]})
         else:
             rows.append(_chat(i))
+    rows += [_chat(10), _chat(2999), _chat(10), _chat(2999)]  # repeats within the last part
     path = write_jsonl("mix.jsonl", rows)
     serial = validate_file(path, "m", Options(model="gpt-4o-mini-2024-07-18", jobs=1, cap=10_000))
     both = validate_file(path, "m", Options(model="gpt-4o-mini-2024-07-18", jobs=2, cap=10_000))
