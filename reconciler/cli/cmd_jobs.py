@@ -28,7 +28,7 @@ from reconciler.waiting import DEFAULT_POLL_INTERVAL
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                      show_default=True)
+                      show_default=True, help="text for people, json for tools.")
 YES = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 POLL = click.option("--poll-interval", type=click.FloatRange(min=0.0),
                     default=DEFAULT_POLL_INTERVAL, hidden=True)
