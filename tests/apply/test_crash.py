@@ -181,3 +181,30 @@ def test_two_racing_applies_leave_one_job_per_model_version(project: Project,
                    if j.status not in (JobStatus.CANCELLED, JobStatus.FAILED))
     assert all(n == 1 for n in live.values()), (live, outputs)
     assert {name for name, _ in live} == {"alpha", "beta", "child"}
+
+
+@pytest.fixture
+def slow_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with start_in_background(str(tmp_path / "slow.db"), api_key="sk-test",
+                             speed=1.0) as running:
+        yield running
+
+
+@pytest.mark.timeout(120)
+def test_ctrl_c_while_waiting_leaves_training_running_and_says_how_to_resume(
+    project: Project, slow_server: RunningServer
+) -> None:
+    project.model("alpha")
+    proc = apply_process(project, slow_server)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "done: create alpha" in line:
+            break
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "Apply interrupted" in rest and "Training continues" in rest
+    assert "ftctl plan" in rest
+    jobs = client(slow_server).list_jobs()
+    assert [j.status.is_terminal for j in jobs] == [False]
