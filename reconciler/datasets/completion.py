@@ -72,18 +72,20 @@ class CompletionChecker:
                 self.same_prompt = False
             if self.same_completion and completion != first[1]:
                 self.same_completion = False
-            # Cheap once the common suffix is gone: an empty suffix ends every text.
-            if not prompt.endswith(self.prompt_suffix or ""):
-                self.prompt_suffix = _common_suffix(self.prompt_suffix or "", prompt)
-            if not completion.endswith(self.completion_suffix or ""):
-                self.completion_suffix = _common_suffix(self.completion_suffix or "", completion)
+            # Free once the common suffix is gone (the usual case after a few rows).
+            suffix = self.prompt_suffix
+            if suffix and not prompt.endswith(suffix):
+                self.prompt_suffix = _common_suffix(suffix, prompt)
+            suffix = self.completion_suffix
+            if suffix and not completion.endswith(suffix):
+                self.completion_suffix = _common_suffix(suffix, completion)
         # Candidate separators and endings are searched per batch in one joined text (C speed)
         # instead of per row; NUL never occurs in a candidate, so nothing matches across rows.
         self._prompts.append(prompt)
         self._completions.append(completion)
         if len(self._prompts) >= _BATCH:
             self._flush()
-        if not completion[:1].isspace() and completion:
+        if completion and not completion[0].isspace():
             self.no_space += 1
             self.first_no_space = self.first_no_space or line
         if len(prompt) + len(completion) > LONG_CHARS:
