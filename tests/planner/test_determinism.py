@@ -58,3 +58,34 @@ def test_input_order_does_not_matter() -> None:
                            models=tuple(models))
         shuffled_desired = replace(desired, manifests=tuple(manifests))  # type: ignore[type-var]
         assert repr(plan(shuffled_desired, shuffled)) == reference
+
+
+_SCRIPT = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("builders", sys.argv[1])
+b = importlib.util.module_from_spec(spec); sys.modules["builders"] = b; spec.loader.exec_module(b)
+from reconciler.planner import plan
+from reconciler.planfile import dumps
+old = b.a_desired(b.a_manifest("base"), b.a_manifest("child", parent="base"), b.a_manifest("z"))
+state = b.simulate_apply(plan(old, b.a_snapshot()), b.a_snapshot())
+new = b.a_desired(b.a_manifest("base", seed=3), b.a_manifest("child", parent="base"),
+                  b.a_manifest("x", training="data/s.jsonl"),
+                  b.a_manifest("y", training="data/s.jsonl"), settings=b.a_settings(prune=True))
+sys.stdout.write(dumps(plan(new, state)))
+"""
+
+
+def test_plan_bytes_do_not_depend_on_the_hash_seed() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    builders = str(Path(__file__).parent.parent / "builders.py")
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", _SCRIPT, builders], env=env,
+                              capture_output=True, text=True, check=True, timeout=60)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and "child/create-job" in outputs.pop()
