@@ -10,8 +10,9 @@ applied before anything is diffed:
 - a remote value that cannot be known (a deleted file, a field the job does not report) is
   not evidence of a change.
 
-The spec hash (`ftctl-spec`) is taken over `hash_essence`: exactly the retrain-forcing fields,
-minus `lifecycle.ignore_changes`.
+The `ftctl-spec` value (identity.spec_value) is a hash of `hash_essence` (exactly the
+retrain-forcing fields, minus `lifecycle.ignore_changes`) plus one short chunk per SIDE_FIELDS
+entry, so a later plan can tell whether a field the job cannot show back has changed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from dataclasses import dataclass
 from reconciler.snapshot import RemoteJob
 from reconciler.spec import DatasetInfo, DatasetRef, Manifest, ParentRef, UpdatePolicy
 
-# Spec fields (manifest vocabulary) whose change forces a new job. The method's grader and the
-# integrations are in the hash but cannot be read back from a job (the API does not echo them).
+# Spec fields (manifest vocabulary) whose change forces a new job.
 FORCING_FIELDS = (
     "model",
     "suffix",
@@ -37,11 +37,12 @@ FORCING_FIELDS = (
     "seed",
     "integrations",
 )
+# The API does not echo these back on a job at all.
 UNOBSERVABLE_FIELDS = ("method.grader", "integrations")
-# The suffix is only seen inside a finished job's ft: model id, possibly normalised by the
-# provider: it is told apart by its spec-value chunk, never compared literally.
 # Fields with their own chunk in the `ftctl-spec` value (identity.spec_value): a job cannot
-# always show them back (the remote file may be deleted; grader and integrations are not echoed).
+# always show them back. The remote file may be deleted; grader and integrations are not
+# echoed; the suffix shows only inside a finished job's ft: id, maybe normalised, so it is
+# never compared literally.
 SIDE_FIELDS = ("training_file", "validation_file", "method.grader", "integrations", "suffix")
 
 _DATED = re.compile(r"^(?P<alias>.+)-\d{4}-\d{2}-\d{2}$")
