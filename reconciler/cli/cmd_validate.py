@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
+from reconciler.app import github
 from reconciler.app.validate import run_validate
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.diagnostics import Diagnostics, Severity
+from reconciler.loader import LoadResult
 from reconciler.render.diagnostics import format_json, format_text
 
 
@@ -14,10 +18,11 @@ from reconciler.render.diagnostics import format_json, format_text
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="text: diagnostics on stderr; json: a JSON list of diagnostics on stdout.",
+    help="text: diagnostics on stderr; json: a JSON list of diagnostics on stdout; github: "
+    "text plus GitHub annotations on stdout and a step-summary section.",
 )
 @handled
 def validate(fmt: str) -> int:
@@ -28,13 +33,25 @@ def validate(fmt: str) -> int:
     """
     opts = global_options()
     result, ok = run_validate(opts.directory, opts.config)
+    code = EXIT_OK if ok else EXIT_ERROR
     if fmt == "json":
         click.echo(format_json(result.diagnostics), nl=False)
-        return EXIT_OK if ok else EXIT_ERROR
+        return code
+    if fmt == "github":
+        root = _project_root(result, opts.directory)
+        click.echo(github.report_diagnostics(result.diagnostics, project_root=root,
+                                             heading="ftctl validate"), nl=False)
     if result.diagnostics:
         click.echo(format_text(result.diagnostics, result.sources), err=True, nl=False)
     click.echo(_summary(result.diagnostics, result.desired is not None), err=not ok)
-    return EXIT_OK if ok else EXIT_ERROR
+    return code
+
+
+def _project_root(result: LoadResult, directory: str) -> str:
+    # Diagnostic files are relative to the directory of ftctl.yaml, which --config may move.
+    if result.desired is not None:
+        return result.desired.settings.root
+    return os.path.abspath(directory)
 
 
 def _summary(diags: Diagnostics, loaded: bool) -> str:

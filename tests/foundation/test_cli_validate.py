@@ -79,3 +79,14 @@ def test_python_dash_m_entry_point(make_project: MakeProject) -> None:
     )
     assert proc.returncode == 1
     assert "models/a.yaml:7:11: error: suffix is 70 characters long" in proc.stderr
+
+
+def test_github_format_annotates_on_stdout(make_project: MakeProject, tmp_path: Path) -> None:
+    text = (FIXTURES / "invalid" / "seed_wrong_type.yaml").read_text()
+    root = make_project({"models/a.yaml": text})
+    env = {"GITHUB_WORKSPACE": str(root.parent), "GITHUB_STEP_SUMMARY": str(tmp_path / "s.md")}
+    result = CliRunner().invoke(main, ["-C", str(root), "validate", "--format", "github"],
+                                env=env)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("::error file=project/models/a.yaml,line=8,col=9")
+    assert "models/a.yaml:8:9: error: seed" in result.stderr
