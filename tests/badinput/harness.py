@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from reconciler.emulator import make_app
 
@@ -41,6 +41,13 @@ spec:
   model: gpt-4o-mini-2024-07-18
   training_file: ../data/train.jsonl
 """
+
+class QuietHandler(WSGIRequestHandler):
+    """No access log line per request on stderr."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
 
 
 def chat_lines(n: int = 12, tag: str = "q") -> str:
@@ -217,7 +224,8 @@ class CountingEmulator:
         self.inner = make_app(db_path, api_key=api_key, speed=1000.0)
         self.recording = Recording(self.inner)
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self.recording,
-                                                   threaded=True)
+                                                   threaded=True,
+                                                   request_handler=QuietHandler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)

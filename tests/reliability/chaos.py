@@ -35,6 +35,7 @@ from reconciler.app.apply import ApplyOptions, run_apply
 from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator import ConnectionDropped, make_app
+from reconciler.events import StepStatus
 from reconciler.identity import META_NAME, META_OP, META_WORKSPACE
 from reconciler.observe import observe
 from reconciler.plan import PlanOptions
@@ -103,6 +104,7 @@ class RunResult:
     duplicate_uploads: int
     requests: int
     faults: dict[str, int]
+    failures: tuple[str, ...] = ()  # failed steps of applies before the last (why re-applied)
 
     @property
     def requests_per_model(self) -> float:
@@ -151,20 +153,24 @@ def run_once(base: Path, *, seed: int, rate: float, models: int = 50) -> RunResu
             yield api
 
         applies = 0
+        failures: list[str] = []
         checker = client(clean, clock, seed)
         while applies < MAX_APPLIES:
             applies += 1
-            run_apply(str(root), None, ApplyOptions(auto_approve=True, poll_interval=5.0),
-                      open_remote=open_remote, reporter=_Quiet(), clock=clock,
-                      sleep=clock.advance)
+            report = run_apply(str(root), None,
+                               ApplyOptions(auto_approve=True, poll_interval=5.0),
+                               open_remote=open_remote, reporter=_Quiet(), clock=clock,
+                               sleep=clock.advance)
             if converged(root, checker):
                 break
+            failures += [f"{r.key}: {r.message}" for r in report.results
+                         if r.status is StepStatus.FAILED]
         created, surviving = duplicate_jobs(str(db), checker)
         return RunResult(
             seed=seed, rate=rate, models=models, converged=converged(root, checker),
             applies=applies, duplicate_jobs_created=created, duplicate_jobs_surviving=surviving,
             duplicate_uploads=duplicate_uploads(str(db)), requests=api.http.request_count,
-            faults=dict(sorted(injected.items())),
+            faults=dict(sorted(injected.items())), failures=tuple(failures),
         )
     finally:
         faulty.close()
