@@ -11,6 +11,7 @@ import importlib
 import pytest
 
 PURE = ("reconciler.planner", "reconciler.planner_versions", "reconciler.planner_scope",
+        "reconciler.planner_steps",
         "reconciler.planner_drift", "reconciler.essence", "reconciler.diff",
         "reconciler.ordering", "reconciler.identity")
 FORBIDDEN_MODULES = {"os", "sys", "io", "socket", "subprocess", "httpx", "random", "time",
