@@ -89,17 +89,26 @@ def plan_orphans(
             "ftctl.yaml.",
         ))
         return
+    steps.extend(_prune_steps(orphans, groups, snapshot))
+
+
+def _prune_steps(
+    orphans: Sequence[str], groups: Mapping[str, list[RemoteJob]], snapshot: Snapshot
+) -> list[Step]:
+    """Cancel the orphans' jobs in flight and delete their models (no dependencies)."""
+    out: list[Step] = []
     model_ids = frozenset(m.id for m in snapshot.models)
     for name in orphans:
         versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
         for job in reversed(versions.in_flight):
-            steps.append(Step(key=f"{name}/cancel/{job.id}", action=Action.CANCEL, name=name,
-                              reason=Reason.ORPHANED, payload=CancelJob(job_id=job.id)))
+            out.append(Step(key=f"{name}/cancel/{job.id}", action=Action.CANCEL, name=name,
+                            reason=Reason.ORPHANED, payload=CancelJob(job_id=job.id)))
         for job in versions.existing:
             model_id = job.fine_tuned_model or ""
-            steps.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
-                              reason=Reason.ORPHANED,
-                              payload=DeleteModel(model_id=model_id, job_id=job.id)))
+            out.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
+                            reason=Reason.ORPHANED,
+                            payload=DeleteModel(model_id=model_id, job_id=job.id)))
+    return out
 
 
 def orphan_names(
