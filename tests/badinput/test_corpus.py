@@ -27,26 +27,11 @@ CASES = all_cases()
 # Problems with a file as a whole (too big, empty, too few examples): the file is the location.
 WHOLE_FILE = frozenset({"generated/huge_manifest_3mb", "datasets/empty.jsonl",
                         "datasets/too_few_examples.jsonl"})
-_NO_LINE = ("loader: 'file is not valid UTF-8 (byte N)' names no line, though the line of "
-            "byte N is known (reconciler/loader/__init__.py _read)")
-_OUTSIDE = ("loader: the manifest glob follows symlinks, so `plan` reads (and echoes) a YAML "
-            "file outside the repository (reconciler/loader/__init__.py _manifest_files)")
 _RECURSION = ("datasets: a deeply nested JSON line raises RecursionError out of the JSONL "
               "reader (unexpected error) instead of a located diagnostic")
-_TAG_CRASH = ("project.load: a manifest whose `model` carries a refused YAML tag (a sequence) "
-              "still reaches resolve_base_model -> AttributeError 'list' object has no "
-              "attribute 'name' (reconciler/app/project.py _inspect_all)")
 KNOWN_BUGS = {
-    "manifests/binary_all_bytes.yaml": _NO_LINE,
-    "manifests/binary_random.yaml": _NO_LINE,
-    "manifests/invalid_utf8.yaml": _NO_LINE,
-    "settings/binary_random.yaml": _NO_LINE,
-    "settings/invalid_utf8.yaml": _NO_LINE,
-    "generated/symlink_manifest_file_out": _OUTSIDE,
-    "generated/symlink_models_dir_out": _OUTSIDE,
     "datasets/deep_nesting.jsonl": _RECURSION,
     "datasets/deep_object_nesting.jsonl": _RECURSION,
-    "manifests/yaml_python_tag.yaml": _TAG_CRASH,
 }
 
 
