@@ -25,28 +25,41 @@ def iter_chunks(
 ) -> Iterator[list[bytes]]:
     """Yield lists of physical lines (without b"\\n") of the byte range [start, end).
 
-    on_block sees every raw block read (to hash the bytes in the same pass).
     Lines keep a trailing b"\\r" (CRLF files); the last line has no newline when the file does
     not end with one. Memory is bounded by the chunk size, never by the number of rows.
+    on_block sees every raw block read (to hash the bytes in the same pass).
     """
+    for _, lines in iter_chunks_at(path, start=start, end=end, on_block=on_block):
+        yield lines
+
+
+def iter_chunks_at(
+    path: str,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    on_block: Callable[[bytes], object] | None = None,
+) -> Iterator[tuple[int, list[bytes]]]:
+    """As iter_chunks, with the byte offset in the file of each list's first line."""
     with open(path, "rb") as f:
         f.seek(start)
         remaining = -1 if end is None else end - start
-        carry = b""
+        carry, carry_at, pos = b"", start, start
         while remaining != 0:
-            size = CHUNK_BYTES if remaining < 0 else min(CHUNK_BYTES, remaining)
-            block = f.read(size)
+            block = f.read(CHUNK_BYTES if remaining < 0 else min(CHUNK_BYTES, remaining))
             if not block:
                 break
             if remaining > 0:
                 remaining -= len(block)
             if on_block is not None:
                 on_block(block)
+            pos += len(block)
             lines = (carry + block).split(b"\n") if carry else block.split(b"\n")
             carry = lines.pop()
-            yield lines
+            yield carry_at, lines
+            carry_at = pos - len(carry)
         if carry:
-            yield [carry]
+            yield carry_at, [carry]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from reconciler.datasets.reading import (
     count_keys,
     diagnose,
     duplicate_key,
-    iter_chunks,
+    iter_chunks_at,
 )
 from reconciler.datasets.tokens import count_example
 
@@ -83,16 +83,19 @@ class Scan:
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
         keep_lines = enc is not None  # line numbers are needed only to join token counts
         checker, chatlike = self.checker, self.chatlike
-        lineno, offset, examples = 0, start, 0
-        for lines in iter_chunks(path, start=start, end=end, on_block=on_block):
+        is_pc = self.format == PC
+        lineno, examples = 0, 0
+        for at, lines in iter_chunks_at(path, start=start, end=end, on_block=on_block):
+            first_in_chunk = lineno + 1
             for line in lines:
                 lineno += 1
                 try:
                     obj = loads(line)
                 except decode_error:
-                    # Blank lines land here too: orjson rejects empty input.
+                    # Blank lines land here too: orjson rejects empty input. The byte offset is
+                    # worked out only here, so good lines do not pay for it.
+                    offset = at + sum(len(x) + 1 for x in lines[: lineno - first_in_chunk])
                     obj = None if self.stopped else self._slow(line, lineno, offset)
-                offset += len(line) + 1
                 if obj is None or self.stopped:
                     continue
                 if type(obj) is not dict:
@@ -115,9 +118,10 @@ class Scan:
                     counts.append(count_example(obj, enc))
                 if checker is None:
                     checker, chatlike = self._choose(obj, lineno), self.chatlike
+                    is_pc = self.format == PC
                 if chatlike:
                     same = "messages" in obj
-                elif self.format == PC:
+                elif is_pc:
                     same = ("prompt" in obj or "completion" in obj) and "messages" not in obj
                 else:
                     same = family_of(obj) == self.format

@@ -76,3 +76,22 @@ def test_convert_command(tmp_path: Path) -> None:
     assert f"{src}:3: error: empty_completion:" in result.stderr
     assert "wrote 1 of 2" in result.stdout
     assert orjson.loads(out.read_bytes())["messages"][1] == {"role": "assistant", "content": "a"}
+
+
+def test_check_refuses_csv_with_convert_hint(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("prompt,completion\nq,a\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["data", "check", str(src)])
+    assert result.exit_code == 1 and "not_jsonl" in result.stderr
+
+
+def test_stats_uses_project_prices(tmp_path: Path, write_jsonl: Callable[..., str]) -> None:
+    (tmp_path / "ftctl.yaml").write_text(
+        "apiVersion: ftctl/v1\nkind: Project\nworkspace: w\n"
+        "prices:\n  - model: gpt-4o-mini\n    training_per_1m: 3.0\n", encoding="utf-8")
+    path = write_jsonl("p.jsonl", [_chat(i) for i in range(20)])
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "stats", path,
+                                       "--format", "json"])
+    (stats,) = orjson.loads(result.stdout)["files"]
+    assert stats["epochs"] == 5 and stats["charged_tokens"] == 5 * stats["billable"]
+    assert stats["cost_usd"] == round(stats["charged_tokens"] * 3.0 / 1e6, 6)

@@ -129,3 +129,14 @@ def test_validation_file_has_no_minimum_count(tmp_path: Path) -> None:
     _, as_validation = inspect(str(tmp_path), "data/valid.jsonl", validation=True)
     assert any(d.code == "too_few_examples" for d in as_training)
     assert not any(d.is_error for d in as_validation)
+
+
+def test_invalid_utf8_reports_file_byte_offset(write_jsonl: Callable[..., str]) -> None:
+    good = b'{"messages": [{"role": "user", "content": "q"}]}'
+    bad = b'{"messages": [{"role": "user", "content": "caf\xe9"}]}'
+    path = write_jsonl("u.jsonl", [good, good, bad])
+    report = validate_file(path, "u", Options())
+    (diag,) = [d for d in report.diagnostics if d.code == "invalid_utf8"]
+    expected = 2 * (len(good) + 1) + bad.index(b"\xe9")
+    assert diag.subject is not None and diag.subject.line == 3
+    assert f"byte offset {expected}" in diag.summary
