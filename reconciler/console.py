@@ -244,8 +244,6 @@ RESUME_HINT = (
 
 def format_summary(report: ApplyReport) -> str:
     """apply's closing summary: what was done, what failed and why, what is still running."""
-    if report.plan is not None and not report.plan.changes and not report.results:
-        return "No changes. The remote matches the manifests.\n"
     lines = [_headline(report)]
     for status, title in ((StepStatus.FAILED, "Failed"), (StepStatus.SKIPPED, "Not run")):
         rows = [r for r in report.results if r.status is status]
@@ -275,6 +273,12 @@ def _headline(report: ApplyReport) -> str:
     )
     if report.interrupted:
         return f"Apply interrupted: stopped following jobs ({counts})."
+    if report.plan is not None and report.plan.has_errors:
+        return "Apply refused: the plan has errors (above). Nothing was changed."
+    if report.plan is not None and not report.plan.changes and not report.results:
+        if report.ok:
+            return "No changes. The remote matches the manifests."
+        return "No changes to carry out, but the current versions need attention:"
     if report.ok:
         return f"Apply complete: {counts}."
     return f"Apply finished with errors: {counts}."

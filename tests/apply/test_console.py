@@ -140,3 +140,18 @@ def test_summary_when_interrupted_and_when_nothing_to_do() -> None:
     assert text.startswith("Apply interrupted") and "Training continues" in text
     empty = Plan(workspace="w", snapshot_fingerprint="f")
     assert format_summary(ApplyReport(plan=empty)).startswith("No changes.")
+
+
+def test_summary_of_a_refused_plan_and_of_failed_checks_without_changes() -> None:
+    from reconciler.diagnostics import error
+
+    refused = Plan(workspace="w", snapshot_fingerprint="f", steps=(UPLOAD,),
+                   notes=(error("a: plan would delete x, but prevent_destroy is set"),))
+    text = format_summary(ApplyReport(plan=refused, diagnostics=refused.notes))
+    assert text.startswith("Apply refused: the plan has errors")
+    empty = Plan(workspace="w", snapshot_fingerprint="f")
+    failing = CheckResult(name="a", model="ft:1", index=2, prompt="p", passed=False,
+                          reason="expected 'x'")
+    text = format_summary(ApplyReport(plan=empty, checks=(failing,)))
+    assert text.startswith("No changes to carry out, but")
+    assert "a check 2 ('p') on ft:1: expected 'x'" in text
