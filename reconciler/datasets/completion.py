@@ -81,9 +81,10 @@ class CompletionChecker:
                 self.completion_suffix = _common_suffix(suffix, completion)
         # Candidate separators and endings are searched per batch in one joined text (C speed)
         # instead of per row; NUL never occurs in a candidate, so nothing matches across rows.
-        self._prompts.append(prompt)
+        prompts = self._prompts
+        prompts.append(prompt)
         self._completions.append(completion)
-        if len(self._prompts) >= _BATCH:
+        if len(prompts) >= _BATCH:
             self._flush()
         if completion and not completion[0].isspace():
             self.no_space += 1

@@ -82,6 +82,7 @@ class Scan:
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
         keep_lines = enc is not None  # line numbers are needed only to join token counts
+        add_first_hash, add_first_line = self.first_hashes.append, self.first_lines.append
         checker, chatlike = self.checker, self.chatlike
         is_pc = self.format == PC
         lineno, examples = 0, 0
@@ -110,8 +111,8 @@ class Scan:
                     else:
                         self.dups.append((lineno, digest, first))
                 elif not dedupe:
-                    self.first_hashes.append(digest)
-                    self.first_lines.append(lineno)
+                    add_first_hash(digest)
+                    add_first_line(lineno)
                 if keep_lines:
                     example_lines.append(lineno)
                 if enc is not None:
