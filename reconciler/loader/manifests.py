@@ -59,6 +59,17 @@ def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> l
             d for d in _with_owner(checker(MANIFEST_SCHEMA).check(doc), doc)
             if d.subject not in reported
         )
+        if _foreign_kind(doc):
+            # Another kind of YAML (a workflow, a Project): one clear error, not dozens.
+            where = doc.locate(("kind",))
+            schema_problems = tuple(d for d in schema_problems if d.subject == where)
+        elif _not_a_manifest(doc):
+            schema_problems = (error(
+                "not an ftctl manifest: apiVersion, kind, metadata and spec are all missing",
+                "This file matched a pattern under `manifests:` in ftctl.yaml. Start it with "
+                "`apiVersion: ftctl/v1` and `kind: FineTunedModel`, or narrow the pattern.",
+                subject=doc.start,
+            ),)
         diags.extend(schema_problems)
         if schema_problems or _has_yaml_problems(doc, problems):
             diags.extend(_loose_dataset_checks(doc, rel, root))
@@ -68,6 +79,17 @@ def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> l
         diags.extend(found)
         out.append(Loaded(manifest, doc))
     return out
+
+
+def _foreign_kind(doc: Document) -> bool:
+    data = doc.data
+    return isinstance(data, dict) and "kind" in data and data["kind"] != "FineTunedModel"
+
+
+def _not_a_manifest(doc: Document) -> bool:
+    data = doc.data
+    keys = ("apiVersion", "kind", "metadata", "spec")
+    return not isinstance(data, dict) or not any(k in data for k in keys)
 
 
 def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
