@@ -20,6 +20,7 @@ from reconciler.app import project as app_project
 from reconciler.app.apply import ApplyOptions, run_apply
 from reconciler.app.operate import Workspace
 from reconciler.cli import main
+from reconciler.cli.provider import open_remote
 from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator import make_app
@@ -75,6 +76,13 @@ class Project:
 
     def remove(self, name: str) -> None:
         (self.root / "models" / f"{name}.yaml").unlink()
+
+    def remote(self) -> contextlib.AbstractContextManager[RemoteApi]:
+        """The project's provider as the CLI opens it (same database, same speed: job status
+        is computed from the speed, so another speed would see other statuses)."""
+        loaded = app_project.load(str(self.root), with_datasets=False)
+        assert loaded.desired is not None, loaded.diagnostics
+        return open_remote(loaded.desired.settings, env={})
 
 
 @pytest.fixture

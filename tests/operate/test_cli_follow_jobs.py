@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 
 from reconciler.cli import cmd_jobs
-from reconciler.cli.provider import open_remote
-from reconciler.spec import Settings
 
 FAST = ("--poll-interval", "0.02")
 
@@ -19,10 +17,6 @@ FAST = ("--poll-interval", "0.02")
 def _apply_no_wait(ftctl: Any) -> None:
     result = ftctl("apply", "--auto-approve", "--no-wait")
     assert result.exit_code == 0, result.output + result.stderr
-
-
-def _remote(project: Any) -> Any:
-    return open_remote(Settings(workspace=project.workspace, root=str(project.root)))
 
 
 @pytest.fixture
@@ -131,7 +125,7 @@ def test_cancel_effect_on_the_next_plan(slow: Any, ftctl: Any) -> None:
 
 def test_jobs_list_marks_what_this_workspace_manages(ftctl: Any, project: Any) -> None:
     _apply_no_wait(ftctl)
-    with _remote(project) as api:
+    with project.remote() as api:
         (mine,) = api.list_jobs()
         hand_made = api.create_job({"model": mine.model, "training_file": mine.training_file})
         other = api.create_job({"model": mine.model, "training_file": mine.training_file,

@@ -13,8 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.cli.provider import open_remote
-from reconciler.spec import Settings
 
 FAST = ("--poll-interval", "0.02")
 
@@ -35,7 +33,7 @@ def deployed(project: Any, ftctl: Any) -> dict[str, str]:
 
 def _hand_made_model(project: Any, like: str) -> str:
     """Train a model outside ftctl (no metadata) from the same file as a managed job."""
-    with open_remote(Settings(workspace=project.workspace, root=str(project.root))) as api:
+    with project.remote() as api:
         (job,) = [j for j in api.list_jobs() if j.fine_tuned_model == like]
         made = api.create_job({"model": job.model, "training_file": job.training_file})
         for _ in range(500):
