@@ -36,13 +36,20 @@ class CompletionChecker:
         self.used_endings: set[str] = set()
         self._prompts: list[str] = []
         self._completions: list[str] = []
+        self._lines: list[int] = []
         self.no_space = 0
         self.first_no_space = 0
 
     def check(self, obj: dict[str, Any], line: int, sink: IssueSink) -> int:
         prompt, completion = obj.get("prompt"), obj.get("completion")
         if type(prompt) is str and type(completion) is str and completion and len(obj) == 2:
-            self._observe(prompt, completion, line, sink)
+            # The usual row costs three appends; the file-level facts are computed per batch
+            # with C-level string and list operations (see flush).
+            self._prompts.append(prompt)
+            self._completions.append(completion)
+            self._lines.append(line)
+            if len(self._lines) >= _BATCH:
+                self.flush(sink)
             return 2
         if not PC_KEYS.issuperset(obj) or len(obj) < 2:
             _keys(obj, line, sink)
@@ -58,56 +65,62 @@ class CompletionChecker:
         if completion == "":
             sink.add(ERROR, "empty_completion", line, "`completion` is empty")
         if ok and type(prompt) is str and type(completion) is str:
-            self._observe(prompt, completion, line, sink)
+            self._prompts.append(prompt)
+            self._completions.append(completion)
+            self._lines.append(line)
         return -1  # not counted here: the caller counts keys generically
 
-    def _observe(self, prompt: str, completion: str, line: int, sink: IssueSink) -> None:
-        self.n += 1
+    def flush(self, sink: IssueSink) -> None:
+        """Fold the buffered rows into the running facts (call once more at the end)."""
+        prompts, completions, lines = self._prompts, self._completions, self._lines
+        if not lines:
+            return
+        self.n += len(lines)
+        if self.first is None:
+            self.first = (prompts[0], completions[0])
+            self.prompt_suffix, self.completion_suffix = prompts[0], completions[0]
         first = self.first
-        if first is None:
-            self.first = (prompt, completion)
-            self.prompt_suffix, self.completion_suffix = prompt, completion
-        else:
-            if self.same_prompt and prompt != first[0]:
-                self.same_prompt = False
-            if self.same_completion and completion != first[1]:
-                self.same_completion = False
-            # Free once the common suffix is gone (the usual case after a few rows).
-            suffix = self.prompt_suffix
-            if suffix and not prompt.endswith(suffix):
-                self.prompt_suffix = _common_suffix(suffix, prompt)
-            suffix = self.completion_suffix
-            if suffix and not completion.endswith(suffix):
-                self.completion_suffix = _common_suffix(suffix, completion)
-        # Candidate separators and endings are searched per batch in one joined text (C speed)
-        # instead of per row; NUL never occurs in a candidate, so nothing matches across rows.
-        prompts = self._prompts
-        prompts.append(prompt)
-        self._completions.append(completion)
-        if len(prompts) >= _BATCH:
-            self._flush()
-        if completion and not completion[0].isspace():
-            self.no_space += 1
-            self.first_no_space = self.first_no_space or line
-        if len(prompt) + len(completion) > LONG_CHARS:
-            sink.add(
-                WARNING, "long_example", line,
-                f"example is {len(prompt) + len(completion)} characters long",
-                "Such examples likely exceed the model's context and are truncated.",
-            )
+        self.same_prompt = self.same_prompt and prompts.count(first[0]) == len(prompts)
+        self.same_completion = self.same_completion and (
+            completions.count(first[1]) == len(completions))
+        self.prompt_suffix = _batch_suffix(self.prompt_suffix or "", prompts)
+        self.completion_suffix = _batch_suffix(self.completion_suffix or "", completions)
+        self._leading_space(completions, lines)
+        self._long(prompts, completions, lines, sink)
+        # NUL never occurs in a candidate, so no match spans two rows of the joined text.
+        joined_p, joined_c = "\0".join(prompts), "\0".join(completions)
+        self.used_separators.update(_found(SEPARATORS, joined_p, self.used_separators))
+        self.used_endings.update(_found(ENDINGS, joined_c, self.used_endings))
+        self.prompt_has_newline = self.prompt_has_newline or "\n" in joined_p
+        prompts.clear()
+        completions.clear()
+        lines.clear()
 
-    def _flush(self) -> None:
-        prompts, completions = "\0".join(self._prompts), "\0".join(self._completions)
-        self._prompts.clear()
-        self._completions.clear()
-        self.used_separators.update(_found(SEPARATORS, prompts, self.used_separators))
-        self.used_endings.update(_found(ENDINGS, completions, self.used_endings))
-        self.prompt_has_newline = self.prompt_has_newline or "\n" in prompts
+    def _leading_space(self, completions: list[str], lines: list[int]) -> None:
+        heads = [c[:1] for c in completions]
+        spaced = sum(heads.count(ch) for ch in (" ", "\t", "\n", "\r", ""))
+        if spaced == len(completions):
+            return  # the usual case: no row needs a closer look
+        for completion, line in zip(completions, lines, strict=True):
+            if completion and not completion[0].isspace():
+                self.no_space += 1
+                self.first_no_space = self.first_no_space or line
+
+    def _long(self, prompts: list[str], completions: list[str], lines: list[int],
+              sink: IssueSink) -> None:
+        if max(map(len, prompts)) + max(map(len, completions)) <= LONG_CHARS:
+            return
+        for prompt, completion, line in zip(prompts, completions, lines, strict=True):
+            if len(prompt) + len(completion) > LONG_CHARS:
+                sink.add(
+                    WARNING, "long_example", line,
+                    f"example is {len(prompt) + len(completion)} characters long",
+                    "Such examples likely exceed the model's context and are truncated.",
+                )
 
     def merge(self, other: CompletionChecker, offset: int) -> None:
-        """Fold in the facts of a later part of the file (its lines shifted by offset)."""
-        self._flush()
-        other._flush()
+        """Fold in the facts of a later part of the file (its lines shifted by offset).
+        Both must have been flushed (Scan.run does so at the end of its range)."""
         if other.first is None:
             return
         if self.first is None:
@@ -132,7 +145,7 @@ class CompletionChecker:
 
     def finish(self, sink: IssueSink) -> None:
         """File-level errors and advice, reported at line 0 (the whole file)."""
-        self._flush()
+        self.flush(sink)
         if self.n < 2 or self.first is None:
             return
         if self.same_prompt and self.first[0]:
@@ -201,6 +214,15 @@ def _found(candidates: tuple[str, ...], text: str, known: set[str]) -> list[str]
 def _anchor(candidate: str) -> str:
     rare = [ch for ch in candidate if ch not in " \n.ENDT"]
     return rare[0] if rare else candidate[-1]
+
+
+def _batch_suffix(suffix: str, texts: list[str]) -> str:
+    for text in texts:
+        if not suffix:
+            return ""
+        if not text.endswith(suffix):
+            suffix = _common_suffix(suffix, text)
+    return suffix
 
 
 def _common_suffix(suffix: str, text: str) -> str:

@@ -142,6 +142,7 @@ class Scan:
                     self._duplicate_keys(line, lineno)
         self.examples = examples
         self.lines = lineno
+        self.completion.flush(sink)
         return self
 
     def _slow(self, line: bytes, lineno: int, offset: int) -> object:
