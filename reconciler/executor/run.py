@@ -1,78 +1,30 @@
-"""Carry out a Plan's steps against the remote: the only place that mutates remote state.
+"""Run a Plan's steps: a ready queue over the dependency graph, a bounded worker pool for the
+remote calls (actions.py), and a job watcher; all bookkeeping stays on the calling thread.
 
-Steps run in dependency order, independent ones concurrently (a bounded ThreadPoolExecutor);
-remote calls run in workers, all bookkeeping happens on the calling thread. The order is a
-ready-queue topological walk (a step starts as soon as what it depends on is done), which keeps
-fast chains from waiting on slow ones the way fixed waves would.
-
-Safety rules, in one place:
-- Idempotent creates: before creating a job, and after any create whose answer was lost, the
-  `ftctl-op` operation id is looked up, so a job is never created twice by one apply.
-- Concurrent applies: the cancel-later-duplicate rule. After a create, every live job carrying
-  the same operation id is listed; the earliest (by created_at, then the API's list order)
-  survives and the later ones are cancelled, so racing applies converge on one job.
-- Uploads are content-addressed: a file already present under its name is not sent again.
-- A failure stops its own chain (what depends on it) and no other. A DeleteModel runs only
-  when its dependencies are done, the new version trained and its checks passed, and nothing
-  else for that model failed.
+A step starts as soon as what it depends on is done (a topological walk without fixed waves, so
+fast chains do not wait on slow ones). What needs a dependency's trained model (a {ref:} child,
+a DeleteModel retiring an older version) waits until that job succeeded and its checks passed;
+a failure skips only what depends on it, and deleting is skipped for a model with any failure.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from reconciler.errors import ApiError, PermanentApiError, RetryableApiError
+from reconciler.errors import ApiError
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
-from reconciler.identity import META_OP, META_WORKSPACE
-from reconciler.plan import (
-    Action,
-    CancelJob,
-    CreateJob,
-    DeleteModel,
-    FromStep,
-    Plan,
-    Step,
-    UploadFile,
-)
-from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
+from reconciler.executor.actions import Actions, Outputs, Remote, StepFailed
+from reconciler.plan import Action, CreateJob, DeleteModel, FromStep, Plan, Step
+from reconciler.snapshot import JobStatus, RemoteJob
 from reconciler.spec import Check
-from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobReader, JobWatcher, poll_delays
+from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobWatcher, poll_delays
 
-_DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
 _ID_FIELDS = ("id", "job_id", "file_id")
-
-
-class Remote(JobReader, Protocol):
-    """The part of RemoteApi (reconciler.client.api) the executor uses."""
-
-    def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]: ...
-
-    def upload_file(
-        self,
-        path: str,
-        *,
-        filename: str,
-        purpose: str = "fine-tune",
-        on_progress: Callable[[int, int], None] | None = None,
-    ) -> RemoteFile: ...
-
-    def create_job(self, body: dict[str, Any]) -> RemoteJob: ...
-
-    def find_job_by_operation(self, workspace: str, op_id: str) -> RemoteJob | None: ...
-
-    def list_jobs(self, *, metadata: Mapping[str, str] | None = None) -> list[RemoteJob]: ...
-
-    def cancel_job(self, job_id: str) -> RemoteJob: ...
-
-    def delete_model(self, model_id: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,10 +45,6 @@ class Execution:
     checks: tuple[CheckResult, ...] = ()
     jobs: tuple[RemoteJob, ...] = ()  # last state seen of every job this apply created or found
     interrupted: bool = False
-
-
-class _StepFailed(Exception):
-    """A step cannot be carried out (a FromStep value missing, a dataset changed since the plan)."""
 
 
 @dataclass(slots=True)
@@ -171,6 +119,8 @@ class _Run:
         self.watched: dict[str, str] = {}  # job id -> create step key
         self.running: dict[Future[Any], tuple[str, str]] = {}  # future -> (kind, step key)
         self.checking: set[str] = set()  # create keys whose checks are running
+        self.actions = Actions(api, reporter, workspace=plan.workspace, root=options.root,
+                               attempts=options.attempts, outputs=self.state.outputs)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -219,7 +169,7 @@ class _Run:
                 self._record(step, StepResult(key=key, status=StepStatus.SKIPPED, message=verdict))
                 continue
             self.reporter.step_started(step)
-            self.running[pool.submit(self._perform, step)] = ("step", key)
+            self.running[pool.submit(self.actions.perform, step)] = ("step", key)
 
     def _readiness(self, step: Step) -> str | None:
         """None: not yet. "": ready. Otherwise: why the step will not run (skip)."""
@@ -268,7 +218,7 @@ class _Run:
         step = self.steps[key]
         try:
             value = future.result()
-        except (_StepFailed, ApiError, OSError) as exc:
+        except (StepFailed, ApiError, OSError) as exc:
             self._record(step, _failed(key, str(exc)))
             return
         if kind == "checks":
@@ -276,7 +226,7 @@ class _Run:
         else:
             self._step_done(step, value)
 
-    def _step_done(self, step: Step, value: tuple[dict[str, str], str, RemoteJob | None]) -> None:
+    def _step_done(self, step: Step, value: Outputs) -> None:
         outputs, note, job = value
         self.state.outputs[step.key] = outputs
         self._record(step, StepResult(key=step.key, status=StepStatus.DONE,
@@ -328,20 +278,6 @@ class _Run:
 
     # -- work done in the pool ----------------------------------------------------------------
 
-    def _perform(self, step: Step) -> tuple[dict[str, str], str, RemoteJob | None]:
-        payload = step.payload
-        if isinstance(payload, UploadFile):
-            found, note = self._upload(step, payload)
-            return {"id": found.id, "file_id": found.id, "filename": found.filename}, note, None
-        if isinstance(payload, CreateJob):
-            job, note = self._create(payload)
-            return _job_outputs(job), note, job
-        if isinstance(payload, CancelJob):
-            return {"id": payload.job_id}, self._cancel(payload), None
-        if isinstance(payload, DeleteModel):
-            return {"id": payload.model_id}, self._delete(payload), None
-        return {}, "", None  # NoChange: reporting only (NOOP steps are not scheduled anyway)
-
     def _run_checks(self, step: Step, job: RemoteJob) -> tuple[CheckResult, ...]:
         payload = step.payload
         assert isinstance(payload, CreateJob) and job.fine_tuned_model
@@ -350,132 +286,6 @@ class _Run:
             return ()
         return self.verify(step.name, job.fine_tuned_model, checks, job.model)
 
-    def _upload(self, step: Step, p: UploadFile) -> tuple[RemoteFile, str]:
-        present = self._find_file(p)
-        if present is not None:
-            return present, "already present"
-        path = os.path.join(self.options.root, p.repo_path)
-        if _sha256_of(path) != p.sha256:
-            # The name promises these exact bytes: never upload other content under it.
-            raise _StepFailed(f"{p.repo_path} changed since the plan was made; plan again")
-
-        def progress(sent: int, total: int) -> None:
-            self.reporter.upload_progress(step, sent, total)
-
-        for attempt in range(1, self.options.attempts + 1):
-            try:
-                self.api.upload_file(path, filename=p.filename, purpose=p.purpose,
-                                     on_progress=progress)
-                break
-            except RetryableApiError:
-                # The file may have landed even though the answer did not: look before resending.
-                if self._find_file(p) is not None or attempt == self.options.attempts:
-                    break
-        found = self._find_file(p)
-        if found is None:
-            raise RetryableApiError(f"upload of {p.repo_path} did not complete")
-        return found, ""
-
-    def _find_file(self, p: UploadFile) -> RemoteFile | None:
-        """The oldest usable file under the content-addressed name (racing uploads agree)."""
-        files = [
-            f for f in self.api.list_files(p.purpose)
-            if f.filename == p.filename and f.bytes == p.bytes and f.status != "error"
-        ]
-        return min(files, key=lambda f: (f.created_at, f.id)) if files else None
-
-    def _create(self, p: CreateJob) -> tuple[RemoteJob, str]:
-        body = self._body(p)
-        op = dict(p.metadata).get(META_OP)
-        earlier = self._lookup(op)
-        if earlier is not None:
-            return self._survivor(op, earlier), "found by operation id (an earlier run created it)"
-        job: RemoteJob | None = None
-        for attempt in range(1, self.options.attempts + 1):
-            try:
-                job = self.api.create_job(body)
-                break
-            except RetryableApiError:
-                # The answer was lost, but the job may exist: never create it twice.
-                job = self._lookup(op)
-                if job is not None or attempt == self.options.attempts:
-                    break
-        if job is None:
-            raise RetryableApiError(f"creating the job for {p.name} did not complete")
-        return self._survivor(op, job), ""
-
-    def _lookup(self, op: str | None) -> RemoteJob | None:
-        if op is None:
-            return None
-        job = self.api.find_job_by_operation(self.plan.workspace, op)
-        return job if job is not None and job.status not in _DEAD else None
-
-    def _survivor(self, op: str | None, mine: RemoteJob) -> RemoteJob:
-        """Cancel-later-duplicate: of the live jobs with this operation id, keep the earliest."""
-        if op is None:
-            return mine
-        listed = self.api.list_jobs(metadata={META_WORKSPACE: self.plan.workspace, META_OP: op})
-        live = [j for j in listed if j.status not in _DEAD] or [mine]
-        # The API lists newest first, which breaks created_at ties (whole seconds) by creation.
-        order = {j.id: i for i, j in enumerate(listed)}
-        keep = min(live, key=lambda j: (j.created_at, -order.get(j.id, -1)))
-        for job in live:
-            if job.id != keep.id:
-                # Cancel every later duplicate, not only ours: a racer that crashed cannot.
-                self._cancel(CancelJob(job_id=job.id))
-        return keep
-
-    def _body(self, p: CreateJob) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "model": self._resolve(p.model),
-            "training_file": self._resolve(p.training_file),
-            "method": json.loads(p.method_json),
-            "metadata": dict(p.metadata),
-        }
-        if p.validation_file is not None:
-            body["validation_file"] = self._resolve(p.validation_file)
-        if p.suffix:
-            body["suffix"] = p.suffix
-        if p.seed is not None:
-            body["seed"] = p.seed
-        if p.integrations_json:
-            body["integrations"] = json.loads(p.integrations_json)
-        return body
-
-    def _resolve(self, value: str | FromStep) -> str:
-        if isinstance(value, str):
-            return value
-        found = self.state.outputs.get(value.key, {}).get(value.field)
-        if not found:
-            raise _StepFailed(f"{value.key} did not produce {value.field}")
-        return found
-
-    def _cancel(self, p: CancelJob) -> str:
-        try:
-            self.api.cancel_job(p.job_id)
-        except PermanentApiError:
-            job = self.api.get_job(p.job_id)
-            if not job.status.is_terminal:
-                raise
-            return f"already {job.status.value}"
-        return ""
-
-    def _delete(self, p: DeleteModel) -> str:
-        try:
-            self.api.delete_model(p.model_id)
-        except PermanentApiError as exc:
-            if exc.status != 404:
-                raise
-            return "already gone"
-        return ""
-
-
-def _sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _refs(payload: object) -> list[FromStep]:
@@ -484,12 +294,6 @@ def _refs(payload: object) -> list[FromStep]:
     values = (payload.model, payload.training_file, payload.validation_file)
     return [v for v in values if isinstance(v, FromStep)]
 
-
-def _job_outputs(job: RemoteJob) -> dict[str, str]:
-    outputs = {"id": job.id, "job_id": job.id}
-    if job.fine_tuned_model:
-        outputs["fine_tuned_model"] = job.fine_tuned_model
-    return outputs
 
 
 def _failed(key: str, message: str, *, remote_id: str | None = None) -> StepResult:

@@ -1,0 +1,215 @@
+"""The remote side of each step: upload, create, cancel, delete, done idempotently.
+
+Runs in the executor's worker threads. Each action first looks for its own earlier effect
+(a file under its content-addressed name, a job under its `ftctl-op` operation id), so a
+repeated or resumed apply never duplicates anything; after a create, the cancel-later-duplicate
+rule settles races between applies: of the live jobs with one operation id, the earliest (by
+created_at, then the API's newest-first list order) survives and later ones are cancelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from reconciler.errors import PermanentApiError, RetryableApiError
+from reconciler.events import Reporter
+from reconciler.identity import META_OP, META_WORKSPACE
+from reconciler.plan import CancelJob, CreateJob, DeleteModel, FromStep, Step, UploadFile
+from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
+from reconciler.waiting import JobReader
+
+_DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
+Outputs = tuple[dict[str, str], str, RemoteJob | None]  # (values for FromStep, note, job)
+
+
+class Remote(JobReader, Protocol):
+    """The part of RemoteApi (reconciler.client.api) the executor uses."""
+
+    def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]: ...
+
+    def upload_file(
+        self,
+        path: str,
+        *,
+        filename: str,
+        purpose: str = "fine-tune",
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> RemoteFile: ...
+
+    def create_job(self, body: dict[str, Any]) -> RemoteJob: ...
+
+    def find_job_by_operation(self, workspace: str, op_id: str) -> RemoteJob | None: ...
+
+    def list_jobs(self, *, metadata: Mapping[str, str] | None = None) -> list[RemoteJob]: ...
+
+    def cancel_job(self, job_id: str) -> RemoteJob: ...
+
+    def delete_model(self, model_id: str) -> None: ...
+
+
+
+class StepFailed(Exception):
+    """A step cannot be carried out (a FromStep value missing, a dataset changed since the plan)."""
+
+
+
+
+class Actions:
+    """Carries out one step's remote work. outputs: earlier steps' values, by step key."""
+
+    def __init__(self, api: Remote, reporter: Reporter, *, workspace: str, root: str,
+                 attempts: int, outputs: Mapping[str, Mapping[str, str]]) -> None:
+        self.api, self.reporter, self.workspace = api, reporter, workspace
+        self.root, self.attempts, self.outputs = root, attempts, outputs
+
+    def perform(self, step: Step) -> Outputs:
+        payload = step.payload
+        if isinstance(payload, UploadFile):
+            found, note = self._upload(step, payload)
+            return {"id": found.id, "file_id": found.id, "filename": found.filename}, note, None
+        if isinstance(payload, CreateJob):
+            job, note = self._create(payload)
+            return job_outputs(job), note, job
+        if isinstance(payload, CancelJob):
+            return {"id": payload.job_id}, self._cancel(payload), None
+        if isinstance(payload, DeleteModel):
+            return {"id": payload.model_id}, self._delete(payload), None
+        return {}, "", None  # NoChange: reporting only (NOOP steps are not scheduled anyway)
+
+    def _upload(self, step: Step, p: UploadFile) -> tuple[RemoteFile, str]:
+        present = self._find_file(p)
+        if present is not None:
+            return present, "already present"
+        path = os.path.join(self.root, p.repo_path)
+        if _sha256_of(path) != p.sha256:
+            # The name promises these exact bytes: never upload other content under it.
+            raise StepFailed(f"{p.repo_path} changed since the plan was made; plan again")
+
+        def progress(sent: int, total: int) -> None:
+            self.reporter.upload_progress(step, sent, total)
+
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self.api.upload_file(path, filename=p.filename, purpose=p.purpose,
+                                     on_progress=progress)
+                break
+            except RetryableApiError:
+                # The file may have landed even though the answer did not: look before resending.
+                if self._find_file(p) is not None or attempt == self.attempts:
+                    break
+        found = self._find_file(p)
+        if found is None:
+            raise RetryableApiError(f"upload of {p.repo_path} did not complete")
+        return found, ""
+
+    def _find_file(self, p: UploadFile) -> RemoteFile | None:
+        """The oldest usable file under the content-addressed name (racing uploads agree)."""
+        files = [
+            f for f in self.api.list_files(p.purpose)
+            if f.filename == p.filename and f.bytes == p.bytes and f.status != "error"
+        ]
+        return min(files, key=lambda f: (f.created_at, f.id)) if files else None
+
+    def _create(self, p: CreateJob) -> tuple[RemoteJob, str]:
+        body = self._body(p)
+        op = dict(p.metadata).get(META_OP)
+        earlier = self._lookup(op)
+        if earlier is not None:
+            return self._survivor(op, earlier), "found by operation id (an earlier run created it)"
+        job: RemoteJob | None = None
+        for attempt in range(1, self.attempts + 1):
+            try:
+                job = self.api.create_job(body)
+                break
+            except RetryableApiError:
+                # The answer was lost, but the job may exist: never create it twice.
+                job = self._lookup(op)
+                if job is not None or attempt == self.attempts:
+                    break
+        if job is None:
+            raise RetryableApiError(f"creating the job for {p.name} did not complete")
+        return self._survivor(op, job), ""
+
+    def _lookup(self, op: str | None) -> RemoteJob | None:
+        if op is None:
+            return None
+        job = self.api.find_job_by_operation(self.workspace, op)
+        return job if job is not None and job.status not in _DEAD else None
+
+    def _survivor(self, op: str | None, mine: RemoteJob) -> RemoteJob:
+        """Cancel-later-duplicate: of the live jobs with this operation id, keep the earliest."""
+        if op is None:
+            return mine
+        listed = self.api.list_jobs(metadata={META_WORKSPACE: self.workspace, META_OP: op})
+        live = [j for j in listed if j.status not in _DEAD] or [mine]
+        # The API lists newest first, which breaks created_at ties (whole seconds) by creation.
+        order = {j.id: i for i, j in enumerate(listed)}
+        keep = min(live, key=lambda j: (j.created_at, -order.get(j.id, -1)))
+        for job in live:
+            if job.id != keep.id:
+                # Cancel every later duplicate, not only ours: a racer that crashed cannot.
+                self._cancel(CancelJob(job_id=job.id))
+        return keep
+
+    def _body(self, p: CreateJob) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self._resolve(p.model),
+            "training_file": self._resolve(p.training_file),
+            "method": json.loads(p.method_json),
+            "metadata": dict(p.metadata),
+        }
+        if p.validation_file is not None:
+            body["validation_file"] = self._resolve(p.validation_file)
+        if p.suffix:
+            body["suffix"] = p.suffix
+        if p.seed is not None:
+            body["seed"] = p.seed
+        if p.integrations_json:
+            body["integrations"] = json.loads(p.integrations_json)
+        return body
+
+    def _resolve(self, value: str | FromStep) -> str:
+        if isinstance(value, str):
+            return value
+        found = self.outputs.get(value.key, {}).get(value.field)
+        if not found:
+            raise StepFailed(f"{value.key} did not produce {value.field}")
+        return found
+
+    def _cancel(self, p: CancelJob) -> str:
+        try:
+            self.api.cancel_job(p.job_id)
+        except PermanentApiError:
+            job = self.api.get_job(p.job_id)
+            if not job.status.is_terminal:
+                raise
+            return f"already {job.status.value}"
+        return ""
+
+    def _delete(self, p: DeleteModel) -> str:
+        try:
+            self.api.delete_model(p.model_id)
+        except PermanentApiError as exc:
+            if exc.status != 404:
+                raise
+            return "already gone"
+        return ""
+
+
+def _sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def job_outputs(job: RemoteJob) -> dict[str, str]:
+    outputs = {"id": job.id, "job_id": job.id}
+    if job.fine_tuned_model:
+        outputs["fine_tuned_model"] = job.fine_tuned_model
+    return outputs
