@@ -86,7 +86,7 @@ def format_text(stats: Stats, *, model: str) -> str:
             f"  billed per epoch: ~{stats.billable:,} tokens",
             f"  epochs: {stats.epochs}",
             f"  charged: ~{stats.charged_tokens:,} tokens",
-            f"  estimated cost: ${stats.cost_usd:,.2f}" if stats.cost_usd is not None
+            f"  estimated cost: ${_money(stats.cost_usd)}" if stats.cost_usd is not None
             else f"  estimated cost: unknown (no price for {model} in ftctl.yaml)",
         ]
     if stats.histogram:
@@ -96,3 +96,8 @@ def format_text(stats: Stats, *, model: str) -> str:
             bar = "#" * max(1 if n else 0, round(30 * n / peak))
             lines.append(f"    {lo:>8,}-{hi - 1:<8,} {n:>9,} {bar}")
     return "\n".join(lines)
+
+
+def _money(usd: float) -> str:
+    """Cents for real amounts; enough digits that a tiny estimate is not shown as $0.00."""
+    return f"{usd:,.2f}" if usd >= 0.01 or usd == 0 else f"{usd:.6f}"
