@@ -17,12 +17,12 @@ from types import MappingProxyType
 
 from reconciler import planfile
 from reconciler.app import project
-from reconciler.app.resume import Resumed, follow_in_progress, in_progress, retire_verified
+from reconciler.app.resume import in_progress, retire_verified
 from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
-from reconciler.executor import ExecOptions, execute
+from reconciler.executor import ExecOptions, Followed, execute
 from reconciler.observe import observe
 from reconciler.plan import Plan, PlanOptions
 from reconciler.planner import plan as make_plan
@@ -113,37 +113,57 @@ class _Session:
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
         plan, snapshot = self._plan()
-        resumed = Resumed()
+        report = self._round(plan, snapshot, confirm, follow=self._to_follow(plan))
+        if report.interrupted or not report.approved or not in_progress(plan):
+            return report
+        # Jobs an earlier apply left training have ended: what they unlock ({ref:} children,
+        # retiring older versions once checks passed) is planned and carried out now.
+        plan, snapshot = self._plan()
+        verdicts: dict[str, bool] = {}
+        for c in report.checks:
+            verdicts[c.name] = verdicts.get(c.name, True) and c.passed
+        more = self._round(plan, snapshot, confirm, follow={}, verdicts=verdicts)
+        return _merge(report, more)
+
+    def _round(self, plan: Plan, snapshot: Snapshot, confirm: Callable[[Plan], bool] | None,
+               *, follow: Mapping[str, Followed],
+               verdicts: Mapping[str, bool] | None = None) -> ApplyReport:
+        checks: tuple[CheckResult, ...] = ()
         if self.options.planfile is None and self.options.wait:
-            # Finish what an earlier apply (no-wait, interrupted, killed) started, so children
-            # and retiring are planned now; a saved plan is carried out exactly as reviewed.
-            jobs = in_progress(plan)
-            if jobs:
-                resumed = follow_in_progress(
-                    self.api, self.desired, jobs, self.reporter, clock=self.clock,
-                    sleep=self.sleep, poll_interval=self.options.poll_interval)
-                if resumed.interrupted:
-                    return ApplyReport(plan=plan, interrupted=True)
-                plan, snapshot = self._plan()
-            plan, verified = retire_verified(self.api, self.desired, snapshot, plan,
-                                             resumed.verdicts())
-            resumed = dataclasses.replace(resumed, checks=(*resumed.checks, *verified))
-        done = ApplyReport(plan=plan, checks=resumed.checks, jobs=resumed.jobs,
-                           diagnostics=plan.notes)
-        if plan.has_errors or not plan.changes:
+            # A saved plan is carried out exactly as reviewed; a fresh one may also retire
+            # surplus versions whose current version passes its checks now.
+            plan, checks = retire_verified(self.api, self.desired, snapshot, plan,
+                                           verdicts or {})
+        done = ApplyReport(plan=plan, checks=checks, diagnostics=plan.notes)
+        if plan.has_errors or (not plan.changes and not follow):
             return done
-        if not self.options.auto_approve and (confirm is None or not confirm(plan)):
+        if plan.changes and not self.options.auto_approve and (
+            confirm is None or not confirm(plan)
+        ):
             return dataclasses.replace(done, approved=False)
+        if follow:
+            self.reporter.message(f"Following {len(follow)} job(s) already in progress.")
         execution = execute(plan, self.api, self.reporter, ExecOptions(
             root=self.desired.settings.root,
             concurrency=self.options.concurrency or self.desired.settings.concurrency,
             wait=self.options.wait,
             poll_interval=self.options.poll_interval,
-        ), verify=self._verify, clock=self.clock, sleep=self.sleep)
+        ), verify=self._verify, follow=follow, clock=self.clock, sleep=self.sleep)
         return dataclasses.replace(
-            done, results=execution.results, checks=(*resumed.checks, *execution.checks),
-            jobs=(*resumed.jobs, *execution.jobs), interrupted=execution.interrupted,
+            done, results=execution.results, checks=(*checks, *execution.checks),
+            jobs=execution.jobs, interrupted=execution.interrupted,
         )
+
+    def _to_follow(self, plan: Plan) -> dict[str, Followed]:
+        """Jobs the plan reports in progress, with their manifests' checks (only with --wait,
+        and never for a saved plan, which is carried out exactly as reviewed)."""
+        if self.options.planfile is not None or not self.options.wait:
+            return {}
+        out: dict[str, Followed] = {}
+        for job_id, name in in_progress(plan).items():
+            manifest = self.desired.manifest(name)
+            out[job_id] = (name, manifest.spec.checks if manifest else ())
+        return out
 
     def _verify(self, name: str, model: str, checks: Sequence[Check],
                 base_model: str | None) -> tuple[CheckResult, ...]:
@@ -160,6 +180,15 @@ class _Session:
             commit=git_commit(self.desired.settings.root), today=today,
         ))
         return plan, snapshot
+
+
+def _merge(first: ApplyReport, second: ApplyReport) -> ApplyReport:
+    """One report for two rounds of one apply."""
+    plan = second.plan if second.plan is not None and second.plan.changes else first.plan
+    return dataclasses.replace(
+        second, plan=plan, results=(*first.results, *second.results),
+        checks=(*first.checks, *second.checks), jobs=(*first.jobs, *second.jobs),
+    )
 
 
 def _saved_plan(path: str, snapshot: Snapshot) -> Plan:

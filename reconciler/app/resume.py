@@ -1,5 +1,5 @@
-"""Finishing what an earlier apply started: follow jobs it left training, check new versions,
-and retire older versions once the current one has passed its checks.
+"""Finishing what an earlier apply started: which jobs it left training (apply follows them
+alongside its own work), and retiring older versions once the current one passes its checks.
 
 An apply that returned early (--no-wait), was interrupted or was killed leaves jobs running and
 older versions in place. No state records whether a version passed its checks, so the planner
@@ -10,31 +10,15 @@ version and, when they pass, adds the retiring deletes to the plan (shown before
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
-from reconciler.events import CheckResult, Reporter
+from reconciler.events import CheckResult
 from reconciler.plan import Action, DeleteModel, NoChange, Plan, Reason, Step
 from reconciler.planner_versions import managed_jobs_by_name, versions_for
-from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
+from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Desired
-from reconciler.waiting import follow_jobs
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Resumed:
-    checks: tuple[CheckResult, ...] = ()
-    jobs: tuple[RemoteJob, ...] = ()
-    interrupted: bool = False
-
-    def verdicts(self) -> dict[str, bool]:
-        """name -> whether every check of its resumed version passed."""
-        out: dict[str, bool] = {}
-        for c in self.checks:
-            out[c.name] = out.get(c.name, True) and c.passed
-        return out
 
 
 def in_progress(plan: Plan) -> dict[str, str]:
@@ -44,32 +28,6 @@ def in_progress(plan: Plan) -> dict[str, str]:
         for s in plan.steps
         if s.reason is Reason.IN_PROGRESS and isinstance(s.payload, NoChange) and s.payload.job_id
     }
-
-
-def follow_in_progress(
-    api: RemoteApi,
-    desired: Desired,
-    jobs: Mapping[str, str],
-    reporter: Reporter,
-    *,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    poll_interval: float,
-) -> Resumed:
-    """Follow jobs ({id: name}) to the end, then run the checks of those that succeeded."""
-    reporter.message(f"Following {len(jobs)} job(s) already in progress.")
-    try:
-        ended = follow_jobs(api, jobs, reporter, clock=clock, sleep=sleep,
-                            poll_interval=poll_interval)
-    except KeyboardInterrupt:
-        return Resumed(interrupted=True)
-    checks: list[CheckResult] = []
-    for job in ended.values():
-        manifest = desired.manifest(jobs[job.id])
-        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and manifest:
-            checks.extend(run_checks(api, manifest.name, job.fine_tuned_model,
-                                     manifest.spec.checks, base_model=job.model))
-    return Resumed(checks=tuple(checks), jobs=tuple(ended.values()))
 
 
 def retire_verified(

@@ -10,7 +10,7 @@ a failure skips only what depends on it, and deleting is skipped for a model wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -57,6 +57,7 @@ class _State:
 
 
 Verify = Callable[[str, str, Sequence[Check], str | None], tuple[CheckResult, ...]]
+Followed = tuple[str, Sequence[Check]]  # (model name, its manifest's checks)
 """(name, new model id, the manifest's checks, base model) -> one result per check. The app
 passes checks.run_checks bound to the remote (executor and checks are sibling layers)."""
 
@@ -68,13 +69,18 @@ def execute(
     options: ExecOptions,
     *,
     verify: Verify | None = None,
+    follow: Mapping[str, Followed] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Execution:
     """Run the plan. Never raises for remote errors: they become failed StepResults.
     KeyboardInterrupt stops the run (training continues remotely) and returns interrupted.
-    Without `verify`, a trained version counts as checked (library use with no checks)."""
+    Without `verify`, a trained version counts as checked (library use with no checks).
+    follow: jobs an earlier apply left training ({job id: (name, checks)}), followed alongside
+    the plan's own work and checked when they succeed; their final states are in `jobs`."""
     run = _Run(plan, api, reporter, options, verify=verify, clock=clock, sleep=sleep)
+    for job_id, (name, checks) in (follow or {}).items():
+        run.follow(job_id, name, checks)
     interrupted = run.loop()
     state = run.state
     results = tuple(
@@ -119,6 +125,7 @@ class _Run:
         self.watched: dict[str, str] = {}  # job id -> create step key
         self.running: dict[Future[Any], tuple[str, str]] = {}  # future -> (kind, step key)
         self.checking: set[str] = set()  # create keys whose checks are running
+        self.followed: dict[str, Followed] = {}  # job id -> what an earlier apply left running
         self.actions = Actions(api, reporter, workspace=plan.workspace, root=options.root,
                                attempts=options.attempts, outputs=self.state.outputs)
 
@@ -244,7 +251,21 @@ class _Run:
             self.watched[job.id] = step.key
             self.watcher.watch(job.id, step.name)
 
+    def follow(self, job_id: str, name: str, checks: Sequence[Check]) -> None:
+        self.followed[job_id] = (name, checks)
+        self.watcher.watch(job_id, name)
+
+    def _followed_ended(self, job: RemoteJob) -> None:
+        name, checks = self.followed.pop(job.id)
+        self.state.jobs[f"{name}/followed/{job.id}"] = job
+        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and checks and self.verify:
+            # A few requests: run here rather than tie a worker to bookkeeping.
+            self.state.checks.extend(self.verify(name, job.fine_tuned_model, checks, job.model))
+
     def _job_ended(self, pool: ThreadPoolExecutor, job: RemoteJob) -> None:
+        if job.id in self.followed:
+            self._followed_ended(job)
+            return
         key = self.watched.pop(job.id)
         self.state.jobs[key] = job
         step = self.steps[key]

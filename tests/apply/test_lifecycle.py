@@ -251,3 +251,34 @@ def test_a_version_that_finished_unattended_is_checked_before_old_ones_retire(
     assert (old in {m.id for m in api.list_models()}) is not ok
     if ok:
         assert_converged(project, api)
+
+
+def test_new_work_does_not_wait_for_jobs_left_in_flight(project: Project, api: RemoteApi,
+                                                        clock: FakeClock) -> None:
+    project.model("alpha")
+    assert apply(project, api, clock, wait=False).ok  # alpha left training
+    project.model("beta")
+    project.model("child", base="ref:alpha", data=project.data("kid"))
+    order: list[str] = []
+
+    class Log(Recorder):
+        def step_started(self, step: Any) -> None:
+            order.append(f"start {step.key}")
+
+        def job_progress(self, progress: Any) -> None:
+            if progress.job.status.is_terminal:
+                order.append(f"ended {progress.name}")
+
+    @contextlib.contextmanager
+    def open_remote(settings: Settings) -> Iterator[RemoteApi]:
+        yield api
+
+    report = run_apply(str(project.root), None, ApplyOptions(auto_approve=True),
+                       open_remote=open_remote, reporter=Log(), clock=clock,
+                       sleep=clock.advance)
+    assert report.ok, report.results
+    # beta starts at once; the child (which needs alpha's model) only after alpha ended.
+    assert order.index("start beta/create-job") < order.index("ended alpha")
+    assert order.index("ended alpha") < order.index("start child/create-job")
+    assert sorted(current(api)) == ["alpha", "beta", "child"]
+    assert_converged(project, api)
