@@ -1,6 +1,9 @@
 """The apply use case: load -> open remote -> observe -> plan (or a saved plan, checked fresh)
 -> confirm -> execute (uploads, jobs, waiting, checks, retiring) -> an ApplyReport.
 
+With --wait, jobs an earlier apply left training are followed alongside the new work; once
+they end, a second round carries out what they unlock ({ref:} children, retiring).
+
 Never prints: progress goes to the injected Reporter, the summary is rendered by the CLI.
 """
 
