@@ -207,8 +207,9 @@ def refresh_vs_naive(root: Path, base_url: str) -> dict[str, Any]:
             "naive_models": len(current)}
 
 
-def run(manifests: int, history: int, files: int, *, naive: bool = True) -> dict[str, Any]:
-    work = DATA / f"plan-{manifests}x{history}"
+def run(manifests: int, history: int, files: int, *, naive: bool = True,
+        data_dir: Path = DATA) -> dict[str, Any]:
+    work = data_dir / f"plan-{manifests}x{history}"
     root, db = work / "repo", work / "emulator.db"
     write_project(root, manifests)
     for stale in work.glob("emulator.db*"):
