@@ -42,7 +42,7 @@ def test_follow_prints_progress_then_the_model_id(ftctl: Any) -> None:
 
 
 def test_follow_reattaches_to_a_job_in_mid_run(project: Any, ftctl: Any) -> None:
-    project.speed = 30.0  # a job takes about 3 real seconds: still training when follow starts
+    project.speed = 15.0  # a job takes about 6 real seconds: still training when follow starts
     project.settings()
     _apply_no_wait(ftctl)
     result = ftctl("follow", "bot", *FAST)
