@@ -282,3 +282,20 @@ def test_new_work_does_not_wait_for_jobs_left_in_flight(project: Project, api: R
     assert order.index("ended alpha") < order.index("start child/create-job")
     assert sorted(current(api)) == ["alpha", "beta", "child"]
     assert_converged(project, api)
+
+
+def test_job_progress_alone_does_not_make_a_saved_plan_stale(
+    project: Project, api: RemoteApi, clock: FakeClock, tmp_path: Any
+) -> None:
+    project.model("alpha")
+    assert apply(project, api, clock, wait=False).ok
+    project.model("beta")
+    saved = str(tmp_path / "plan.json")
+    planfile.save(plan_now(project, api), saved)
+    before = api.list_jobs()[0].status
+    clock.advance(0.6)  # alpha moves on (validating_files -> running), still in flight
+    after = api.list_jobs()[0].status
+    assert after is not before and not after.is_terminal
+    report = apply(project, api, clock, planfile=saved)
+    assert report.ok, report.results
+    assert [s.name for s in report.plan.changes] == ["beta"]
