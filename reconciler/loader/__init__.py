@@ -140,7 +140,25 @@ def _load_settings(
     schema = [d for d in checker(PROJECT_SCHEMA).check(doc) if d.subject not in reported]
     if diags or schema:
         return None, doc, sorted_diagnostics((*diags, *schema))
-    return _settings(doc, root), doc, ()
+    return _settings(doc, root), doc, _settings_warnings(doc)
+
+
+def _settings_warnings(doc: Document) -> Diagnostics:
+    """Settings that are valid but have no effect with the chosen provider."""
+    data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
+    provider = data.get("provider", {})
+    kind = provider.get("type", "local")
+    unused = ("base_url", "organization", "project") if kind == "local" else ("speed",)
+    detail = (
+        "provider local always runs the built-in emulator on loopback (OPENAI_BASE_URL "
+        "overrides it); set type: openai to use this." if kind == "local"
+        else "speed only sets the pace of the local emulator."
+    )
+    return tuple(
+        warn(f"provider.{key} has no effect with provider type {kind}", detail,
+             subject=doc.locate(("provider", key), prefer_key=True))
+        for key in unused if key in provider
+    )
 
 
 def _settings(doc: Document, root: str) -> Settings:

@@ -111,7 +111,8 @@ prices:
 """
     root = make_project({"ft/a.yaml": _manifest("a")}, settings=settings)
     result = load_project(str(root))
-    assert result.diagnostics == ()
+    assert [d.summary for d in result.diagnostics] == [
+        "provider.speed has no effect with provider type openai"]
     s = result.desired.settings if result.desired else None
     assert s is not None
     assert (s.workspace, s.prune, s.concurrency) == ("team.ml-1", True, 8)
@@ -335,3 +336,19 @@ def test_refused_tag_in_model_does_not_become_a_manifest(make_project: MakeProje
     assert [d.summary for d in result.diagnostics] == [
         "YAML tag '!!python/object/apply:os.system' is not allowed"]
     assert result.desired is not None and result.desired.manifests == ()
+
+
+def test_provider_settings_without_effect_are_warned(make_project: MakeProject) -> None:
+    settings = "kind: Project\nworkspace: w\nprovider:\n  type: local\n  base_url: http://x/v1\n"
+    root = make_project({"models/a.yaml": _manifest("a")}, settings=settings)
+    result = load_project(str(root))
+    [diag] = result.diagnostics
+    assert diag.severity is Severity.WARNING
+    assert (str(diag.subject), diag.summary) == (
+        "ftctl.yaml:5:3", "provider.base_url has no effect with provider type local")
+    assert result.desired is not None
+    openai = settings.replace("type: local", "type: openai").replace(
+        "base_url: http://x/v1", "speed: 10")
+    root = make_project({"models/a.yaml": _manifest("a")}, settings=openai)
+    assert [d.summary for d in load_project(str(root)).diagnostics] == [
+        "provider.speed has no effect with provider type openai"]
