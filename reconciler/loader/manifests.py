@@ -49,27 +49,12 @@ class Loaded:
 
 
 def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> list[Loaded]:
+    """Every document of one manifest file; problems go to `diags`."""
     docs, problems = parse(text, rel)
     diags.extend(problems)
-    # A value the YAML layer already refused (a tag, an infinity) is not reported twice.
-    reported = {d.subject for d in problems}
     out = []
     for doc in docs:
-        schema_problems = tuple(
-            d for d in _with_owner(checker(MANIFEST_SCHEMA).check(doc), doc)
-            if d.subject not in reported
-        )
-        if _foreign_kind(doc):
-            # Another kind of YAML (a workflow, a Project): one clear error, not dozens.
-            where = doc.locate(("kind",))
-            schema_problems = tuple(d for d in schema_problems if d.subject == where)
-        elif _not_a_manifest(doc):
-            schema_problems = (error(
-                "not an ftctl manifest: apiVersion, kind, metadata and spec are all missing",
-                "This file matched a pattern under `manifests:` in ftctl.yaml. Start it with "
-                "`apiVersion: ftctl/v1` and `kind: FineTunedModel`, or narrow the pattern.",
-                subject=doc.start,
-            ),)
+        schema_problems = _schema_problems(doc, problems)
         diags.extend(schema_problems)
         if schema_problems or _has_yaml_problems(doc, problems):
             diags.extend(_loose_dataset_checks(doc, rel, root))
@@ -79,6 +64,25 @@ def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> l
         diags.extend(found)
         out.append(Loaded(manifest, doc))
     return out
+
+
+def _schema_problems(doc: Document, yaml_problems: Diagnostics) -> Diagnostics:
+    # A value the YAML layer already refused (a tag, an infinity) is not reported twice.
+    reported = {d.subject for d in yaml_problems}
+    found = tuple(d for d in _with_owner(checker(MANIFEST_SCHEMA).check(doc), doc)
+                  if d.subject not in reported)
+    if _foreign_kind(doc):
+        # Another kind of YAML (a workflow, a Project): one clear error, not dozens.
+        where = doc.locate(("kind",))
+        return tuple(d for d in found if d.subject == where)
+    if _not_a_manifest(doc):
+        return (error(
+            "not an ftctl manifest: apiVersion, kind, metadata and spec are all missing",
+            "This file matched a pattern under `manifests:` in ftctl.yaml. Start it with "
+            "`apiVersion: ftctl/v1` and `kind: FineTunedModel`, or narrow the pattern.",
+            subject=doc.start,
+        ),)
+    return found
 
 
 def _foreign_kind(doc: Document) -> bool:
