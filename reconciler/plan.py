@@ -64,6 +64,7 @@ class Reason(StrEnum):
     DELETED_OUT_OF_BAND = "deleted_out_of_band"
     IN_FLIGHT_SPEC_MISMATCH = "in_flight_spec_mismatch"
     RETRY_FAILED = "retry_failed"
+    CANCELLED = "cancelled"  # the latest job was cancelled: started again
     SUPERSEDED = "superseded"
     ORPHANED = "orphaned"
     DUPLICATE = "duplicate"
@@ -71,7 +72,7 @@ class Reason(StrEnum):
     # Reasons carried by NOOP steps (reporting only; apply skips them).
     UNCHANGED = "unchanged"
     IN_PROGRESS = "in_progress"
-    FAILED = "failed"  # latest job failed/cancelled with this spec; no retry without a flag
+    FAILED = "failed"  # latest job failed with this spec; no retry without a flag
     ADOPTED = "adopted"  # a hand-made job taken over through spec.adopt
     BLOCKED = "blocked"  # cannot be planned (e.g. its {ref:} parent has no version)
 

@@ -193,6 +193,11 @@ def _plan_settled(ctx: Ctx, model: _Model) -> None:
     failed = latest is not None and latest.status in (JobStatus.FAILED, JobStatus.CANCELLED)
     if latest is not None and failed and versions.newer_than(latest, current):
         cmp = model.compare(ctx, latest)
+        if not cmp.forced and latest.status is JobStatus.CANCELLED:
+            # A cancelled job is not a cost loop: the manifest still asks for the model, so
+            # the reconciler starts it again (as `ftctl jobs cancel` warns).
+            _create(ctx, model, Reason.CANCELLED, Comparison(changes=(), forced=True))
+            return
         if not cmp.forced:
             _report_failed(ctx, model, latest, cmp)
             return

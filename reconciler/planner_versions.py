@@ -47,7 +47,24 @@ class Versions:
 
     @property
     def latest(self) -> RemoteJob | None:
-        return self.jobs[-1] if self.jobs else None
+        """The newest job, not counting cancelled duplicates of a version another job holds.
+
+        Two racing applies can create the same version twice; the later one is cancelled, and
+        that cancellation must not read as "the latest job was cancelled".
+        """
+        live = [j for j in self.jobs if not self._cancelled_duplicate(j)]
+        return live[-1] if live else None
+
+    def _cancelled_duplicate(self, job: RemoteJob) -> bool:
+        if job.status is not JobStatus.CANCELLED:
+            return False
+        version = version_of(job)
+        return version > 0 and any(
+            other is not job
+            and version_of(other) == version
+            and other.status is not JobStatus.CANCELLED
+            for other in self.jobs
+        )
 
     @property
     def in_flight(self) -> tuple[RemoteJob, ...]:

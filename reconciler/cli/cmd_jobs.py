@@ -236,16 +236,15 @@ def cancel(ref: str, yes: bool, fmt: str) -> int:
 
 
 def restart_note(target: app_jobs.CancelTarget) -> str:
-    """What the next plan does about a cancelled job its manifest still asks for.
+    """What the next apply does about a cancelled job its manifest still asks for.
 
-    The planner treats a cancelled latest job like a failed one (no cost loops): it is reported,
-    and trained again only when the manifest changes or with --retry-failed.
+    A cancelled latest job is not a cost loop like a failed one: the planner starts it again.
     """
     name = target.owner.name
     return (
-        f"the manifest of {name} still asks for this version. The next `ftctl plan` reports the "
-        f"cancelled job; `ftctl apply` starts it again as soon as the manifest changes, or with "
-        f"`ftctl apply --retry-failed`. Remove the manifest of {name} to stop managing it."
+        f"the manifest of {name} still asks for this version, so the next `ftctl apply` starts "
+        f"the job again unless the manifest changes. Remove the manifest of {name} to stop "
+        f"managing it."
     )
 
 

@@ -46,7 +46,7 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
             return "will be created"
         if r is Reason.IN_FLIGHT_SPEC_MISMATCH:
             return f"will be restarted {because}"
-        if r in (Reason.DELETED_OUT_OF_BAND, Reason.RETRY_FAILED):
+        if r in (Reason.DELETED_OUT_OF_BAND, Reason.RETRY_FAILED, Reason.CANCELLED):
             return f"will be created again {because}"
         return f"will be created {because}"
     if a is Action.RETRAIN:
@@ -89,6 +89,7 @@ _REASON_WORDS = {
     Reason.DELETED_OUT_OF_BAND: "because its model was deleted outside ftctl",
     Reason.IN_FLIGHT_SPEC_MISMATCH: "because the job in progress was started from another spec",
     Reason.RETRY_FAILED: "because the last job failed and a retry was asked for",
+    Reason.CANCELLED: "because its last job was cancelled before it finished",
     Reason.SUPERSEDED: "because newer versions replace it (lifecycle.keep_versions)",
     Reason.ORPHANED: "because no manifest names it any more",
     Reason.DUPLICATE: "because it duplicates another job for the same version",

@@ -99,7 +99,7 @@ def test_cancel_asks_on_a_terminal(slow: Any, ftctl: Any, monkeypatch: Any) -> N
     assert accepted.exit_code == 0, accepted.stderr
     doc = json.loads(accepted.stdout)
     assert [j["status"] for j in doc["cancelled"]] == ["cancelled"]
-    assert "--retry-failed" in doc["warning"]
+    assert "next `ftctl apply` starts the job again" in doc["warning"]
 
 
 def test_cancel_effect_on_the_next_plan(slow: Any, ftctl: Any) -> None:
@@ -108,16 +108,12 @@ def test_cancel_effect_on_the_next_plan(slow: Any, ftctl: Any) -> None:
     in_flight = json.loads(ftctl("plan", "--format", "json").stdout)
     assert in_flight["summary"].get("create", 0) == 0  # the job in progress is left alone
     assert ftctl("jobs", "cancel", job_id, "--yes").exit_code == 0
-    # As the warning says: reported, not started again with the same spec (no cost loops)...
+    # As the warning says: the next plan starts the job again (the manifest still wants it).
     after = ftctl("plan", "--format", "json", "--detailed-exitcode")
-    assert after.exit_code == 0, after.stdout + after.stderr
-    assert job_id in after.stdout and "cancelled" in after.stdout
-    # ...but started again with --retry-failed, or as soon as the manifest changes.
-    retry = json.loads(ftctl("plan", "--format", "json", "--retry-failed").stdout)
-    assert retry["summary"]["create"] == 1
-    slow.model("bot", n_epochs=2)
-    changed = json.loads(ftctl("plan", "--format", "json").stdout)
-    assert changed["summary"]["create"] == 1
+    assert after.exit_code == 2, after.stdout + after.stderr
+    doc = json.loads(after.stdout)
+    assert doc["summary"]["create"] == 1
+    assert [c["reason"] for c in doc["changes"] if c["action"] == "create"] == ["cancelled"]
     cancelled_twice = ftctl("jobs", "cancel", job_id, "--yes")
     assert cancelled_twice.exit_code == 1
     assert f"job {job_id} has already cancelled; nothing to cancel" in cancelled_twice.stderr

@@ -259,6 +259,26 @@ def test_failed_job_is_superseded_by_a_spec_change() -> None:
     assert create.changes[0].path == "method.hyperparameters.n_epochs"
 
 
+def test_cancelled_latest_job_is_started_again() -> None:
+    desired = a_desired(a_manifest("bot"))
+    cancelled = a_job_for(desired, "bot", id="ftjob-1", status=JobStatus.CANCELLED)
+    result = plan(desired, a_snapshot(jobs=[cancelled], files=files_for(desired)))
+    (create,) = result.steps
+    assert (create.action, create.reason) == (Action.CREATE, Reason.CANCELLED)
+    assert create_payload(create).version == 2
+
+
+def test_cancelled_duplicate_of_a_live_version_is_ignored() -> None:
+    """Two racing applies made version 1 twice; the later one was cancelled."""
+    desired = a_desired(a_manifest("bot"))
+    survivor = a_job_for(desired, "bot", id="ftjob-1", created_at=100)
+    duplicate = a_job_for(desired, "bot", id="ftjob-2", created_at=101,
+                          status=JobStatus.CANCELLED)
+    result = plan(desired, a_snapshot(jobs=[survivor, duplicate], files=files_for(desired)))
+    assert [(s.action, s.reason) for s in result.steps] == [(Action.NOOP, Reason.UNCHANGED)]
+    assert not result.notes
+
+
 def test_failed_retrain_keeps_the_current_version_and_reports() -> None:
     old = a_desired(a_manifest("bot"))
     desired = a_desired(a_manifest("bot", seed=3))
