@@ -5,6 +5,8 @@ peak memory is its own), in the order of BENCHMARKS, with smaller inputs under -
 writes benchmarks/results/<name>.json; this then writes benchmarks/RESULTS.md from those files
 (ratios against the baselines each benchmark measured in the same run) and the scaling plots
 in benchmarks/plots/. `--report-only` rewrites RESULTS.md from the JSON already there.
+A --quick run leaves the published results/*.json as they were (its own go to
+benchmarks/.data/quick-results/), so a smoke run never replaces full-size figures.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -77,6 +80,10 @@ def run_one(bench: Bench, quick: bool) -> dict[str, Any]:
     return {"exit": code, "seconds": seconds, "args": list(args)}
 
 
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.glob("*.json")} if directory.exists() else {}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs_path = RESULTS_DIR / "runs.json"
     runs: dict[str, Any] = json.loads(runs_path.read_text()) if runs_path.exists() else {}
+    published = _snapshot(RESULTS_DIR) if args.quick else {}
     if not args.report_only:
         for bench in selected(args.only):
             runs[bench.name] = {**run_one(bench, args.quick), "quick": args.quick,
@@ -101,6 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     text = report.render(RESULTS_DIR, runs)
     (HERE / "RESULTS.md").write_text(text)
     print(f"wrote {HERE / 'RESULTS.md'}")
+    if args.quick and not args.report_only:
+        # A quick run checks that everything works; it must not replace the published full
+        # figures: its JSON moves to .data/quick-results/ and the earlier files come back.
+        quick_dir = HERE / ".data" / "quick-results"
+        quick_dir.mkdir(parents=True, exist_ok=True)
+        for path in RESULTS_DIR.glob("*.json"):
+            shutil.copyfile(path, quick_dir / path.name)
+        for name, content in published.items():
+            (RESULTS_DIR / name).write_bytes(content)
     failed = [n for n, r in runs.items() if not n.startswith("_") and r.get("exit") != 0]
     return 1 if failed else 0
 
