@@ -9,6 +9,7 @@ Every problem is collected; nothing is raised for user mistakes.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, 
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Desired,
+    Manifest,
     Price,
     ProviderSettings,
     ProviderType,
@@ -59,23 +61,45 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
         return LoadResult(None, diags, MappingProxyType(sources))
     sources[label] = text
     settings, doc, problems = _load_settings(text, label, root)
-    if settings is None or doc is None:
+    if doc is None:
         return LoadResult(None, sorted_diagnostics((*diags, *problems)), MappingProxyType(sources))
-    all_diags = list(problems)
+    # Broken settings still name the manifests, so their problems are reported in the same run.
+    found = _load_manifest_files(settings or _fallback_settings(doc, root, label), doc, sources)
+    all_diags = [*problems, *found[1]]
+    if settings is None:
+        return LoadResult(None, sorted_diagnostics(all_diags), MappingProxyType(sources))
+    desired = Desired(settings=settings, manifests=found[0])
+    return LoadResult(desired, sorted_diagnostics(all_diags), MappingProxyType(sources))
+
+
+def _load_manifest_files(
+    settings: Settings, doc: Document, sources: dict[str, str]
+) -> tuple[tuple[Manifest, ...], list[Diagnostic]]:
+    """Every manifest the patterns match, sorted by name, plus all their problems."""
     loaded: list[Loaded] = []
     files, problems = _manifest_files(settings, doc)
-    all_diags.extend(problems)
+    diags = list(problems)
     for rel in files:
-        text, problems = _read(os.path.join(root, rel), rel)
-        all_diags.extend(problems)
+        text, problems = _read(os.path.join(settings.root, rel), rel)
+        diags.extend(problems)
         if text is not None:
             sources[rel] = text
-            loaded.extend(load_manifests(text, rel, root, all_diags))
-    all_diags.extend(cross_checks(loaded))
+            loaded.extend(load_manifests(text, rel, settings.root, diags))
+    diags.extend(cross_checks(loaded))
     valid = [item.manifest for item in unique(loaded) if item.manifest is not None]
-    manifests = tuple(sorted(valid, key=lambda m: m.name))
-    desired = Desired(settings=settings, manifests=manifests)
-    return LoadResult(desired, sorted_diagnostics(all_diags), MappingProxyType(sources))
+    return tuple(sorted(valid, key=lambda m: m.name)), diags
+
+
+def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
+    """Just enough of invalid settings to find the manifests: their patterns, when usable."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    raw = data.get("manifests")
+    items: list[object] = raw if isinstance(raw, list) else []
+    patterns = tuple(p for p in items if isinstance(p, str) and p)
+    base = Settings(workspace="", root=root, source=SourceRange(file=label, line=1, column=1))
+    if patterns and len(patterns) == len(items):
+        return dataclasses.replace(base, manifests=patterns)
+    return base
 
 
 def resolve_base_model(desired: Desired, name: str) -> str | None:

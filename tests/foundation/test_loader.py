@@ -352,3 +352,16 @@ def test_provider_settings_without_effect_are_warned(make_project: MakeProject) 
     root = make_project({"models/a.yaml": _manifest("a")}, settings=openai)
     assert [d.summary for d in load_project(str(root)).diagnostics] == [
         "provider.speed has no effect with provider type openai"]
+
+
+def test_broken_settings_and_broken_manifests_are_reported_together(
+    make_project: MakeProject,
+) -> None:
+    settings = "kind: Project\nworkspace: w\nconcurrency: 0\nmanifests: [ml/*.yaml]\n"
+    root = make_project({"ml/a.yaml": _manifest("a") + "  seed: x\n"}, settings=settings)
+    result = load_project(str(root))
+    assert result.desired is None
+    assert [(str(d.subject), d.summary) for d in result.diagnostics] == [
+        ("ftctl.yaml:3:14", "concurrency: must be at least 1, got 0"),
+        ("ml/a.yaml:8:9", 'seed: expected an integer, got "x"'),
+    ]
