@@ -35,6 +35,7 @@ from reconciler.app.apply import ApplyOptions, run_apply
 from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator import ConnectionDropped, make_app
+from reconciler.emulator.server import create_server
 from reconciler.events import StepStatus
 from reconciler.identity import META_NAME, META_OP, META_WORKSPACE
 from reconciler.observe import observe
@@ -136,35 +137,20 @@ def client(app: Any, clock: SimClock, seed: int) -> RemoteApi:
     return RemoteApi(http)
 
 
-def run_once(base: Path, *, seed: int, rate: float, models: int = 50) -> RunResult:
+def run_once(base: Path, *, seed: int, rate: float, models: int = 50,
+             loopback: bool = False) -> RunResult:
+    """One chaos run. loopback: the emulator on a real socket (resets and lost answers are
+    closed TCP connections) instead of in-process WSGI."""
     root, db = base / "repo", base / "emulator.db"
     write_project(root, models)
     clock = SimClock()
-    faulty = make_app(str(db), api_key=KEY, speed=50.0, faults=fault_spec(rate), seed=seed,
-                      clock=clock)
-    faulty.faults.plan = replace(faulty.faults.plan, slow_seconds=SLOW_SECONDS)
-    injected = count_faults(faulty)
-    clean = make_app(str(db), api_key=KEY, speed=50.0, clock=clock)
-    try:
-        api = client(faulty, clock, seed)
-
-        @contextlib.contextmanager
-        def open_remote(settings: Settings) -> Iterator[RemoteApi]:
-            yield api
-
-        applies = 0
-        failures: list[str] = []
+    with contextlib.ExitStack() as stack:
+        api, injected = _faulty_remote(stack, str(db), clock, seed=seed, rate=rate,
+                                       loopback=loopback)
+        clean = make_app(str(db), api_key=KEY, speed=50.0, clock=clock)
+        stack.callback(clean.close)
         checker = client(clean, clock, seed)
-        while applies < MAX_APPLIES:
-            applies += 1
-            report = run_apply(str(root), None,
-                               ApplyOptions(auto_approve=True, poll_interval=5.0),
-                               open_remote=open_remote, reporter=_Quiet(), clock=clock,
-                               sleep=clock.advance)
-            if converged(root, checker):
-                break
-            failures += [f"{r.key}: {r.message}" for r in report.results
-                         if r.status is StepStatus.FAILED]
+        applies, failures = _apply_until_converged(root, api, checker, clock)
         created, surviving = duplicate_jobs(str(db), checker)
         return RunResult(
             seed=seed, rate=rate, models=models, converged=converged(root, checker),
@@ -172,9 +158,47 @@ def run_once(base: Path, *, seed: int, rate: float, models: int = 50) -> RunResu
             duplicate_uploads=duplicate_uploads(str(db)), requests=api.http.request_count,
             faults=dict(sorted(injected.items())), failures=tuple(failures),
         )
-    finally:
-        faulty.close()
-        clean.close()
+    raise AssertionError("unreachable")
+
+
+def _faulty_remote(stack: contextlib.ExitStack, db: str, clock: SimClock, *, seed: int,
+                   rate: float, loopback: bool) -> tuple[RemoteApi, Counter[str]]:
+    if loopback:
+        server = create_server(db, api_key=KEY, speed=50.0, faults=fault_spec(rate), seed=seed,
+                               clock=clock).start()
+        stack.callback(server.stop)
+        app: Any = server.app
+        http = HttpClient(server.base_url, KEY, sleep=clock.advance, rng=random.Random(seed))
+        api = RemoteApi(http)
+    else:
+        app = make_app(db, api_key=KEY, speed=50.0, faults=fault_spec(rate), seed=seed,
+                       clock=clock)
+        stack.callback(app.close)
+        api = client(app, clock, seed)
+    app.faults.plan = replace(app.faults.plan, slow_seconds=SLOW_SECONDS)
+    stack.callback(api.close)
+    return api, count_faults(app)
+
+
+def _apply_until_converged(root: Path, api: RemoteApi, checker: RemoteApi,
+                           clock: SimClock) -> tuple[int, list[str]]:
+    """Apply (again) until converged, as CI would; (applies made, failed steps seen)."""
+
+    @contextlib.contextmanager
+    def open_remote(settings: Settings) -> Iterator[RemoteApi]:
+        yield api
+
+    applies, failures = 0, []
+    while applies < MAX_APPLIES:
+        applies += 1
+        report = run_apply(str(root), None, ApplyOptions(auto_approve=True, poll_interval=5.0),
+                           open_remote=open_remote, reporter=_Quiet(), clock=clock,
+                           sleep=clock.advance)
+        if converged(root, checker):
+            break
+        failures += [f"{r.key}: {r.message}" for r in report.results
+                     if r.status is StepStatus.FAILED]
+    return applies, failures
 
 
 def count_faults(app: Any) -> Counter[str]:

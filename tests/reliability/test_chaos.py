@@ -33,6 +33,19 @@ def test_apply_of_50_models_converges_under_faults(rate: float, seed: int,
     check(run_once(tmp_path, seed=seed, rate=rate, models=50))
 
 
+@pytest.mark.timeout(240)
+def test_apply_converges_with_faults_on_real_sockets(tmp_path: Path) -> None:
+    """The same over loopback TCP: resets and lost answers are really closed connections."""
+    check(run_once(tmp_path, seed=7, rate=0.30, models=20, loopback=True))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_loopback_runs_at_30pct_converge(seed: int, tmp_path: Path) -> None:
+    check(run_once(tmp_path, seed=seed, rate=0.30, models=50, loopback=True))
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_twenty_seeded_runs_per_level_converge_and_publish_figures(tmp_path: Path) -> None:
