@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -83,6 +84,24 @@ class DroppingTransport(httpx.WSGITransport):
             raise httpx.RemoteProtocolError("Server disconnected", request=request) from exc
 
 
+_ID = re.compile(r"(ftjob|file|upload|part|ft)[-:][A-Za-z0-9:._-]+")
+
+
+class Tally:
+    """WSGI middleware counting attempts per "METHOD path" (ids folded to {id})."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = _ID.sub("{id}", environ.get("PATH_INFO", ""))
+        with self._lock:
+            self.counts[f"{environ['REQUEST_METHOD']} {path}"] += 1
+        return self.app(environ, start_response)
+
+
 class _Quiet:
     """A Reporter that drops everything (the run is judged from the remote's records)."""
 
@@ -106,6 +125,7 @@ class RunResult:
     requests: int
     faults: dict[str, int]
     failures: tuple[str, ...] = ()  # failed steps of applies before the last (why re-applied)
+    by_request: dict[str, int] | None = None  # "METHOD path" -> attempts (in-process runs)
 
     @property
     def requests_per_model(self) -> float:
@@ -145,8 +165,8 @@ def run_once(base: Path, *, seed: int, rate: float, models: int = 50,
     write_project(root, models)
     clock = SimClock()
     with contextlib.ExitStack() as stack:
-        api, injected = _faulty_remote(stack, str(db), clock, seed=seed, rate=rate,
-                                       loopback=loopback)
+        api, injected, tally = _faulty_remote(stack, str(db), clock, seed=seed, rate=rate,
+                                              loopback=loopback)
         clean = make_app(str(db), api_key=KEY, speed=50.0, clock=clock)
         stack.callback(clean.close)
         checker = client(clean, clock, seed)
@@ -157,12 +177,14 @@ def run_once(base: Path, *, seed: int, rate: float, models: int = 50,
             applies=applies, duplicate_jobs_created=created, duplicate_jobs_surviving=surviving,
             duplicate_uploads=duplicate_uploads(str(db)), requests=api.http.request_count,
             faults=dict(sorted(injected.items())), failures=tuple(failures),
+            by_request=None if loopback else dict(sorted(tally.items())),
         )
     raise AssertionError("unreachable")
 
 
 def _faulty_remote(stack: contextlib.ExitStack, db: str, clock: SimClock, *, seed: int,
-                   rate: float, loopback: bool) -> tuple[RemoteApi, Counter[str]]:
+                   rate: float, loopback: bool) -> tuple[RemoteApi, Counter[str], Counter[str]]:
+    tally: Counter[str] = Counter()
     if loopback:
         server = create_server(db, api_key=KEY, speed=50.0, faults=fault_spec(rate), seed=seed,
                                clock=clock).start()
@@ -174,10 +196,12 @@ def _faulty_remote(stack: contextlib.ExitStack, db: str, clock: SimClock, *, see
         app = make_app(db, api_key=KEY, speed=50.0, faults=fault_spec(rate), seed=seed,
                        clock=clock)
         stack.callback(app.close)
-        api = client(app, clock, seed)
+        tallied = Tally(app)
+        tally = tallied.counts
+        api = client(tallied, clock, seed)
     app.faults.plan = replace(app.faults.plan, slow_seconds=SLOW_SECONDS)
     stack.callback(api.close)
-    return api, count_faults(app)
+    return api, count_faults(app), tally
 
 
 def _apply_until_converged(root: Path, api: RemoteApi, checker: RemoteApi,
@@ -249,6 +273,16 @@ def duplicate_jobs(db: str, api: RemoteApi) -> tuple[int, int]:
     return (sum(n - 1 for n in per_op.values()), sum(n - 1 for n in live.values()))
 
 
+def _mean_per_model(runs: list[RunResult], prefixes: tuple[str, ...]) -> float | None:
+    """Mean attempts per model of requests starting with one of prefixes (in-process runs)."""
+    counted = [r for r in runs if r.by_request is not None]
+    if not counted:
+        return None
+    total = sum(n for r in counted for key, n in (r.by_request or {}).items()
+                if key.startswith(prefixes))
+    return round(total / sum(r.models for r in counted), 2)
+
+
 def summarize(results: list[RunResult]) -> dict[str, Any]:
     """Per-level figures for benchmarks/results/chaos.json and docs/reliability.md."""
     levels: dict[str, Any] = {}
@@ -264,6 +298,8 @@ def summarize(results: list[RunResult]) -> dict[str, Any]:
             "duplicate_jobs_surviving": sum(r.duplicate_jobs_surviving for r in runs),
             "duplicate_uploads": sum(r.duplicate_uploads for r in runs),
             "faults_injected": sum(sum(r.faults.values()) for r in runs),
+            "writes_per_model_mean": _mean_per_model(runs, ("POST", "DELETE")),
+            "job_polls_per_model_mean": _mean_per_model(runs, ("GET /v1/fine_tuning/jobs/",)),
             "requests_per_model_mean": round(sum(rpm) / len(rpm), 2),
             "requests_per_model_max": round(max(rpm), 2),
         }

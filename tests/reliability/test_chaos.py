@@ -49,7 +49,8 @@ def test_loopback_runs_at_30pct_converge(seed: int, tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_twenty_seeded_runs_per_level_converge_and_publish_figures(tmp_path: Path) -> None:
-    results = []
+    # A fault-free baseline first: what the same apply costs when nothing goes wrong.
+    results = [run_once(tmp_path / f"0-{seed}", seed=seed, rate=0.0) for seed in (1, 2)]
     for rate in LEVELS:
         for seed in range(1, 21):
             results.append(run_once(tmp_path / f"{rate}-{seed}", seed=seed, rate=rate))
@@ -57,4 +58,7 @@ def test_twenty_seeded_runs_per_level_converge_and_publish_figures(tmp_path: Pat
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     for result in results:
-        check(result)
+        if result.rate:
+            check(result)
+        else:
+            assert result.converged and result.applies == 1, result
