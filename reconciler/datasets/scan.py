@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -87,15 +88,17 @@ class Scan:
         is_pc = self.format == PC
         lineno, examples = 0, 0
         for at, lines in iter_chunks_at(path, start=start, end=end, on_block=on_block):
-            first_in_chunk = lineno + 1
+            first_in_chunk, ends = lineno + 1, None
             for line in lines:
                 lineno += 1
                 try:
                     obj = loads(line)
                 except decode_error:
-                    # Blank lines land here too: orjson rejects empty input. The byte offset is
-                    # worked out only here, so good lines do not pay for it.
-                    offset = at + sum(len(x) + 1 for x in lines[: lineno - first_in_chunk])
+                    # Blank lines land here too: orjson rejects empty input. Byte offsets are
+                    # worked out only for a chunk that has a bad line, once (C-level sums).
+                    if ends is None:
+                        ends = [0, *accumulate(len(x) + 1 for x in lines)]
+                    offset = at + ends[lineno - first_in_chunk]
                     obj = None if self.stopped else self._slow(line, lineno, offset)
                 if obj is None or self.stopped:
                     continue
