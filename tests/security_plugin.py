@@ -18,6 +18,7 @@ import os
 import secrets
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,9 +101,9 @@ def _file_contains(path: str, raw: bytes) -> bool:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, None]:
+) -> Generator[None, Any, None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    report: pytest.TestReport = outcome.get_result()
     canary = item.stash.get(_CANARY, None)
     if canary is None:
         return
@@ -112,7 +113,8 @@ def pytest_runtest_makereport(
     if report.longrepr is not None and canary in str(report.longrepr):
         where.append("failure text / exception")
     if report.when == "teardown":
-        where.extend(item.stash.get(_FOUND, []))
+        found: list[str] = item.stash.get(_FOUND, [])
+        where.extend(found)
     if where:
         report.outcome = "failed"
         report.longrepr = (

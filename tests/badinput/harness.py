@@ -205,7 +205,8 @@ class Recording:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         with self._lock:
             self.methods[environ["REQUEST_METHOD"]] += 1
-        return self.app(environ, start_response)
+        result: Iterable[bytes] = self.app(environ, start_response)
+        return result
 
     @property
     def writes(self) -> int:

@@ -135,7 +135,7 @@ class KillSwitch:
         if when == "before":
             self._kill()
             raise ConnectionDropped("killed before the work")
-        result = self.app(environ, start_response)
+        result: Iterable[bytes] = self.app(environ, start_response)
         if when == "after":
             self._kill()  # the work committed; the answer never leaves
             raise ConnectionDropped("killed after the work")

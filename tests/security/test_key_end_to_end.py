@@ -18,8 +18,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from reconciler.emulator.server import RunningServer, start_in_background
-
-from ..security_plugin import files_containing, new_canary
+from tests.security_plugin import files_containing, new_canary
 
 
 @pytest.fixture

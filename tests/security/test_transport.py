@@ -136,7 +136,12 @@ def test_settings_cannot_hold_a_tls_switch(tmp_path: Path, key: str) -> None:
 ])
 def test_plain_http_to_a_remote_host_is_refused(url: str) -> None:
     sent: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200, json={}))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={})
+
+    transport = httpx.MockTransport(handler)
     with pytest.raises(ConfigError) as caught:
         HttpClient(url, KEY, transport=transport).request("GET", "models")
     assert "http" in str(caught.value) and KEY not in str(caught.value)
