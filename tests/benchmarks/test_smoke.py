@@ -16,10 +16,10 @@ from benchmarks.__main__ import selected
 
 
 def test_tiny_no_change_plan_counts_pages_not_models(tmp_path: Path) -> None:
-    res = plan_bench.run(12, 3, 40, data_dir=tmp_path)
+    res = plan_bench.run(12, 3, 40, data_dir=tmp_path, runs=2)
     assert res["seeded"] == {**res["seeded"], "manifests": 12, "jobs": 36, "files": 40}
     assert res["cold"]["changes"] == res["warm"]["changes"] == 0
-    assert res["cold"]["noop_steps"] == 12
+    assert res["cold"]["noop_steps"] == 12 and len(res["warm"]["all_wall_s"]) == 2
     # One page of jobs, one of files, the model list: not one request per model.
     assert res["pages"] == 3 and res["cold"]["requests"] == 3 == res["warm"]["requests"]
     assert res["refresh"]["naive_requests"] == 12 and res["refresh"]["jobs_seen"] == 36
@@ -34,7 +34,7 @@ def test_report_renders_every_section_and_survives_missing_results(tmp_path: Pat
                     "naive_requests": 2}, "requests_within_pages": True}))
     (tmp_path / "apply.json").write_text("{broken")
     text = report.render(tmp_path, {"plan": {"exit": 0, "quick": True, "args": ["--x"]}})
-    assert "| plan, warm hash cache | 1.00 s, 3 requests | 2.00 s cold | 2.00x faster |" in text
+    assert "| plan, warm hash cache | 1.00 s, 3 requests | 2.00 s cold | 2.00x as fast |" in text
     assert "quick mode (--x); exit 0" in text
     assert "_no results: the benchmark has not produced results/apply.json" in text
     assert text.count("\n## ") == len(report.SECTIONS)
