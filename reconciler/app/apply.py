@@ -116,8 +116,9 @@ class _Session:
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
         plan, snapshot = self._plan()
-        report = self._round(plan, snapshot, confirm, follow=self._to_follow(plan))
-        if report.interrupted or not report.approved or not in_progress(plan):
+        follow = self._to_follow(plan)
+        report = self._round(plan, snapshot, confirm, follow=follow)
+        if report.interrupted or not report.approved or not follow:
             return report
         # Jobs an earlier apply left training have ended: what they unlock ({ref:} children,
         # retiring older versions once checks passed) is planned and carried out now.
