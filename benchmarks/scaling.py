@@ -1,6 +1,7 @@
 """Scaling curves: `python -m benchmarks.scaling [--quick]`.
 
-- plan time vs manifests (100 / 1,000 / 5,000): a no-change plan, cold and warm dataset cache,
+- plan time vs manifests (100 / 1,000 / 5,000): a no-change plan, cold and warm dataset cache
+  (median of 3 pairs; 1 under --quick),
   against the emulator on loopback holding one current job and one file per manifest (the
   plan benchmark's setup with history 1), plus the HTTP requests each plan made;
 - dataset validation (structure-only, `validate_file`, as `ftctl data check --no-tokens`)
@@ -29,10 +30,10 @@ ROWS_QUICK = (50_000, 500_000)
 ROWS_FULL = (50_000, 500_000, 2_000_000)
 
 
-def plan_curve(sizes: tuple[int, ...]) -> list[dict[str, Any]]:
+def plan_curve(sizes: tuple[int, ...], runs: int) -> list[dict[str, Any]]:
     points = []
     for n in sizes:
-        res = plan_bench.run(n, 1, n, naive=False)
+        res = plan_bench.run(n, 1, n, naive=False, runs=runs)
         points.append({"manifests": n, "cold_s": res["cold"]["wall_s"],
                        "warm_s": res["warm"]["wall_s"], "requests": res["cold"]["requests"],
                        "pages": res["pages"], "seed_s": res["seeded"]["seed_s"]})
@@ -111,7 +112,7 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    res: dict[str, Any] = {"plan": plan_curve(MANIFESTS),
+    res: dict[str, Any] = {"plan": plan_curve(MANIFESTS, 1 if quick else 3),
                            "validation": validation_curve(ROWS_QUICK if quick else ROWS_FULL)}
     res["plots"] = plot(res)
     return res
