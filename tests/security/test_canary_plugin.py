@@ -59,3 +59,9 @@ def test_the_canary_plugin_fails_exactly_the_leaking_tests(tmp_path: Path) -> No
                        "test_file", "test_capsys_unread"}, report
     assert "leaked into: failure text / exception" in report  # not only "it raised"
     assert "leaked into: file sub/plan.json" in report
+
+
+def test_the_plugin_is_active_in_this_suite(api_key_canary: str) -> None:
+    """Guards the one-line registration in tests/conftest.py."""
+    assert os.environ["OPENAI_API_KEY"] == api_key_canary
+    assert api_key_canary.startswith("sk-canary-") and len(api_key_canary) == 42
