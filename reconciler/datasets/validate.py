@@ -126,20 +126,22 @@ def _join(parts: list[Scan]) -> Scan:
 
 def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
     """(line, first line) of every repeated example, across parts. Each part found its own
-    repeats; first occurrences are compared here, holding only the earlier parts' hashes."""
+    repeats; first occurrences are compared here with C-level set and dict operations,
+    holding only the earlier parts' hashes."""
     seen: dict[int, int] = {}
     found: list[tuple[int, int]] = []
-    last = len(parts) - 1
     for k, (part, offset) in enumerate(zip(parts, offsets, strict=True)):
-        for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
-            earlier = seen.get(h)
-            if earlier is not None:
-                found.append((lineno + offset, earlier))
-            elif k < last:
-                seen[h] = lineno + offset
+        common = seen.keys() & set(part.first_hashes) if seen else set()
+        if common:
+            for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
+                if h in common:
+                    found.append((lineno + offset, seen[h]))
         for lineno, h, first in part.dups:
             earlier = seen.get(h)
-            found.append((lineno + offset, min(earlier or first + offset, first + offset)))
+            found.append((lineno + offset, earlier if earlier is not None else first + offset))
+        if k < len(parts) - 1:  # the last part's hashes are never looked up
+            lines = map(offset.__add__, part.first_lines)
+            seen = {**dict(zip(part.first_hashes, lines, strict=True)), **seen}
     return found
 
 
