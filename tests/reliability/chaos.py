@@ -97,9 +97,14 @@ class Tally:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = _ID.sub("{id}", environ.get("PATH_INFO", ""))
+        key = f"{environ['REQUEST_METHOD']} {path}"
         with self._lock:
-            self.counts[f"{environ['REQUEST_METHOD']} {path}"] += 1
+            self.counts[key] += 1
+        _current.request = key  # the emulator draws its fault on this same thread
         return self.app(environ, start_response)
+
+
+_current = threading.local()
 
 
 class _Quiet:
@@ -226,7 +231,8 @@ def _apply_until_converged(root: Path, api: RemoteApi, checker: RemoteApi,
 
 
 def count_faults(app: Any) -> Counter[str]:
-    """Wrap the emulator's fault draw to count what it injected, per kind."""
+    """Wrap the emulator's fault draw to count what it injected, per kind, and (in-process,
+    where Tally names the request) per "kind METHOD path"."""
     counts: Counter[str] = Counter()
     draw = app.faults.draw
 
@@ -234,6 +240,9 @@ def count_faults(app: Any) -> Counter[str]:
         kind: str | None = draw()
         if kind is not None:
             counts[kind] += 1
+            request = getattr(_current, "request", None)
+            if request is not None:
+                counts[f"{kind} {request}"] += 1
         return kind
 
     app.faults.draw = counted
@@ -297,7 +306,10 @@ def summarize(results: list[RunResult]) -> dict[str, Any]:
             "duplicate_jobs_created": sum(r.duplicate_jobs_created for r in runs),
             "duplicate_jobs_surviving": sum(r.duplicate_jobs_surviving for r in runs),
             "duplicate_uploads": sum(r.duplicate_uploads for r in runs),
-            "faults_injected": sum(sum(r.faults.values()) for r in runs),
+            "faults_injected": sum(n for r in runs for k, n in r.faults.items() if " " not in k),
+            "create_answers_lost": sum(r.faults.get("lost POST /v1/fine_tuning/jobs", 0)
+                                       for r in runs),
+            "upload_answers_lost": sum(r.faults.get("lost POST /v1/files", 0) for r in runs),
             "writes_per_model_mean": _mean_per_model(runs, ("POST", "DELETE")),
             "job_polls_per_model_mean": _mean_per_model(runs, ("GET /v1/fine_tuning/jobs/",)),
             "requests_per_model_mean": round(sum(rpm) / len(rpm), 2),

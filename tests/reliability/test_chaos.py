@@ -22,7 +22,7 @@ def check(result: RunResult) -> None:
     assert result.converged, result
     assert result.duplicate_jobs_surviving == 0, result
     assert result.duplicate_uploads == 0, result
-    assert sum(result.faults.values()) > 0, "the emulator injected no fault"
+    assert any(n for k, n in result.faults.items() if " " not in k), "no fault was injected"
 
 
 @pytest.mark.timeout(240)
