@@ -16,8 +16,8 @@ BASE_MODELS: tuple[tuple[str, int, str, str | None], ...] = (
     ("gpt-4.1-nano-2025-04-14", 1744321025, "system", None),
     ("gpt-4.1-2025-04-14", 1744316542, "system", None),
     ("gpt-3.5-turbo-0125", 1706048358, "system", "2026-09-28"),
-    ("babbage-002", 1692634615, "system", "2026-10-15"),
-    ("davinci-002", 1692634301, "system", "2026-10-15"),
+    ("babbage-002", 1692634615, "system", "2027-02-15"),
+    ("davinci-002", 1692634301, "system", "2027-02-15"),
     ("o4-mini-2025-04-16", 1744133506, "system", None),
 )
 _BASE_IDS = {m[0] for m in BASE_MODELS}

@@ -80,7 +80,7 @@ def test_models_list_shows_manager_version_and_retirement(
     rows = {m["id"]: m for m in json.loads(result.stdout)["models"]}
     assert set(rows) == {deployed["bot"], deployed["legacy"], loose}
     legacy = rows[deployed["legacy"]]
-    assert legacy["base_model"] == "babbage-002" and legacy["base_shutdown_date"] == "2026-10-15"
+    assert legacy["base_model"] == "babbage-002" and legacy["base_shutdown_date"] == "2027-02-15"
     assert legacy["managed_by"]["name"] == "legacy" and legacy["managed_by"]["version"] == 1
     assert legacy["current"] is True
     assert rows[deployed["bot"]]["base_shutdown_date"] is None
@@ -88,7 +88,7 @@ def test_models_list_shows_manager_version_and_retirement(
     text = ftctl("models", "list").stdout.splitlines()
     assert text[0].split()[:2] == ["MODEL", "MANAGED"]
     line = next(t for t in text if t.startswith(deployed["legacy"]))
-    assert "legacy v1 (current)" in line and "2026-10-15" in line
+    assert "legacy v1 (current)" in line and "2027-02-15" in line
 
 
 def test_models_delete_refuses_managed_models_unless_forced(
