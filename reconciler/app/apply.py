@@ -89,16 +89,19 @@ def run_apply(
     open_remote: OpenRemote,
     reporter: Reporter,
     confirm: Callable[[Plan], bool] | None = None,
+    announce: Callable[[Plan], None] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ApplyReport:
-    """Carry out the project's plan. confirm is asked unless options.auto_approve."""
+    """Carry out the project's plan. confirm is asked unless options.auto_approve, in which
+    case announce (when given) is shown the plan instead."""
     loaded = project.load(directory, config, with_datasets=options.planfile is None)
     if loaded.desired is None or has_errors(loaded.diagnostics):
         return ApplyReport(diagnostics=loaded.diagnostics, sources=loaded.sources)
     desired = loaded.desired
     with open_remote(desired.settings) as api:
         run = _Session(api, desired, options, reporter, clock=clock, sleep=sleep)
+        run.announce = announce
         report = run.apply(confirm)
     return dataclasses.replace(
         report, diagnostics=(*loaded.diagnostics, *report.diagnostics), sources=loaded.sources
@@ -113,6 +116,7 @@ class _Session:
                  sleep: Callable[[float], None]) -> None:
         self.api, self.desired, self.options, self.reporter = api, desired, options, reporter
         self.clock, self.sleep = clock, sleep
+        self.announce: Callable[[Plan], None] | None = None
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
         plan, snapshot = self._plan()
@@ -141,6 +145,8 @@ class _Session:
         done = ApplyReport(plan=plan, checks=checks, diagnostics=plan.notes)
         if plan.has_errors or (not plan.changes and not follow):
             return done
+        if plan.changes and self.options.auto_approve and self.announce is not None:
+            self.announce(plan)
         if plan.changes and not self.options.auto_approve and (
             confirm is None or not confirm(plan)
         ):

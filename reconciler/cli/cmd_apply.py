@@ -76,13 +76,18 @@ def apply(
     )
     with make_reporter(sys.stdout) as reporter:
         report = run_apply(opts.directory, opts.config, options, open_remote=open_remote,
-                           reporter=reporter, confirm=_confirm)
+                           reporter=reporter, confirm=_confirm, announce=_announce)
     return _finish(report)
 
 
-def _confirm(plan: Plan) -> bool:
+def _announce(plan: Plan) -> None:
+    """With --auto-approve the plan is still shown (as Terraform does), just not asked about."""
     click.echo(render(plan, "text", color=sys.stdout.isatty()), nl=False)
     click.echo()
+
+
+def _confirm(plan: Plan) -> bool:
+    _announce(plan)
     return click.confirm("Do you want to perform these actions?", default=False)
 
 

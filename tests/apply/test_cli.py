@@ -33,6 +33,8 @@ def test_apply_show_output(project: Project) -> None:
     code, out = run(project, "apply", "--auto-approve")
     assert code == 0, out
     assert "Apply complete" in out and "done: create child (version 1)" in out
+    # --auto-approve skips the question, not the plan: it is shown before anything runs.
+    assert out.index('+ model "alpha"') < out.index("done: create alpha (version 1)")
     code, out = run(project, "output")
     models = json.loads(out)
     assert sorted(models) == ["alpha", "child"]
