@@ -131,7 +131,8 @@ def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
     seen: dict[int, int] = {}
     found: list[tuple[int, int]] = []
     for k, (part, offset) in enumerate(zip(parts, offsets, strict=True)):
-        common = seen.keys() & set(part.first_hashes) if seen else set()
+        # dict_keys & iterable walks the iterable and keeps only common hashes: no full copy.
+        common = seen.keys() & part.first_hashes if seen else set()
         if common:
             for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
                 if h in common:
@@ -139,9 +140,11 @@ def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
         for lineno, h, first in part.dups:
             earlier = seen.get(h)
             found.append((lineno + offset, earlier if earlier is not None else first + offset))
-        if k < len(parts) - 1:  # the last part's hashes are never looked up
-            lines = map(offset.__add__, part.first_lines)
-            seen = {**dict(zip(part.first_hashes, lines, strict=True)), **seen}
+        if k == 0 and len(parts) > 1:
+            seen = dict(zip(part.first_hashes, part.first_lines, strict=True))
+        elif k < len(parts) - 1:  # the last part's hashes are never looked up
+            for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
+                seen.setdefault(h, lineno + offset)
     return found
 
 
