@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -127,6 +128,20 @@ def _symlinked_manifest_dir(root: Path, out: Path) -> None:
     os.symlink(out, root / "models" / "vendor")
 
 
+def _symlinked_settings(root: Path, out: Path) -> None:
+    """ftctl.yaml itself replaced by a symlink to a file outside the repository."""
+    (root / "models" / "m.yaml").write_text(manifest())
+    (out / "ftctl.yaml").write_text(settings().replace("workspace: w", f"workspace: {MARKER}")
+                                    + "bogus: 1\n")
+    (root / "ftctl.yaml").unlink()
+    os.symlink(out / "ftctl.yaml", root / "ftctl.yaml")
+
+
+_SETTINGS_BUG = (
+    "loader: ftctl.yaml is read through a symlink without checking where it leads, so a PR "
+    "that replaces it with a link to a file outside the repository (/proc/self/environ, "
+    "~/.netrc) makes `plan` read that file and echo its first line in the error excerpt "
+    "(reconciler/loader/__init__.py load_project/_read)")
 ATTACKS = [
     pytest.param(_escape_relative, id="dataset-dotdot"),
     pytest.param(_escape_absolute, id="dataset-absolute"),
@@ -138,6 +153,8 @@ ATTACKS = [
     pytest.param(_glob_escape_dotdot_inside, id="glob-dotdot-inside"),
     pytest.param(_symlinked_manifest_file, id="manifest-symlink"),
     pytest.param(_symlinked_manifest_dir, id="manifest-dir-symlink"),
+    pytest.param(_symlinked_settings, id="settings-symlink",
+                 marks=pytest.mark.xfail(strict=True, reason=_SETTINGS_BUG)),
 ]
 
 
@@ -154,6 +171,22 @@ def test_plan_reads_nothing_outside_the_repository(tmp_path: Path, attack: Attac
     assert escaped == [], f"plan opened files outside the repository: {escaped}"
     assert MARKER not in result.stdout + result.stderr
     assert result.exit_code == 1, result.stdout + result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason=_SETTINGS_BUG)
+def test_a_settings_symlink_to_the_environment_leaks_nothing(tmp_path: Path) -> None:
+    """A real process: /proc/self/environ is the environment it was started with."""
+    root, _ = layout(tmp_path)
+    (root / "models" / "m.yaml").write_text(manifest())
+    (root / "ftctl.yaml").unlink()
+    os.symlink("/proc/self/environ", root / "ftctl.yaml")
+    env = {"AAA_SECRET": MARKER, **os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    done = subprocess.run([sys.executable, "-m", "reconciler", "-C", str(root), "plan"],
+                          env=env, capture_output=True, text=True, timeout=120,
+                          errors="replace")
+    shown = done.stdout + done.stderr
+    assert MARKER not in shown and os.environ["OPENAI_API_KEY"] not in shown, shown
+    assert done.returncode == 1
 
 
 def test_the_recorder_sees_what_plan_reads(tmp_path: Path) -> None:
