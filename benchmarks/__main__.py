@@ -5,7 +5,7 @@ peak memory is its own), in the order of BENCHMARKS, with smaller inputs under -
 writes benchmarks/results/<name>.json; this then writes benchmarks/RESULTS.md from those files
 (ratios against the baselines each benchmark measured in the same run) and the scaling plots
 in benchmarks/plots/. `--report-only` rewrites RESULTS.md from the JSON already there.
-A --quick run leaves the published results/*.json as they were (its own go to
+A --quick run leaves the published results/*.json and plots/*.png as they were (its own go to
 benchmarks/.data/quick-results/), so a smoke run never replaces full-size figures.
 """
 
@@ -80,8 +80,8 @@ def run_one(bench: Bench, quick: bool) -> dict[str, Any]:
     return {"exit": code, "seconds": seconds, "args": list(args)}
 
 
-def _snapshot(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in directory.glob("*.json")} if directory.exists() else {}
+def _snapshot(directory: Path, pattern: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.glob(pattern)} if directory.exists() else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs_path = RESULTS_DIR / "runs.json"
     runs: dict[str, Any] = json.loads(runs_path.read_text()) if runs_path.exists() else {}
-    published = _snapshot(RESULTS_DIR) if args.quick else {}
+    published = _snapshot(RESULTS_DIR, "*.json") if args.quick else {}
+    plots = _snapshot(HERE / "plots", "*.png") if args.quick else {}
     if not args.report_only:
         for bench in selected(args.only):
             runs[bench.name] = {**run_one(bench, args.quick), "quick": args.quick,
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(path, quick_dir / path.name)
         for name, content in published.items():
             (RESULTS_DIR / name).write_bytes(content)
+        for name, content in plots.items():
+            shutil.copyfile(HERE / "plots" / name, quick_dir / name)
+            (HERE / "plots" / name).write_bytes(content)
     failed = [n for n, r in runs.items() if not n.startswith("_") and r.get("exit") != 0]
     return 1 if failed else 0
 
