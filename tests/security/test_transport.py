@@ -9,6 +9,7 @@ import http.server
 import inspect
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import threading
@@ -51,6 +52,8 @@ class _Counting(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1: (cert path, key path)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a self-signed certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
