@@ -170,6 +170,12 @@ class Desired:
     datasets: Mapping[str, DatasetInfo] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # Index by name, built once: lookups happen per manifest, which made loading quadratic.
+    _by_name: Mapping[str, Manifest] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {m.name: m for m in reversed(self.manifests)}  # the first of a duplicate wins
+        object.__setattr__(self, "_by_name", MappingProxyType(index))
 
     def manifest(self, name: str) -> Manifest | None:
-        return next((m for m in self.manifests if m.name == name), None)
+        return self._by_name.get(name)
