@@ -39,12 +39,16 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
     for manifest in desired.manifests:  # sorted by name, so the first user wins: deterministic
         base = resolve_base_model(desired, manifest.name)
         method = manifest.spec.method.type.value
+        valid = manifest.spec.validation_file
         for path in _usable_paths(manifest, root):
             if (path, base, method) in done:
                 continue
             done.add((path, base, method))
+            # A validation file need not reach the training file's minimum example count.
+            is_validation = valid is not None and path == valid.repo_path
             info, found = datasets.inspect(
-                root, path, base_model=base, method=method, cache_dir=cache_dir
+                root, path, base_model=base, method=method, cache_dir=cache_dir,
+                validation=is_validation,
             )
             infos.setdefault(path, info)
             diags.extend(found)

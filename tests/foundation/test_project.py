@@ -78,3 +78,18 @@ def test_refused_tag_in_model_is_reported_not_crashed(make_project: MakeProject)
     result = load(str(make_project({"models/a.yaml": text, "models/b.yaml": child})))
     assert [d.summary for d in result.diagnostics if d.is_error] == [
         "YAML tag '!!python/object/apply:os.system' is not allowed"]
+
+
+def test_small_validation_file_is_not_held_to_the_training_minimum(
+    make_project: MakeProject,
+) -> None:
+    text = MINIMAL + "  validation_file: ../data/valid.jsonl\n"
+    root = make_project({"models/a.yaml": text})
+    lines = (root / "data" / "train.jsonl").read_text().splitlines(keepends=True)
+    # A distinct, 3-example validation set: far under the 10 a training file needs.
+    valid = [line.replace('"content": "', '"content": "held out: ', 1) for line in lines[:3]]
+    (root / "data" / "valid.jsonl").write_text("".join(valid))
+    result = load(str(root))
+    assert not [d for d in result.diagnostics if d.is_error], result.diagnostics
+    assert result.desired is not None
+    assert result.desired.datasets["data/valid.jsonl"].examples == 3
