@@ -38,32 +38,40 @@ saved), `OPENAI_BASE_URL` (overrides the configured base URL), `OPENAI_ORG_ID`,
 """
 
 
-def _help(command: click.Command, path: list[str]) -> str:
+def _help(chain: list[click.Command], path: list[str]) -> str:
+    """--help of the last command in chain, with the parents' names in its usage line."""
     parent: click.Context | None = None
-    for i, name in enumerate(path[:-1]):
-        parent = click.Context(ftctl if i == 0 else command, info_name=name, parent=parent)
-    ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100,
+    for command, name in zip(chain[:-1], path[:-1], strict=True):
+        parent = click.Context(command, info_name=name, parent=parent)
+    ctx = click.Context(chain[-1], info_name=path[-1], parent=parent, terminal_width=100,
                         max_content_width=100, help_option_names=["-h", "--help"])
-    return command.get_help(ctx)
+    return chain[-1].get_help(ctx)
 
 
-def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
-    found = [(path, command)]
+Entry = tuple[list[str], list[click.Command]]
+
+
+def _walk(chain: list[click.Command], path: list[str]) -> list[Entry]:
+    found = [(path, chain)]
+    command = chain[-1]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            found += _walk(command.commands[name], [*path, name])
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is not None:
+                found += _walk([*chain, sub], [*path, name])
     return found
 
 
 def render() -> str:
     """The whole page, deterministic for a given command tree."""
-    entries = _walk(ftctl, ["ftctl"])
+    entries = _walk([ftctl], ["ftctl"])
     toc = [f"- [`{' '.join(p)}`](#{'-'.join(p)})" for p, _ in entries[1:]]
     parts = [INTRO, "## Commands\n", "\n".join(toc), ""]
-    for path, command in entries:
+    for path, chain in entries:
         title = " ".join(path)
         parts += [f'<a id="{"-".join(path)}"></a>', f"## `{title}`", "", "```text",
-                  _help(command, path).rstrip(), "```", ""]
+                  _help(chain, path).rstrip(), "```", ""]
     return "\n".join(parts)
 
 

@@ -14,7 +14,7 @@ EXPECTED = {
 
 
 def test_every_design_command_is_registered() -> None:
-    assert set(main.commands) == EXPECTED
+    assert set(main.load_all()) == EXPECTED
 
 
 def test_version() -> None:
@@ -29,3 +29,20 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0, (name, result.output)
         assert "Usage:" in result.output
+
+
+def test_commands_are_imported_only_when_used() -> None:
+    """`ftctl data check` must not pay for the planner, client and emulator imports."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from reconciler.cli import main; "
+        "main(['data', '--help'], standalone_mode=False); "
+        "print(sorted(m for m in sys.modules if m.startswith('reconciler.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "reconciler.cli.cmd_data" in out
+    for heavy in ("reconciler.emulator", "reconciler.client", "reconciler.planner"):
+        assert f"'{heavy}" not in out, heavy

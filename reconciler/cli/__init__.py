@@ -9,11 +9,11 @@ from __future__ import annotations
 import click
 
 from reconciler import __version__
-from reconciler.cli import commands
+from reconciler.cli.commands import LazyGroup
 from reconciler.cli.common import GlobalOptions
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ftctl")
 @click.option(
     "-C",
@@ -40,5 +40,3 @@ def main(ctx: click.Context, directory: str, config: str | None, debug: bool) ->
     """
     ctx.obj = GlobalOptions(directory=directory, config=config, debug=debug)
 
-
-commands.register(main)

@@ -1,42 +1,51 @@
-"""Registers every command of DESIGN §9 on the group. Each lives in its own module."""
+"""The commands of DESIGN §9, each in its own module, loaded only when used.
+
+`ftctl data check` should not pay for importing the planner, the client and the emulator, so
+the group maps command names to modules and imports a command's module on first use.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
 import click
 
-from reconciler.cli import (
-    cmd_apply,
-    cmd_data,
-    cmd_drift,
-    cmd_emulator,
-    cmd_follow,
-    cmd_init,
-    cmd_jobs,
-    cmd_models,
-    cmd_output,
-    cmd_plan,
-    cmd_show,
-    cmd_try,
-    cmd_validate,
-)
-
-COMMANDS: tuple[click.Command, ...] = (
-    cmd_init.init,
-    cmd_validate.validate,
-    cmd_plan.plan,
-    cmd_apply.apply,
-    cmd_drift.drift,
-    cmd_show.show,
-    cmd_output.output,
-    cmd_data.data,
-    cmd_follow.follow,
-    cmd_jobs.jobs,
-    cmd_try.try_,
-    cmd_models.models,
-    cmd_emulator.emulator,
-)
+# name -> (module in reconciler.cli, attribute holding the click command)
+COMMANDS: Mapping[str, tuple[str, str]] = {
+    "init": ("cmd_init", "init"),
+    "validate": ("cmd_validate", "validate"),
+    "plan": ("cmd_plan", "plan"),
+    "apply": ("cmd_apply", "apply"),
+    "drift": ("cmd_drift", "drift"),
+    "show": ("cmd_show", "show"),
+    "output": ("cmd_output", "output"),
+    "data": ("cmd_data", "data"),
+    "follow": ("cmd_follow", "follow"),
+    "jobs": ("cmd_jobs", "jobs"),
+    "try": ("cmd_try", "try_"),
+    "models": ("cmd_models", "models"),
+    "emulator": ("cmd_emulator", "emulator"),
+}
 
 
-def register(group: click.Group) -> None:
-    for command in COMMANDS:
-        group.add_command(command)
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first lookup."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module_name, attr = COMMANDS[cmd_name]
+            module = importlib.import_module(f"reconciler.cli.{module_name}")
+            command: Any = getattr(module, attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def load_all(self) -> dict[str, click.Command]:
+        """Every command, imported (for generated docs and the tests that pin the surface)."""
+        ctx = click.Context(self)
+        return {name: cmd for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None}
