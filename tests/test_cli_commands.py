@@ -46,3 +46,12 @@ def test_commands_are_imported_only_when_used() -> None:
     assert "reconciler.cli.cmd_data" in out
     for heavy in ("reconciler.emulator", "reconciler.client", "reconciler.planner"):
         assert f"'{heavy}" not in out, heavy
+
+
+def test_usage_errors_exit_1_not_2() -> None:
+    """2 means "changes present" for plan --detailed-exitcode and drift; a typo is an error."""
+    runner = CliRunner()
+    for args in (["plan", "--no-such-flag"], ["drift", "--format", "xml"], ["nope"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "Error" in result.output

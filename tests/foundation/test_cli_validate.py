@@ -67,7 +67,7 @@ def test_config_option(make_project: MakeProject) -> None:
 
 
 def test_bad_format_is_a_usage_error(make_project: MakeProject) -> None:
-    assert _run("-C", str(make_project()), "validate", "--format", "xml")[0] == 2
+    assert _run("-C", str(make_project()), "validate", "--format", "xml")[0] == 1
 
 
 def test_python_dash_m_entry_point(make_project: MakeProject) -> None:

@@ -68,7 +68,7 @@ def test_try_errors_and_versions(deployed: dict[str, str], ftctl: Any) -> None:
     unknown = ftctl("try", "ghost", "hi")
     assert unknown.exit_code == 1 and unknown.stderr.startswith("Error: no model named 'ghost'")
     bad = ftctl("try", "bot", "hi", "--temperature", "9")
-    assert bad.exit_code == 2  # click's usage error
+    assert bad.exit_code == 1  # a usage error: never 2, which means "changes"
 
 
 def test_models_list_shows_manager_version_and_retirement(
