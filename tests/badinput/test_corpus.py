@@ -27,15 +27,7 @@ CASES = all_cases()
 # Problems with a file as a whole (too big, empty, too few examples): the file is the location.
 WHOLE_FILE = frozenset({"generated/huge_manifest_3mb", "datasets/empty.jsonl",
                         "datasets/too_few_examples.jsonl"})
-_RECURSION = ("datasets: a deeply nested JSON line raises RecursionError out of the JSONL "
-              "reader (unexpected error) instead of a located diagnostic: json.raw_decode in "
-              "reading._diagnose_text past orjson's 1024 levels, the recursive "
-              "reading.count_keys below them")
-KNOWN_BUGS = {
-    "datasets/deep_nesting.jsonl": _RECURSION,
-    "datasets/deep_object_nesting.jsonl": _RECURSION,
-    "datasets/deep_object_in_content.jsonl": _RECURSION + " (here from count_keys)",
-}
+KNOWN_BUGS: dict[str, str] = {}  # case id -> reason, for strict xfails
 
 
 def params(ids: list[str] | None = None) -> list[object]:
