@@ -184,10 +184,31 @@ def duplicate_key(line: bytes) -> str | None:
 
 
 def count_keys(value: object) -> int:
-    """Number of object keys in a parsed JSON value, all levels (duplicate-key detection).
+    """Number of object keys in a parsed JSON value, all levels (duplicate-key detection)."""
+    try:
+        return _count_keys(value)
+    except RecursionError:
+        # orjson accepts 1,024 levels, more than Python's recursion limit: walk it by hand.
+        return _count_keys_deep(value)
 
-    Iterative: orjson accepts 1,024 levels, more than Python's recursion limit allows.
-    """
+
+def _count_keys(value: object) -> int:
+    if type(value) is dict:
+        n = len(value)
+        for v in value.values():
+            if type(v) is dict or type(v) is list:
+                n += _count_keys(v)
+        return n
+    if type(value) is list:
+        n = 0
+        for v in value:
+            if type(v) is dict or type(v) is list:
+                n += _count_keys(v)
+        return n
+    return 0
+
+
+def _count_keys_deep(value: object) -> int:
     n, stack = 0, [value]
     while stack:
         item = stack.pop()
