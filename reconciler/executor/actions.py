@@ -85,6 +85,9 @@ class Actions:
         if present is not None:
             return present, "already present"
         path = os.path.join(self.root, p.repo_path)
+        if not _inside(self.root, path):
+            # A saved plan is a file anyone could edit: never send bytes from outside the project.
+            raise StepFailed(f"{p.repo_path} is outside the project; refusing to upload it")
         if _sha256_of(path) != p.sha256:
             # The name promises these exact bytes: never upload other content under it.
             raise StepFailed(f"{p.repo_path} changed since the plan was made; plan again")
@@ -198,6 +201,12 @@ class Actions:
                 raise
             return "already gone"
         return ""
+
+
+def _inside(root: str, path: str) -> bool:
+    """path, symlinks resolved, lies inside root."""
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) == real_root
 
 
 def _sha256_of(path: str) -> str:

@@ -248,10 +248,6 @@ def _saved_plan_pointing_outside(tmp_path: Path) -> tuple[Path, Path]:
     return root, saved
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "executor/planfile: a saved plan's UploadFile.repo_path is joined to the root unchecked, "
-    "so a tampered plan file uploads a file from outside the repository "
-    "(reconciler/executor/actions.py upload; reconciler/planfile.py loads)"))
 def test_a_tampered_saved_plan_cannot_upload_a_file_from_outside(tmp_path: Path) -> None:
     root, saved = _saved_plan_pointing_outside(tmp_path)
     result = CliRunner().invoke(main, ["-C", str(root), "apply", str(saved), "--auto-approve",
