@@ -56,6 +56,11 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
     root = os.path.dirname(settings_path)
     label = os.path.basename(settings_path)
     sources: dict[str, str] = {}
+    if _leads_outside(settings_path, root):
+        # A pull request may replace ftctl.yaml with a link to /proc/self/environ or ~/.netrc.
+        return LoadResult(None, (error(
+            "the settings file is a symlink that resolves outside the project directory",
+            "Make it a regular file inside the project.", subject=SourceRange(file=label)),))
     text, diags = _read(settings_path, label, settings=True)
     if text is None:
         return LoadResult(None, diags, MappingProxyType(sources))
@@ -116,6 +121,12 @@ def resolve_base_model(desired: Desired, name: str) -> str | None:
             return model
         current = model.name
     return None
+
+
+def _leads_outside(path: str, root: str) -> bool:
+    """path, symlinks resolved, lies outside root (the settings file's own directory)."""
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) != real_root
 
 
 def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None, Diagnostics]:

@@ -137,11 +137,6 @@ def _symlinked_settings(root: Path, out: Path) -> None:
     os.symlink(out / "ftctl.yaml", root / "ftctl.yaml")
 
 
-_SETTINGS_BUG = (
-    "loader: ftctl.yaml is read through a symlink without checking where it leads, so a PR "
-    "that replaces it with a link to a file outside the repository (/proc/self/environ, "
-    "~/.netrc) makes `plan` read that file and echo its first line in the error excerpt "
-    "(reconciler/loader/__init__.py load_project/_read)")
 ATTACKS = [
     pytest.param(_escape_relative, id="dataset-dotdot"),
     pytest.param(_escape_absolute, id="dataset-absolute"),
@@ -153,8 +148,7 @@ ATTACKS = [
     pytest.param(_glob_escape_dotdot_inside, id="glob-dotdot-inside"),
     pytest.param(_symlinked_manifest_file, id="manifest-symlink"),
     pytest.param(_symlinked_manifest_dir, id="manifest-dir-symlink"),
-    pytest.param(_symlinked_settings, id="settings-symlink",
-                 marks=pytest.mark.xfail(strict=True, reason=_SETTINGS_BUG)),
+    pytest.param(_symlinked_settings, id="settings-symlink"),
 ]
 
 
@@ -173,7 +167,6 @@ def test_plan_reads_nothing_outside_the_repository(tmp_path: Path, attack: Attac
     assert result.exit_code == 1, result.stdout + result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=_SETTINGS_BUG)
 def test_a_settings_symlink_to_the_environment_leaks_nothing(tmp_path: Path) -> None:
     """A real process: /proc/self/environ is the environment it was started with."""
     root, _ = layout(tmp_path)
