@@ -31,7 +31,11 @@ def load(directory: str, config: str | None = None, *, with_datasets: bool = Tru
 
 def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
     root = desired.settings.root
-    cache_dir = os.path.join(root, ".ftctl", "cache")
+    cache_dir: str | None = os.path.join(root, ".ftctl", "cache")
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(os.path.join(root, ".ftctl"))]) \
+            != real_root:
+        cache_dir = None  # a committed .ftctl symlink must not make us write outside the repo
     infos: dict[str, DatasetInfo] = {}
     diags: list[Diagnostic] = []
     done: set[tuple[str, str | None, str]] = set()
