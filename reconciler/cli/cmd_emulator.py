@@ -35,9 +35,12 @@ def emulator() -> None:
 @click.option("--seed", default=None, type=int, help="Seed for reproducible faults.")
 @click.option("--max-running", default=None, type=click.IntRange(min=1),
               help="Cap on concurrently running jobs (others stay queued).")
+@click.option("--closed", is_flag=True,
+              help="Act as a provider that closed fine-tuning to this organization: job "
+              "creation is refused (403), everything else works.")
 @handled
 def serve(host: str, port: int, db: str, api_key: str, speed: float, faults: str | None,
-          seed: int | None, max_running: int | None) -> int:
+          seed: int | None, max_running: int | None, closed: bool) -> int:
     """Serve the emulator until interrupted (SIGINT or SIGTERM stop it cleanly)."""
     try:
         parse(faults)
@@ -50,7 +53,8 @@ def serve(host: str, port: int, db: str, api_key: str, speed: float, faults: str
     db = os.path.join(global_options().directory, db)  # relative to -C DIR; absolute stays
     try:
         server = create_server(db, host=host, port=port, api_key=api_key, speed=speed,
-                               faults=faults, seed=seed, max_running=max_running)
+                               faults=faults, seed=seed, max_running=max_running,
+                               closed=closed)
     except OSError as exc:
         click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         return EXIT_ERROR

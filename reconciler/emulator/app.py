@@ -39,11 +39,12 @@ class EmulatorApp:
 
     def __init__(self, db_path: str, *, api_key: str, speed: float, faults: str | None,
                  seed: int | None, clock: Callable[[], float] | None,
-                 max_running: int | None, retry_after: float = 1.0) -> None:
+                 max_running: int | None, retry_after: float = 1.0,
+                 closed: bool = False) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.store = Store(db_path)
-        self.ctx = Context(self.store, clock or time.time, speed, max_running)
+        self.ctx = Context(self.store, clock or time.time, speed, max_running, closed=closed)
         self.faults = FaultInjector(replace(parse(faults), retry_after=retry_after), seed)
         self._key = api_key.encode()
         rules = files_api.RULES + jobs_api.RULES + models_api.RULES
@@ -129,11 +130,16 @@ def _drain(request: Request) -> None:
 def make_app(db_path: str, *, api_key: str = "sk-local", speed: float = 1.0,
              faults: str | None = None, seed: int | None = None,
              clock: Callable[[], float] | None = None,
-             max_running: int | None = None, retry_after: float = 1.0) -> EmulatorApp:
+             max_running: int | None = None, retry_after: float = 1.0,
+             closed: bool = False) -> EmulatorApp:
     """The emulator as a WSGI app; base URL is http://HOST:PORT/v1.
+
+    `closed` answers every job creation as a provider that closed fine-tuning to the
+    organization does (403, code fine_tuning_unavailable).
 
     `max_running` caps concurrently running jobs; `retry_after` is the wait (seconds) that
     injected 429s ask for (Retry-After rounds it up to whole seconds, retry-after-ms is exact).
     """
     return EmulatorApp(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
-                       clock=clock, max_running=max_running, retry_after=retry_after)
+                       clock=clock, max_running=max_running, retry_after=retry_after,
+                       closed=closed)

@@ -32,6 +32,9 @@ class Context:
     clock: Callable[[], float]
     speed: float
     max_running: int | None = None  # concurrently running jobs per organization; None = no cap
+    # Fine-tuning closed to the organization (OpenAI's wind-down): job creation is refused,
+    # everything else (files, listing, models, chat) keeps working.
+    closed: bool = False
     _delays: tuple[tuple[float, int], dict[str, float]] | None = None
 
     def now(self) -> float:

@@ -20,7 +20,7 @@ from reconciler.emulator.context import (
     new_id,
     page,
 )
-from reconciler.emulator.errors import invalid
+from reconciler.emulator.errors import ApiError, invalid
 from reconciler.emulator.job_request import build_job_doc
 
 
@@ -56,6 +56,9 @@ def job_object(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_job(ctx: Context, request: Request) -> dict[str, Any]:
+    if ctx.closed:
+        raise ApiError(403, "Fine-tuning is no longer available to this organization: new "
+                       "fine-tuning jobs cannot be created.", code="fine_tuning_unavailable")
     doc = build_job_doc(ctx, json_body(request))
     job_id = new_id("ftjob-")
     created = ctx.now()

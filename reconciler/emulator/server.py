@@ -77,10 +77,12 @@ class RunningServer:
 def create_server(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
                   api_key: str = "sk-local", speed: float = 1.0, faults: str | None = None,
                   seed: int | None = None, clock: Callable[[], float] | None = None,
-                  max_running: int | None = None, retry_after: float = 1.0) -> RunningServer:
+                  max_running: int | None = None, retry_after: float = 1.0,
+                  closed: bool = False) -> RunningServer:
     """Bind (port 0 picks a free port) without starting to serve."""
     app = make_app(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
-                   clock=clock, max_running=max_running, retry_after=retry_after)
+                   clock=clock, max_running=max_running, retry_after=retry_after,
+                   closed=closed)
     server = make_server(host, port, app, threaded=True, request_handler=_Handler)
     return RunningServer(server, app)
 
@@ -89,8 +91,9 @@ def start_in_background(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
                         api_key: str = "sk-local", speed: float = 1.0,
                         faults: str | None = None, seed: int | None = None,
                         clock: Callable[[], float] | None = None,
-                        max_running: int | None = None, retry_after: float = 1.0) -> RunningServer:
+                        max_running: int | None = None, retry_after: float = 1.0,
+                        closed: bool = False) -> RunningServer:
     """Serve on a daemon thread; returns once the socket accepts connections."""
     return create_server(db_path, host=host, port=port, api_key=api_key, speed=speed,
                          faults=faults, seed=seed, clock=clock, max_running=max_running,
-                         retry_after=retry_after).start()
+                         retry_after=retry_after, closed=closed).start()
