@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.client.http import HttpClient
 from reconciler.client.api import RemoteApi
+from reconciler.client.http import HttpClient
 from reconciler.emulator.server import start_in_background
 from reconciler.errors import PlatformClosedError
 
