@@ -14,7 +14,7 @@ from reconciler.app.plan import run_drift
 from reconciler.cli.cmd_plan import use_color
 from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
-from reconciler.render.diagnostics import format_text
+from reconciler.cli.reporting import echo_diagnostics
 from reconciler.render.drift import render_drift
 
 
@@ -33,10 +33,7 @@ def drift(fmt: str) -> int:
     run = run_drift(opts.directory, opts.config, open_remote=open_remote)
     root = os.path.abspath(opts.directory)
     if run.report is None:
-        if fmt == "github":
-            click.echo(github.report_diagnostics(run.diagnostics, project_root=root,
-                                                 heading="ftctl drift"), nl=False)
-        click.echo(format_text(run.diagnostics, run.sources), err=True, nl=False)
+        echo_diagnostics(run.diagnostics, run.sources, fmt=fmt, root=root, heading="ftctl drift")
         return EXIT_ERROR
     if fmt == "github":
         click.echo(github.drift_report(run.report, project_root=root), nl=False)

@@ -18,8 +18,8 @@ from reconciler.app.guardrails import enforce_max_cost
 from reconciler.app.plan import PlanRunOptions, run_plan
 from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
+from reconciler.cli.reporting import echo_diagnostics
 from reconciler.render import render
-from reconciler.render.diagnostics import format_text
 
 FORMATS = ("text", "json", "markdown", "github")
 
@@ -54,10 +54,7 @@ def plan(
     run = enforce_max_cost(run, max_cost)
     root = os.path.abspath(opts.directory)
     if run.plan is None:
-        if fmt == "github":
-            click.echo(github.report_diagnostics(run.diagnostics, project_root=root,
-                                                 heading="ftctl plan"), nl=False)
-        click.echo(format_text(run.diagnostics, run.sources), err=True, nl=False)
+        echo_diagnostics(run.diagnostics, run.sources, fmt=fmt, root=root, heading="ftctl plan")
         return EXIT_ERROR
     if fmt == "github":
         click.echo(github.plan_report(run.plan, project_root=root), nl=False)

@@ -6,12 +6,12 @@ import os
 
 import click
 
-from reconciler.app import github
 from reconciler.app.validate import run_validate
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
+from reconciler.cli.reporting import echo_diagnostics
 from reconciler.diagnostics import Diagnostics, Severity
 from reconciler.loader import LoadResult
-from reconciler.render.diagnostics import format_json, format_text
+from reconciler.render.diagnostics import format_json
 
 
 @click.command("validate")
@@ -37,12 +37,8 @@ def validate(fmt: str) -> int:
     if fmt == "json":
         click.echo(format_json(result.diagnostics), nl=False)
         return code
-    if fmt == "github":
-        root = _project_root(result, opts.directory)
-        click.echo(github.report_diagnostics(result.diagnostics, project_root=root,
-                                             heading="ftctl validate"), nl=False)
-    if result.diagnostics:
-        click.echo(format_text(result.diagnostics, result.sources), err=True, nl=False)
+    echo_diagnostics(result.diagnostics, result.sources, fmt=fmt,
+                     root=_project_root(result, opts.directory), heading="ftctl validate")
     click.echo(_summary(result.diagnostics, result.desired is not None), err=not ok)
     return code
 
