@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,14 @@ from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator import make_app
 from reconciler.events import JobProgress, StepResult
-from reconciler.identity import file_name, job_metadata, operation_id
+from reconciler.identity import (
+    META_NAME,
+    META_VERSION,
+    META_WORKSPACE,
+    file_name,
+    job_metadata,
+    operation_id,
+)
 from reconciler.plan import (
     Action,
     CreateJob,
@@ -28,6 +36,7 @@ from reconciler.plan import (
     Step,
     UploadFile,
 )
+from reconciler.snapshot import JobStatus
 from reconciler.spec import Check
 
 WORKSPACE = "ws-test"
@@ -237,3 +246,18 @@ def project(tmp_path: Path) -> Project:
     p = Project(root)
     p.settings()
     return p
+
+
+def check_records(api: RemoteApi, names: set[str]) -> None:
+    """The emulator's records after apply: each file stored once, one live job per model
+    version, and exactly `names` serving a current fine-tuned model."""
+    files = Counter(f.filename for f in api.list_files())
+    assert all(n == 1 for n in files.values()), files
+    jobs = api.list_jobs(metadata={META_WORKSPACE: WORKSPACE})
+    live = Counter((j.meta(META_NAME), j.meta(META_VERSION)) for j in jobs
+                   if j.status not in (JobStatus.CANCELLED, JobStatus.FAILED))
+    assert all(n == 1 for n in live.values()), live
+    models = {m.id for m in api.list_models()}
+    serving = {j.meta(META_NAME) for j in jobs
+               if j.status is JobStatus.SUCCEEDED and j.fine_tuned_model in models}
+    assert serving == names

@@ -29,7 +29,7 @@ from reconciler.observe import observe
 from reconciler.planner import plan as make_plan
 from reconciler.snapshot import JobStatus
 
-from .conftest import WORKSPACE, Project
+from .conftest import WORKSPACE, Project, check_records
 
 SPEED = 3000.0
 
@@ -99,17 +99,7 @@ def pending_changes(project: Project, server: RunningServer) -> list[str]:
 
 
 def assert_no_duplicates(server: RunningServer, names: set[str]) -> None:
-    api = client(server)
-    files = Counter(f.filename for f in api.list_files())
-    assert all(n == 1 for n in files.values()), files
-    jobs = api.list_jobs(metadata={META_WORKSPACE: WORKSPACE})
-    live = Counter((j.meta(META_NAME), j.meta(META_VERSION)) for j in jobs
-                   if j.status not in (JobStatus.CANCELLED, JobStatus.FAILED))
-    assert all(n == 1 for n in live.values()), live
-    models = {m.id for m in api.list_models()}
-    serving = {j.meta(META_NAME) for j in jobs
-               if j.status is JobStatus.SUCCEEDED and j.fine_tuned_model in models}
-    assert serving == names
+    check_records(client(server), names)
 
 
 KILL_POINTS = [

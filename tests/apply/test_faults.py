@@ -3,32 +3,19 @@ requests: re-applying converges with nothing lost and nothing duplicated."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
 
 from reconciler.client.api import RemoteApi
-from reconciler.identity import META_NAME, META_VERSION, META_WORKSPACE
-from reconciler.snapshot import JobStatus
+from reconciler.identity import META_NAME
 
-from .conftest import WORKSPACE, FakeClock, Project, api_for
+from .conftest import FakeClock, Project, api_for, check_records
 from .test_lifecycle import apply, plan_now
 
 EVERY_FAULT = "429:0.04,500:0.03,502:0.02,503:0.02,504:0.02,reset:0.03,lost:0.03,slow:0.01"
 
 
-def check_records(api: RemoteApi, names: set[str]) -> None:
-    files = Counter(f.filename for f in api.list_files())
-    assert all(n == 1 for n in files.values()), files
-    jobs = api.list_jobs(metadata={META_WORKSPACE: WORKSPACE})
-    live = Counter((j.meta(META_NAME), j.meta(META_VERSION)) for j in jobs
-                   if j.status not in (JobStatus.CANCELLED, JobStatus.FAILED))
-    assert all(n == 1 for n in live.values()), live
-    models = {m.id for m in api.list_models()}
-    serving = {j.meta(META_NAME) for j in jobs
-               if j.status is JobStatus.SUCCEEDED and j.fine_tuned_model in models}
-    assert serving == names
 
 
 @pytest.mark.parametrize("seed", [1, 2])
