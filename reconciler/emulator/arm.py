@@ -18,7 +18,6 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from reconciler.emulator import catalog, deployments
-from reconciler.emulator.azure_files import settings
 from reconciler.emulator.azure_jobs import find_checkpoint
 from reconciler.emulator.context import Context, json_body, json_response, new_id
 from reconciler.emulator.errors import ApiError
@@ -36,7 +35,7 @@ def _bad(message: str, target: str, code: str = "InvalidResourceProperties") -> 
 
 def _check_resource(ctx: Context, sub: str, rg: str, account: str) -> None:
     """The emulated resource answers only for the names it was given (any, when unset)."""
-    s = settings(ctx)
+    s = ctx.resource()
     if s.subscription is not None and sub != s.subscription:
         raise ApiError(404, f"The subscription '{sub}' could not be found.",
                        code="SubscriptionNotFound")
@@ -129,7 +128,7 @@ def _serving(ctx: Context, name: str, version: Any) -> str:
 def _check_room(ctx: Context, name: str, doc: dict[str, Any]) -> None:
     if not doc["fine_tuned"]:
         return
-    limit = settings(ctx).limits.fine_tuned_deployments
+    limit = ctx.resource().limits.fine_tuned_deployments
     others = [row for row in ctx.store.all_deployments()
               if row["name"] != name and row["doc"]["fine_tuned"]
               and deployments.view(row, ctx.now(), ctx.speed).state is not None]
@@ -145,7 +144,7 @@ def _operation(ctx: Context, request: Request, sub: str, kind: str,
     op = new_id("op-", 24)
     ctx.store.insert_operation(op, kind, name, started)
     version = request.args.get("api-version", "")
-    base = f"{request.host_url}subscriptions/{sub}/{PROVIDER}/locations/{settings(ctx).location}"
+    base = f"{request.host_url}subscriptions/{sub}/{PROVIDER}/locations/{ctx.resource().location}"
     return {"Azure-AsyncOperation": f"{base}/operationStatuses/{op}?api-version={version}",
             "Location": f"{base}/operationResults/{op}?api-version={version}",
             "Retry-After": RETRY_AFTER}

@@ -15,17 +15,11 @@ from werkzeug.wrappers import Request, Response
 
 from reconciler.emulator import files_api
 from reconciler.emulator.azure_errors import entity_state, quota
-from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.context import Context, json_response
 
 PENDING_SECONDS = 2.0  # simulated time before processing starts
 PROCESSED_SECONDS = 10.0  # simulated time from upload to processed
 FINE_TUNE = "fine-tune"
-
-
-def settings(ctx: Context) -> AzureSettings:
-    assert ctx.azure is not None, "an Azure handler runs in the Azure dialect only"
-    return ctx.azure
 
 
 def file_status(ctx: Context, created_at: float) -> str:
@@ -67,7 +61,7 @@ def _check_room(ctx: Context, request: Request) -> None:
     """The per-resource count and total size of fine-tune files, checked before storing."""
     if request.form.get("purpose") != FINE_TUNE:
         return
-    limits = settings(ctx).limits
+    limits = ctx.resource().limits
     rows = ctx.store.list_files(purpose=FINE_TUNE, after=None, order="asc", limit=1_000_000)
     if len(rows) >= limits.files:
         files_api.discard_parts(request)

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from reconciler.emulator import deployments, jobs_api, lifecycle
 from reconciler.emulator.azure_errors import entity_state, quota
-from reconciler.emulator.azure_files import require_processed, settings
+from reconciler.emulator.azure_files import require_processed
 from reconciler.emulator.azure_requests import with_json, without_args
 from reconciler.emulator.context import Context, json_body, json_response
 from reconciler.emulator.errors import ApiError, invalid
@@ -64,14 +64,14 @@ def _created(request: Request, obj: dict[str, Any], path: str) -> Response:
 
 def create_job(ctx: Context, request: Request) -> Response:
     body = json_body(request)
-    limit = settings(ctx).limits.training_jobs
+    limit = ctx.resource().limits.training_jobs
     if len(ctx.store.all_jobs()) >= limit:
         raise quota(f"The resource already has {limit} training jobs, the maximum; delete "
                     "jobs that are no longer needed.")
     training_type = _training_type(body.pop("trainingType", None))
     require_processed(ctx, body.get("training_file"), "training_file")
     require_processed(ctx, body.get("validation_file"), "validation_file")
-    if not settings(ctx).keep_metadata:
+    if not ctx.resource().keep_metadata:
         body.pop("metadata", None)
     obj = jobs_api.create_job(ctx, with_json(request, body))
     if training_type is not None:

@@ -62,6 +62,11 @@ class Context:
             cached = self._delays = (key, delays)
         return cached[1]
 
+    def resource(self) -> AzureSettings:
+        """The Azure resource; only the Azure dialect's handlers ask for it."""
+        assert self.azure is not None, "an Azure handler runs in the Azure dialect only"
+        return self.azure
+
     def fine_tuned_model_name(self, base: str, suffix: str) -> str:
         """The id a succeeded job's model gets: OpenAI's `ft:` form, or Azure's
         `<base>.ft-<32 hex>` (Azure's ids carry no suffix and no organization)."""
