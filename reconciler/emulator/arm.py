@@ -3,7 +3,8 @@ list, and the long-running operations they start (`Azure-AsyncOperation` status 
 `Location` result URLs).
 
 A new deployment answers 201 (`Accepted`), a changed one 200 (`Accepted`, the old model keeps
-serving until `Succeeded`), an unchanged one 200 (`Succeeded`, no operation); a delete of an
+serving until `Succeeded`), an unchanged one 200 (`Succeeded`, no operation), the same PUT
+again while it provisions 200 (so a retried PUT is safe), a different one then 409; a delete of an
 existing deployment answers 202, of a missing one 204. At most `limits.fine_tuned_deployments`
 fine-tuned deployments per resource. States move on the clock (`deployments`).
 """
@@ -161,6 +162,8 @@ def put_deployment(ctx: Context, request: Request, sub: str, rg: str, account: s
                    "'_', starting with a letter or digit.", "name", "InvalidResourceName")
     doc = _requested(ctx, json_body(request))
     row, state = _alive(ctx, name)
+    if row is not None and row["doc"] == doc and state.state in ("Accepted", "Creating"):
+        return _in_progress(ctx, request, sub, rg, account, row, state.state)
     if state.state in ("Accepted", "Creating", "Deleting"):
         raise ApiError(409, f"Another operation is in progress on deployment '{name}' "
                        f"(provisioningState {state.state}); retry when it has finished.",
@@ -178,6 +181,14 @@ def put_deployment(ctx: Context, request: Request, sub: str, rg: str, account: s
     headers.pop("Location")  # ARM's PUT is final-state-via azure-async-operation
     return json_response(_deployment(new, "Accepted", sub, rg, account),
                          200 if row else 201, headers)
+
+
+def _in_progress(ctx: Context, request: Request, sub: str, rg: str, account: str,
+                 row: dict[str, Any], state: str) -> Response:
+    """A repeated PUT (a client retrying after a lost answer) joins the operation under way."""
+    headers = _operation(ctx, request, sub, "put", row["name"], row["changed_at"])
+    headers.pop("Location")
+    return json_response(_deployment(row, state, sub, rg, account), 200, headers)
 
 
 def get_deployment(ctx: Context, request: Request, sub: str, rg: str, account: str,

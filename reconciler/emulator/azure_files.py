@@ -91,3 +91,9 @@ def list_files(ctx: Context, request: Request) -> dict[str, Any]:
 
 def get_file(ctx: Context, request: Request, file_id: str) -> dict[str, Any]:
     return azure_file(ctx, files_api.get_file(ctx, request, file_id))
+
+
+def complete_upload(ctx: Context, request: Request, upload_id: str) -> dict[str, Any]:
+    """The dated API's upload in parts: its file, too, is processed on the clock."""
+    out = files_api.complete_upload(ctx, request, upload_id)
+    return {**out, "file": azure_file(ctx, out["file"])}

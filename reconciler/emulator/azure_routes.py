@@ -41,7 +41,7 @@ _DATED_ONLY: list[tuple[str, str, Callable[..., Any]]] = [
     (_JOB, "DELETE", azure_jobs.delete_job),
     ("/uploads", "POST", files_api.create_upload),
     ("/uploads/<upload_id>/parts", "POST", files_api.add_part),
-    ("/uploads/<upload_id>/complete", "POST", files_api.complete_upload),
+    ("/uploads/<upload_id>/complete", "POST", azure_files.complete_upload),
     ("/uploads/<upload_id>/cancel", "POST", files_api.cancel_upload),
     ("/deployments/<deployment>/chat/completions", "POST", azure_models.chat_dated),
     ("/deployments/<deployment>/completions", "POST", azure_models.completions_dated),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.emulator.azure_support import (
@@ -181,4 +182,21 @@ def test_a_pinned_resource_answers_only_for_its_own_names(make_emulator, fake_cl
     r = env.client(ENDPOINT, env.arm.headers).get(
         other + "/deployments", params={"api-version": ARM_VERSION})
     assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound"
+    env.close()
+
+
+def test_a_put_retried_after_a_lost_answer_joins_the_operation(make_emulator, fake_clock):
+    lossy = Azure(make_emulator, fake_clock, faults="lost:1.0", seed=1)
+    with pytest.raises(httpx.RemoteProtocolError):
+        lossy.put_deployment("bot", BASE)  # the deployment was created, the answer lost
+    lossy.close()
+    env = Azure(make_emulator, fake_clock)
+    retried = env.put_deployment("bot", BASE)
+    assert retried.status_code == 200
+    assert retried.json()["properties"]["provisioningState"] == "Accepted"
+    operation = _poll(env, retried.headers["Azure-AsyncOperation"]).json()
+    assert operation["status"] == "InProgress"
+    assert operation["startTime"] == retried.json()["systemData"]["createdAt"]
+    env.clock.advance(60)
+    assert _poll(env, retried.headers["Azure-AsyncOperation"]).json()["status"] == "Succeeded"
     env.close()

@@ -209,3 +209,18 @@ def test_injected_faults_answer_in_azure_shapes(make_emulator, fake_clock):
     with pytest.raises(httpx.RemoteProtocolError):
         dropping.arm.get("/deployments")
     dropping.close()
+
+
+def test_dated_uploads_in_parts_are_processed_on_the_clock(azure, chat_dataset):
+    data = chat_dataset.read_bytes()
+    upload = azure.dated.post("/uploads", json={
+        "bytes": len(data), "filename": "big.jsonl", "mime_type": "text/jsonl",
+        "purpose": "fine-tune"}).json()
+    part = azure.dated.post(f"/uploads/{upload['id']}/parts",
+                            files={"data": ("part", data)}).json()
+    done = azure.dated.post(f"/uploads/{upload['id']}/complete",
+                            json={"part_ids": [part["id"]]}).json()
+    assert done["status"] == "completed" and done["file"]["status"] == "pending"
+    azure.clock.advance(60)
+    assert azure.dated.get(f"/files/{done['file']['id']}").json()["status"] == "processed"
+    assert azure.v1.post("/uploads", json={}).status_code == 404  # no uploads on v1

@@ -76,11 +76,19 @@ def test_files_are_limited_in_total_size(azure, tmp_path):
 
 def test_training_jobs_are_limited_per_resource(azure, chat_dataset):
     file_id = azure.upload(chat_dataset)
-    azure.create_job(file_id)
+    first = azure.create_job(file_id)
     azure.create_job(file_id)
     r = azure.v1.post("/fine_tuning/jobs", json={"model": BASE, "training_file": file_id})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "quotaExceeded"
+    assert r.status_code == 400 and r.json()["error"] == {
+        "code": "quotaExceeded", "param": None, "type": "error",
+        "message": "The resource already has 2 training jobs, the maximum; delete jobs that "
+                   "are no longer needed."}
     assert len(azure.v1.get("/fine_tuning/jobs").json()["data"]) == 2
+    azure.clock.advance(10_000)  # finished jobs count until they are deleted
+    assert azure.v1.post("/fine_tuning/jobs", json={
+        "model": BASE, "training_file": file_id}).status_code == 400
+    assert azure.dated.delete(f"/fine_tuning/jobs/{first['id']}").status_code == 204
+    assert azure.create_job(file_id)["status"] == "pending"
 
 
 def test_an_idle_fine_tuned_deployment_is_removed_after_15_days(azure, chat_dataset):
