@@ -4,6 +4,8 @@ that keep the old model serving until they finish, validation, auth and api-vers
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -200,3 +202,23 @@ def test_a_put_retried_after_a_lost_answer_joins_the_operation(make_emulator, fa
     env.clock.advance(60)
     assert _poll(env, retried.headers["Azure-AsyncOperation"]).json()["status"] == "Succeeded"
     env.close()
+
+
+def test_deployments_are_stored_in_a_stable_shape_and_survive_a_restart(
+        make_emulator, fake_clock, tmp_path):
+    first = Azure(make_emulator, fake_clock)
+    first.deploy("plain", BASE, sku="developertier")
+    first.app.close()
+    with sqlite3.connect(tmp_path / "emulator.db") as db:
+        row = db.execute("SELECT name, doc, created_at, changed_at, last_used_at,"
+                         " previous_model, deleting_at FROM deployments").fetchone()
+    start = fake_clock.now()
+    assert row == ("plain", json.dumps({
+        "sku": {"name": "DeveloperTier", "capacity": 1},
+        "model": {"format": "OpenAI", "name": BASE, "version": "1"},
+        "serving": BASE, "fine_tuned": False}), start - 120, start - 120, None, None, None)
+    second = Azure(make_emulator, fake_clock)
+    got = second.arm.get("/deployments/plain").json()
+    assert got["properties"]["provisioningState"] == "Succeeded"
+    assert second.chat("plain").status_code == 200
+    second.close()
