@@ -1,4 +1,4 @@
-"""`ftctl emulator serve`: the local OpenAI-compatible fine-tuning emulator."""
+"""`ftctl emulator serve`: the local fine-tuning emulator, in OpenAI's or Azure's dialect."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from types import FrameType
 import click
 
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
+from reconciler.emulator.app import DIALECTS
+from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.faults import FaultSpecError, parse
 from reconciler.emulator.server import create_server
 
 
 @click.group("emulator")
 def emulator() -> None:
-    """Run the local emulator of the OpenAI fine-tuning API."""
+    """Run the local emulator of the OpenAI (or Azure OpenAI) fine-tuning API."""
 
 
 @emulator.command("serve")
@@ -38,10 +40,25 @@ def emulator() -> None:
 @click.option("--closed", is_flag=True,
               help="Act as a provider that closed fine-tuning to this organization: job "
               "creation is refused (403), everything else works.")
+@click.option("--dialect", type=click.Choice(DIALECTS), default="openai", show_default=True,
+              help="Which provider to speak for: OpenAI (base URL .../v1) or Azure OpenAI "
+              "(endpoint http://HOST:PORT: data plane under /openai, ARM deployments under "
+              "/subscriptions).")
+@click.option("--access-token", default=AzureSettings().access_token, show_default=True,
+              help="Azure dialect: the bearer token ARM requires (and the data plane accepts "
+              "as an Entra ID token).")
+@click.option("--no-metadata", is_flag=True,
+              help="Azure dialect: drop job metadata on create, as a service that does not "
+              "keep it.")
 @handled
 def serve(host: str, port: int, db: str, api_key: str, speed: float, faults: str | None,
-          seed: int | None, max_running: int | None, closed: bool) -> int:
+          seed: int | None, max_running: int | None, closed: bool, dialect: str,
+          access_token: str, no_metadata: bool) -> int:
     """Serve the emulator until interrupted (SIGINT or SIGTERM stop it cleanly)."""
+    if no_metadata and dialect != "azure":
+        click.echo("Error: --no-metadata needs --dialect azure.", err=True)
+        return EXIT_ERROR
+    azure = AzureSettings(access_token=access_token, keep_metadata=not no_metadata)
     try:
         parse(faults)
     except FaultSpecError as exc:
@@ -54,7 +71,7 @@ def serve(host: str, port: int, db: str, api_key: str, speed: float, faults: str
     try:
         server = create_server(db, host=host, port=port, api_key=api_key, speed=speed,
                                faults=faults, seed=seed, max_running=max_running,
-                               closed=closed)
+                               closed=closed, dialect=dialect, azure=azure)
     except OSError as exc:
         click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         return EXIT_ERROR

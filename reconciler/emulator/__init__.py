@@ -1,4 +1,5 @@
-"""A local emulator of the OpenAI fine-tuning API (files, uploads, jobs, models, chat).
+"""A local emulator of the OpenAI fine-tuning API (files, uploads, jobs, models, chat), in
+OpenAI's dialect or Azure OpenAI's (data plane plus ARM deployments).
 
 It shares no code with the reconciler: it imports nothing from reconciler outside this
 package, and only the CLI and tests import it. `make_app(...)` builds the WSGI app;

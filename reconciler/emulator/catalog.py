@@ -27,11 +27,18 @@ def is_base(model: str) -> bool:
     return model in _BASE_IDS
 
 
+def is_fine_tuned(model: str) -> bool:
+    """Whether `model` has a fine-tuned model's id: `ft:...` (OpenAI) or `<base>.ft-<hex>`
+    (Azure)."""
+    return model.startswith("ft:") or ".ft-" in model
+
+
 def root_base(model: str) -> str:
-    """The base model under `model` (an ft: id names its base in its second segment)."""
+    """The base model under `model` (an ft: id names its base in its second segment, an
+    Azure id before its `.ft-`)."""
     if model.startswith("ft:"):
         return model.split(":")[1]
-    return model
+    return model.partition(".ft-")[0]
 
 
 def base_object(entry: tuple[str, int, str, str | None]) -> dict[str, Any]:
@@ -42,7 +49,7 @@ def base_object(entry: tuple[str, int, str, str | None]) -> dict[str, Any]:
 
 def live_job(ctx: Context, model: str) -> dict[str, Any] | None:
     """The succeeded job behind fine-tuned model `model`, unless the model was deleted."""
-    if not model.startswith("ft:") or model in ctx.store.deleted_models():
+    if not is_fine_tuned(model) or model in ctx.store.deleted_models():
         return None
     job = ctx.store.job_by_model(model)
     if job is None or ctx.view(job).status != "succeeded":

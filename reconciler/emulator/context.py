@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from reconciler.emulator import lifecycle
+from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.errors import invalid, not_found
 from reconciler.emulator.scheduling import queue_delays
 from reconciler.emulator.store import Row, Store
@@ -35,6 +37,9 @@ class Context:
     # Fine-tuning closed to the organization (OpenAI's wind-down): job creation is refused,
     # everything else (files, listing, models, chat) keeps working.
     closed: bool = False
+    # The Azure dialect's resource (None: the OpenAI dialect). Shared handlers ask it only
+    # for what differs in the stored data itself, such as the fine-tuned model id format.
+    azure: AzureSettings | None = None
     _delays: tuple[tuple[float, int], dict[str, float]] | None = None
 
     def now(self) -> float:
@@ -57,11 +62,29 @@ class Context:
             cached = self._delays = (key, delays)
         return cached[1]
 
+    def resource(self) -> AzureSettings:
+        """The Azure resource; only the Azure dialect's handlers ask for it."""
+        assert self.azure is not None, "an Azure handler runs in the Azure dialect only"
+        return self.azure
+
+    def fine_tuned_model_name(self, base: str, suffix: str) -> str:
+        """The id a succeeded job's model gets: OpenAI's `ft:` form, or Azure's
+        `<base>.ft-<32 hex>` (Azure's ids carry no suffix and no organization)."""
+        if self.azure is not None:
+            return f"{base}.ft-{secrets.token_hex(16)}"
+        return f"ft:{base}:{ORG_SLUG}:{suffix}:{new_id('', 8)}"
+
     def job_or_404(self, job_id: str) -> Row:
         job = self.store.get_job(job_id)
         if job is None:
             raise not_found("fine-tuning job", job_id, "fine_tuning_job_id")
         return job
+
+
+def json_response(body: dict[str, Any], status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers,
+                    mimetype="application/json")
 
 
 def new_id(prefix: str, n: int = 24) -> str:

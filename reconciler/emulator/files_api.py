@@ -73,18 +73,19 @@ def _part_to_disk(request: Request, field: str, limit: int) -> tuple[FileStorage
         raise invalid(f"The file is too large: the limit is {limit // MB} MB.", field)
     part = request.files.get(field)
     if part is None:
-        _discard(request)
+        discard_parts(request)
         raise invalid(f"Missing required multipart field '{field}'.", field)
     path = str(getattr(part.stream, "name", ""))
     part.stream.close()
     size = os.path.getsize(path)
     if size > limit:
-        _discard(request)
+        discard_parts(request)
         raise invalid(f"The file is too large: the limit is {limit // MB} MB.", field)
     return part, path, size
 
 
-def _discard(request: Request) -> None:
+def discard_parts(request: Request) -> None:
+    """Remove the spooled multipart parts of a request that is answered without storing them."""
     for part in request.files.values():
         name = getattr(part.stream, "name", None)
         part.stream.close()
@@ -226,7 +227,7 @@ def add_part(ctx: Context, request: Request, upload_id: str) -> dict[str, Any]:
     try:
         _pending_upload(ctx, upload_id)
     except ApiError:
-        _discard(request)
+        discard_parts(request)
         raise
     _, path, size = _part_to_disk(request, "data", PART_LIMIT)
     row = {"id": new_id("part_"), "upload_id": upload_id, "created_at": int(ctx.now()),

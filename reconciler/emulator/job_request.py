@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from reconciler.emulator import catalog, validation
-from reconciler.emulator.context import ORG_SLUG, Context, new_id
+from reconciler.emulator.context import Context, new_id
 from reconciler.emulator.errors import invalid
 
 _Rule = tuple[type, float | None, float | None]  # (type, lower bound, upper bound)
@@ -51,16 +51,12 @@ def build_job_doc(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         "validation_file": validation_file["id"] if validation_file else None,
         "method": method, "hyperparameters": {k: hp[k] for k in _HP_COMMON},
         "suffix": suffix, "seed": seed, "metadata": metadata, "integrations": integrations,
-        "fine_tuned_model": f"ft:{base}:{ORG_SLUG}:{suffix}:{_short_id()}",
+        "fine_tuned_model": ctx.fine_tuned_model_name(base, suffix),
         "result_file": new_id("file-", 22),
         "n_examples": analysis["n_examples"], "n_epochs": epochs,
         "total_steps": math.ceil(analysis["n_examples"] / int(hp["batch_size"])) * epochs,
         "trained_tokens": analysis["tokens"] * epochs, "error": error,
     }
-
-
-def _short_id() -> str:
-    return new_id("", 8)
 
 
 def _model(ctx: Context, model: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from reconciler.emulator.app import EmulatorApp, make_app
+from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.faults import ConnectionDropped
 
 
@@ -39,14 +40,17 @@ class _Handler(WSGIRequestHandler):
 
 
 class RunningServer:
-    """A server on a thread; `.base_url` is http://HOST:PORT/v1. Usable as a context manager."""
+    """A server on a thread; `.endpoint` is http://HOST:PORT, `.base_url` the dialect's API base
+    under it (http://HOST:PORT/v1 for OpenAI, the endpoint itself for Azure). Usable as a
+    context manager."""
 
     def __init__(self, server: BaseWSGIServer, app: EmulatorApp) -> None:
         self._server = server
         self.app = app
         self.host = str(server.server_address[0])
         self.port = int(server.server_address[1])
-        self.base_url = f"http://{self.host}:{self.port}/v1"
+        self.endpoint = f"http://{self.host}:{self.port}"
+        self.base_url = self.endpoint + app.dialect.base_path
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05},
             name=f"emulator-{self.port}", daemon=True,
@@ -78,11 +82,12 @@ def create_server(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
                   api_key: str = "sk-local", speed: float = 1.0, faults: str | None = None,
                   seed: int | None = None, clock: Callable[[], float] | None = None,
                   max_running: int | None = None, retry_after: float = 1.0,
-                  closed: bool = False) -> RunningServer:
+                  closed: bool = False,
+                  dialect: str = "openai", azure: AzureSettings | None = None) -> RunningServer:
     """Bind (port 0 picks a free port) without starting to serve."""
     app = make_app(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
                    clock=clock, max_running=max_running, retry_after=retry_after,
-                   closed=closed)
+                   closed=closed, dialect=dialect, azure=azure)
     server = make_server(host, port, app, threaded=True, request_handler=_Handler)
     return RunningServer(server, app)
 
@@ -92,8 +97,11 @@ def start_in_background(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
                         faults: str | None = None, seed: int | None = None,
                         clock: Callable[[], float] | None = None,
                         max_running: int | None = None, retry_after: float = 1.0,
-                        closed: bool = False) -> RunningServer:
+                        closed: bool = False,
+                        dialect: str = "openai",
+                        azure: AzureSettings | None = None) -> RunningServer:
     """Serve on a daemon thread; returns once the socket accepts connections."""
     return create_server(db_path, host=host, port=port, api_key=api_key, speed=speed,
                          faults=faults, seed=seed, clock=clock, max_running=max_running,
-                         retry_after=retry_after, closed=closed).start()
+                         retry_after=retry_after, closed=closed, dialect=dialect,
+                         azure=azure).start()

@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS analyses (
 CREATE TABLE IF NOT EXISTS permissions (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, checkpoint TEXT NOT NULL,
   project_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS deployments (
+  name TEXT PRIMARY KEY, doc TEXT NOT NULL, created_at REAL NOT NULL, changed_at REAL NOT NULL,
+  last_used_at REAL, previous_model TEXT, deleting_at REAL);
+CREATE TABLE IF NOT EXISTS operations (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, deployment TEXT NOT NULL, started_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS azure_jobs (
+  job_id TEXT PRIMARY KEY, training_type TEXT, resumed_at REAL);
 """
 
 Row = dict[str, Any]
@@ -315,6 +322,69 @@ class Store:
             )
             return cur.rowcount > 0
 
+    # -- Azure dialect: deployments, their operations, job extras, job deletion -------------
+
+    def get_deployment(self, name: str) -> Row | None:
+        return _decode_doc(self._one("SELECT * FROM deployments WHERE name = ?", (name,)))
+
+    def all_deployments(self) -> list[Row]:
+        rows = self._all("SELECT * FROM deployments ORDER BY created_at, name", ())
+        return [r for r in (_decode_doc(x) for x in rows) if r]
+
+    def put_deployment(self, row: Mapping[str, Any]) -> None:
+        """Insert or replace deployment `row["name"]` (doc is stored as JSON)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO deployments (name, doc, created_at, changed_at,"
+                " last_used_at, previous_model, deleting_at) VALUES (:name, :doc, :created_at,"
+                " :changed_at, :last_used_at, :previous_model, :deleting_at)",
+                {**row, "doc": json.dumps(row["doc"])},
+            )
+
+    def update_deployment(self, name: str, **fields: float | None) -> None:
+        allowed = {"last_used_at", "deleting_at"}
+        assert set(fields) <= allowed
+        sets = ", ".join(f"{column} = ?" for column in fields)
+        with self._write() as conn:
+            conn.execute(f"UPDATE deployments SET {sets} WHERE name = ?",
+                         (*fields.values(), name))
+
+    def insert_operation(self, op_id: str, kind: str, deployment: str, started_at: float) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO operations (id, kind, deployment, started_at)"
+                         " VALUES (?, ?, ?, ?)", (op_id, kind, deployment, started_at))
+
+    def get_operation(self, op_id: str) -> Row | None:
+        return self._one("SELECT * FROM operations WHERE id = ?", (op_id,))
+
+    def get_azure_job(self, job_id: str) -> Row | None:
+        return self._one("SELECT * FROM azure_jobs WHERE job_id = ?", (job_id,))
+
+    def put_azure_job(self, job_id: str, *, training_type: str | None = None,
+                      resumed_at: float | None = None) -> None:
+        """Record a job's Azure-only facts; a None field keeps what was there."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO azure_jobs (job_id, training_type, resumed_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (job_id) DO UPDATE SET"
+                " training_type = COALESCE(excluded.training_type, training_type),"
+                " resumed_at = COALESCE(excluded.resumed_at, resumed_at)",
+                (job_id, training_type, resumed_at),
+            )
+
+    def delete_job(self, job_id: str, when: int) -> None:
+        """Remove a job, its metadata rows and result file; its model counts as deleted."""
+        job = self.get_job(job_id)
+        if job is None:
+            return
+        with self._write() as conn:
+            conn.execute("DELETE FROM job_metadata WHERE job_seq = ?", (job["seq"],))
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            conn.execute("DELETE FROM azure_jobs WHERE job_id = ?", (job_id,))
+            conn.execute("UPDATE files SET deleted = 1 WHERE job_id = ?", (job_id,))
+            conn.execute("INSERT OR IGNORE INTO deleted_models (id, deleted_at) VALUES (?, ?)",
+                         (job["doc"]["fine_tuned_model"], when))
+
     def close(self) -> None:
         """Close every pooled connection (call once no request is in flight)."""
         while self._all_conns:
@@ -322,8 +392,11 @@ class Store:
         self._idle = queue.SimpleQueue()
 
 
-def _decode_job(row: Row | None) -> Row | None:
+def _decode_doc(row: Row | None) -> Row | None:
     if row is None:
         return None
     row["doc"] = json.loads(row["doc"])
     return row
+
+
+_decode_job = _decode_doc
