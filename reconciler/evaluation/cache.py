@@ -1,0 +1,63 @@
+"""Scores already measured, by (model, example, grader), in .ftctl/cache/eval-scores.json.
+
+Fine-tuned models do not change, so a score measured once holds: a re-run of an evaluation
+asks the model only for examples some grader has not scored yet. The file is read once and
+written once per evaluation (atomically), from the calling thread only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+from reconciler.spec import Grader
+
+CACHE_FILE = "eval-scores.json"
+VERSION = "1"  # bump when a grader's scoring changes, so older scores are not reused
+
+
+class ScoreCache:
+    """cache_dir None: nothing is remembered (a project whose .ftctl is not its own)."""
+
+    def __init__(self, cache_dir: str | None) -> None:
+        self.path = os.path.join(cache_dir, CACHE_FILE) if cache_dir else None
+        self._scores: dict[str, float] = self._load()
+        self._dirty = False
+
+    def get(self, model: str, example: str, grader: Grader) -> float | None:
+        return self._scores.get(_key(model, example, grader))
+
+    def put(self, model: str, example: str, grader: Grader, score: float) -> None:
+        self._scores[_key(model, example, grader)] = score
+        self._dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"version": VERSION, "scores": self._scores}, fh, sort_keys=True)
+        os.replace(tmp, self.path)
+        self._dirty = False
+
+    def _load(self) -> dict[str, float]:
+        if self.path is None:
+            return {}
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return {}  # missing or damaged: scores are measured again, never trusted broken
+        scores = data.get("scores") if isinstance(data, dict) else None
+        if data.get("version") != VERSION or not isinstance(scores, dict):
+            return {}
+        return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float))}
+
+
+def _key(model: str, example: str, grader: Grader) -> str:
+    identity = json.dumps([model, example, grader.type.value, grader.pattern, grader.schema_json,
+                           grader.tolerance])
+    return hashlib.sha256(identity.encode()).hexdigest()
