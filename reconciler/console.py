@@ -276,7 +276,8 @@ def format_summary(report: ApplyReport) -> str:
         if result.evaluation is not None:
             lines.append(evaluation_text(result.evaluation).rstrip("\n"))
         elif not result.index and not result.passed:
-            lines.append(f"Evaluation of {result.name} on {result.model}: {result.reason}")
+            lines += [f"Evaluation of {result.name} on {result.model}",
+                      f"REFUSED: {result.reason}."]
     if any(not c.passed for c in report.checks):
         lines.append("  Older versions were kept: they keep serving until a new version "
                      "passes its checks and evaluation.")
