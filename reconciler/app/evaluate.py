@@ -1,5 +1,6 @@
-"""Evaluation use cases: the gate's evaluation during apply, `ftctl eval`, and the plan's
-evaluation lines (eval set size and the inference cost of evaluating).
+"""Evaluation use cases: the gate's evaluation during apply, `ftctl eval`, the plan's
+evaluation lines (eval set size and the inference cost of evaluating), and drift's serving
+versions below a `promote.min`.
 
 `serving_version` is the one place that says which version a candidate is compared with:
 today the current version (the newest succeeded one whose model exists) other than the
@@ -19,9 +20,9 @@ from reconciler.estimate import eval_cost
 from reconciler.evaluation import evalset
 from reconciler.evaluation.cache import ScoreCache
 from reconciler.evaluation.runner import EvalRequest, Progress
-from reconciler.evaluation.verdict import Outcome
+from reconciler.evaluation.verdict import DIGITS, Metric, Outcome, below_minimum
 from reconciler.events import CheckResult, EvalProgress, Reporter
-from reconciler.plan import CreateJob, Plan
+from reconciler.plan import CreateJob, DriftItem, DriftKind, DriftReport, Plan
 from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
 from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Check, Desired
@@ -169,3 +170,32 @@ def _eval_note(desired: Desired, name: str, payload: object) -> Diagnostic | Non
         subject=manifest.spec.evaluation.dataset.source,
     )
 
+
+
+def with_eval_drift(report: DriftReport, desired: Desired, snapshot: Snapshot) -> DriftReport:
+    """`report` plus every serving version whose recorded metrics (the scores in the project's
+    cache; nothing is asked) fall below a `promote.min` its manifest now asks for."""
+    cache = ScoreCache(cache_dir(desired.settings.root))
+    items = list(report.items)
+    for manifest in desired.manifests:
+        evaluation = manifest.spec.evaluation
+        if evaluation is None or not evaluation.promote.minimum:
+            continue
+        serving = serving_model(snapshot, desired, manifest.name, None)
+        examples, diags = evalset.read(desired.settings.root, evaluation.dataset.repo_path)
+        if serving is None or has_errors(diags):
+            continue
+        means = cache.means(serving, [e.key for e in examples.examples], evaluation.graders)
+        if means is None:
+            continue  # never measured on this eval set here: nothing recorded to compare
+        metrics = [Metric(grader=g, candidate=round(v, DIGITS)) for g, v in means.items()]
+        short = below_minimum(metrics, evaluation.promote)
+        if short:
+            items.append(DriftItem(
+                kind=DriftKind.BELOW_EVALUATION_MIN, name=manifest.name, subject=serving,
+                message=f"{manifest.name}: serving version {serving} was measured below what "
+                        f"the manifest now asks for: {'; '.join(short)}",
+            ))
+    if len(items) == len(report.items):
+        return report
+    return dataclasses.replace(report, items=tuple(items))

@@ -1,8 +1,9 @@
 """Scores already measured, by (model, example, grader), in .ftctl/cache/eval-scores.json.
 
 Fine-tuned models do not change, so a score measured once holds: a re-run of an evaluation
-asks the model only for examples some grader has not scored yet. The file is read once and
-written once per evaluation (atomically), from the calling thread only.
+asks the model only for examples some grader has not scored yet, and drift reads a serving
+version's recorded metrics from here without asking anything. The file is read once and written
+once per evaluation (atomically), from the calling thread only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 
 from reconciler.spec import Grader
 
@@ -32,6 +34,20 @@ class ScoreCache:
     def put(self, model: str, example: str, grader: Grader, score: float) -> None:
         self._scores[_key(model, example, grader)] = score
         self._dirty = True
+
+    def means(self, model: str, examples: Sequence[str], graders: Sequence[Grader]
+              ) -> dict[str, float] | None:
+        """Mean score per grader name of `model` over `examples` (keys) from the cache alone;
+        None unless every (example, grader) was scored: a partial record is no measurement."""
+        if not examples:
+            return None
+        out: dict[str, float] = {}
+        for grader in graders:
+            scores = [self.get(model, example, grader) for example in examples]
+            if any(s is None for s in scores):
+                return None
+            out[grader.name] = sum(s or 0.0 for s in scores) / len(scores)
+        return out
 
     def save(self) -> None:
         if self.path is None or not self._dirty:

@@ -67,3 +67,22 @@ def test_eval_mistakes_are_one_clear_line(eval_project: EvalProject) -> None:
     assert "support has no version to evaluate" in nothing.stderr
     usage = ftctl(eval_project, "eval", "support", "--format", "yaml")
     assert usage.exit_code == 1
+
+
+def test_drift_reports_a_serving_version_below_a_new_min(eval_project: EvalProject) -> None:
+    eval_project.training(right=6)
+    assert ftctl(eval_project, "apply", "--auto-approve").exit_code == 0
+    in_sync = ftctl(eval_project, "drift")
+    assert in_sync.exit_code == 0, in_sync.output + in_sync.stderr
+
+    eval_project.manifest(minimum=0.7)  # v1 was measured at 0.6
+    drifted = ftctl(eval_project, "drift", "--format", "json")
+    assert drifted.exit_code == 2, drifted.output + drifted.stderr
+    [item] = json.loads(drifted.stdout)["items"]
+    assert item["kind"] == "below_evaluation_min" and item["name"] == "support"
+    assert item["message"].endswith("was measured below what the manifest now asks for: "
+                                    "exact 0.6 is below the minimum 0.7")
+
+    # Nothing recorded (another machine, a cleared cache): nothing is claimed, nothing asked.
+    (eval_project.root / ".ftctl" / "cache" / "eval-scores.json").unlink()
+    assert ftctl(eval_project, "drift").exit_code == 0

@@ -67,6 +67,17 @@ def test_permissions_of_the_evaluation_jobs() -> None:
     assert 'ftctl eval "$MODEL" --format markdown' in step("eval", "Evaluate")["run"]
 
 
+def test_apply_keeps_the_scores_for_drift() -> None:
+    restore = step("drift", "Restore the evaluation scores")
+    save = step("apply", "Save the evaluation scores")
+    assert restore["uses"] == "actions/cache/restore@v4"
+    assert save["uses"] == "actions/cache/save@v4"
+    assert restore["with"]["path"] == save["with"]["path"] == ".ftctl/cache/eval-scores.json"
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])
+    names = [s.get("name") for s in workflow()["jobs"]["drift"]["steps"]]
+    assert names.index("Restore the evaluation scores") < names.index("Drift")
+
+
 def test_the_report_step_turns_apply_output_into_a_comment(eval_project: EvalProject,
                                                            tmp_path: Path) -> None:
     eval_project.training(right=6)
