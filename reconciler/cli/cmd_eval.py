@@ -2,7 +2,7 @@
 replace, and print the metric table (metric, serving, candidate, delta) with the verdict.
 
 Exit 0 when the promotion rule passes, 1 when it refuses (or on any error), so a CI job can
-gate on it. The table goes to stdout; progress to stderr.
+gate on it. The table goes to stdout; progress to stderr (a bar on a terminal).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 from reconciler.app.evaluate import EvalSetInvalid, run_eval
 from reconciler.cli.cmd_jobs import operation, workspace
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, handled
-from reconciler.console import PlainReporter
+from reconciler.console import make_reporter
 from reconciler.render.diagnostics import format_text
 from reconciler.render.evaluation import EVAL_FORMATS, render_evaluation
 
@@ -35,9 +35,9 @@ def eval_(name: str, version: int | None, fmt: str) -> int:
     Scores are cached in .ftctl/cache, so a re-run asks only what was not scored yet. Exit 0
     when the promotion rule (spec.evaluation.promote) passes, 1 when it refuses.
     """
-    with workspace() as ws:
+    with workspace() as ws, make_reporter(sys.stderr) as reporter:
         try:
-            outcome = run_eval(ws, name, version=version, reporter=PlainReporter(sys.stderr))
+            outcome = run_eval(ws, name, version=version, reporter=reporter)
         except EvalSetInvalid as exc:
             click.echo(format_text(exc.diagnostics, {}), err=True, nl=False)
             raise

@@ -12,12 +12,15 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 
 from reconciler.spec import Grader
 
 CACHE_FILE = "eval-scores.json"
 VERSION = "1"  # bump when a grader's scoring changes, so older scores are not reused
+# Evaluations of several models may end at once in one apply: each save merges into the file.
+_SAVING = threading.Lock()
 
 
 class ScoreCache:
@@ -26,14 +29,14 @@ class ScoreCache:
     def __init__(self, cache_dir: str | None) -> None:
         self.path = os.path.join(cache_dir, CACHE_FILE) if cache_dir else None
         self._scores: dict[str, float] = self._load()
-        self._dirty = False
+        self._new: dict[str, float] = {}
 
     def get(self, model: str, example: str, grader: Grader) -> float | None:
         return self._scores.get(_key(model, example, grader))
 
     def put(self, model: str, example: str, grader: Grader, score: float) -> None:
-        self._scores[_key(model, example, grader)] = score
-        self._dirty = True
+        key = _key(model, example, grader)
+        self._scores[key] = self._new[key] = score
 
     def means(self, model: str, examples: Sequence[str], graders: Sequence[Grader]
               ) -> dict[str, float] | None:
@@ -50,14 +53,19 @@ class ScoreCache:
         return out
 
     def save(self) -> None:
-        if self.path is None or not self._dirty:
+        """Add the scores measured since the last save to the file (what others saved since
+        this cache was read is kept)."""
+        if self.path is None or not self._new:
             return
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": VERSION, "scores": self._scores}, fh, sort_keys=True)
-        os.replace(tmp, self.path)
-        self._dirty = False
+        with _SAVING:
+            scores = {**self._load(), **self._new}
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"version": VERSION, "scores": scores}, fh, sort_keys=True)
+            os.replace(tmp, self.path)
+        self._scores.update(scores)
+        self._new = {}
 
     def _load(self) -> dict[str, float]:
         if self.path is None:
