@@ -5,6 +5,8 @@ Markdown and JSON."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 from reconciler.app.evaluate import run_eval
 from reconciler.events import StepStatus
@@ -156,3 +158,15 @@ def test_metric_table_in_text_markdown_and_json(eval_project: EvalProject,
 
     older = run_eval(remote.workspace(eval_project), NAME, version=1)
     assert (older.candidate, older.serving) == (old, new)
+
+
+def test_the_examples_project_evaluates_its_support_bot(tmp_path: Path, remote: Remote) -> None:
+    examples = Path(__file__).parents[2] / "examples"
+    root = tmp_path / "examples"
+    shutil.copytree(examples, root, ignore=shutil.ignore_patterns(".ftctl"))
+    report = remote.apply(EvalProject(root))
+    assert report.ok, report.results
+    [outcome] = [c.evaluation for c in report.checks if c.evaluation is not None]
+    assert outcome.name == "support-bot" and outcome.examples == 10 and outcome.passed
+    assert [m.grader for m in outcome.metrics] == ["mentions", "close"]
+    assert outcome.metrics[0].candidate == 1.0
