@@ -22,6 +22,7 @@ from reconciler.evaluation.cache import ScoreCache
 from reconciler.evaluation.runner import EvalRequest, Progress
 from reconciler.evaluation.verdict import DIGITS, Metric, Outcome, below_minimum
 from reconciler.events import CheckResult, EvalProgress, Reporter
+from reconciler.loader import resolve_base_model
 from reconciler.plan import CreateJob, DriftItem, DriftKind, DriftReport, Plan
 from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
 from reconciler.snapshot import RemoteJob, Snapshot
@@ -139,9 +140,9 @@ def with_eval_notes(plan: Plan, desired: Desired) -> Plan:
     """The plan with one line per model it trains that has an evaluation: the eval set's
     size and the estimated inference cost of evaluating the new and the serving version."""
     notes = list(plan.notes)
-    trained = {s.name: s for s in plan.steps if isinstance(s.payload, CreateJob)}
+    trained = {s.name for s in plan.steps if isinstance(s.payload, CreateJob)}
     for name in sorted(trained):
-        note = _eval_note(desired, name, trained[name].payload)
+        note = _eval_note(desired, name)
         if note is not None:
             notes.append(note)
     if len(notes) == len(plan.notes):
@@ -149,7 +150,7 @@ def with_eval_notes(plan: Plan, desired: Desired) -> Plan:
     return dataclasses.replace(plan, notes=sorted_diagnostics(notes))
 
 
-def _eval_note(desired: Desired, name: str, payload: object) -> Diagnostic | None:
+def _eval_note(desired: Desired, name: str) -> Diagnostic | None:
     manifest = desired.manifest(name)
     if manifest is None or manifest.spec.evaluation is None:
         return None
@@ -157,10 +158,9 @@ def _eval_note(desired: Desired, name: str, payload: object) -> Diagnostic | Non
     examples, diags = evalset.read(desired.settings.root, path)
     if has_errors(diags):
         return None  # already reported by the load, as errors
-    base = payload.model if isinstance(payload, CreateJob) and isinstance(payload.model, str) \
-        else None
     cost = eval_cost(examples.prompt_tokens, examples.answer_tokens,
-                     model=base or "", prices=desired.settings.prices, versions=2)
+                     model=resolve_base_model(desired, name) or "",
+                     prices=desired.settings.prices, versions=2)
     price = "cost unknown (no price for the base model)" if cost is None \
         else f"estimated inference cost ${cost:,.4f}"
     return Diagnostic(
@@ -169,7 +169,6 @@ def _eval_note(desired: Desired, name: str, payload: object) -> Diagnostic | Non
                 "(new and serving version)",
         subject=manifest.spec.evaluation.dataset.source,
     )
-
 
 
 def with_eval_drift(report: DriftReport, desired: Desired, snapshot: Snapshot) -> DriftReport:
