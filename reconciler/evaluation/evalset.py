@@ -92,7 +92,7 @@ def _example(raw: bytes, line: int, offset: int, sink: IssueSink) -> Example | N
         sink.add(ERROR, problem.code, line, problem.summary, problem.detail, problem.column)
         return None
     if not isinstance(obj, dict):
-        sink.add(ERROR, "not_an_object", line, "line is not a JSON object",
+        sink.add(ERROR, "not_object", line, "line is not a JSON object",
                  'Each line is {"messages": [...], "expected": "..."}.')
         return None
     errors = sink.errors

@@ -42,7 +42,7 @@ def test_every_problem_is_reported_with_its_line(tmp_path: Path) -> None:
     assert len(evalset) == 1
     found = {(d.subject.line if d.subject else None, d.code) for d in diags}
     assert found == {(2, "invalid_json"), (3, "eval_expected"), (4, "eval_expected"),
-                     (5, "rft_last_turn"), (6, "not_an_object")}
+                     (5, "rft_last_turn"), (6, "not_object")}
     assert all(d.subject and d.subject.file == "evals/e.jsonl" for d in diags)
     summaries = {d.subject.line: d.summary for d in diags if d.subject}
     assert summaries[3] == '"expected" is missing or not a string'
