@@ -10,9 +10,12 @@ from click.testing import CliRunner
 from reconciler.app.project import load
 from reconciler.cli import main
 from reconciler.diagnostics import has_errors
+from reconciler.observe import observe
+from reconciler.plan import PlanOptions
+from reconciler.planner import plan
 from reconciler.spec import Evaluation, Grader, GraderType, Promotion
 
-from .conftest import EvalProject
+from .conftest import EvalProject, Remote
 
 HEAD = """apiVersion: ftctl/v1
 kind: FineTunedModel
@@ -112,16 +115,11 @@ def test_eval_set_problems_are_reported_by_validate(eval_project: EvalProject) -
 
 
 def test_changing_only_the_evaluation_does_not_retrain(eval_project: EvalProject,
-                                                       remote: object) -> None:
-    from reconciler.observe import observe
-    from reconciler.plan import PlanOptions
-    from reconciler.planner import plan
-
+                                                       remote: Remote) -> None:
     eval_project.training(right=6)
-    assert remote.apply(eval_project).ok  # type: ignore[attr-defined]
+    assert remote.apply(eval_project).ok
     eval_project.manifest(minimum=0.1, max_regression=0.5)
     loaded = load(str(eval_project.root))
     assert loaded.desired is not None
-    made = plan(loaded.desired, observe(remote.api, loaded.desired),  # type: ignore[attr-defined]
-                PlanOptions())
+    made = plan(loaded.desired, observe(remote.api, loaded.desired), PlanOptions())
     assert not made.changes

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+from reconciler.app.apply import ApplyReport
 from reconciler.app.evaluate import run_eval
 from reconciler.events import StepStatus
 from reconciler.identity import META_NAME, META_WORKSPACE
@@ -27,11 +29,10 @@ def models_of(remote: Remote) -> list[str]:
             and j.fine_tuned_model in live]
 
 
-def evaluation_of(report: object) -> dict[str, object]:
-    outcomes = [c.evaluation for c in report.checks  # type: ignore[attr-defined]
-                if c.evaluation is not None]
-    assert len(outcomes) == 1
-    return outcomes[0].to_json()  # type: ignore[union-attr]
+def evaluation_of(report: ApplyReport) -> dict[str, Any]:
+    outcomes = [c.evaluation for c in report.checks if c.evaluation is not None]
+    assert len(outcomes) == 1 and outcomes[0] is not None
+    return outcomes[0].to_json()
 
 
 def test_first_version_is_measured_against_nothing(eval_project: EvalProject,
@@ -80,7 +81,7 @@ def test_better_version_promoted_worse_version_refused(eval_project: EvalProject
     assert not worse.ok
     outcome = evaluation_of(worse)
     assert outcome["passed"] is False
-    assert outcome["metrics"][0] == {  # type: ignore[index]
+    assert outcome["metrics"][0] == {
         "grader": "exact", "serving": 0.9, "candidate": 0.8, "delta": -0.1}
     refused = [r for r in worse.results if r.status is StepStatus.FAILED]
     assert [r.key.split("/")[0] for r in refused] == [NAME]
@@ -104,7 +105,7 @@ def test_regression_within_max_regression_is_promoted(eval_project: EvalProject,
     eval_project.training(right=8)  # 0.9 -> 0.8: exactly the allowed regression
     report = remote.apply(eval_project)
     assert report.ok, report.results
-    assert evaluation_of(report)["metrics"][0]["delta"] == -0.1  # type: ignore[index]
+    assert evaluation_of(report)["metrics"][0]["delta"] == -0.1
 
 
 def test_metric_table_in_text_markdown_and_json(eval_project: EvalProject,
