@@ -1,16 +1,19 @@
 """Run a manifest's `checks` against a newly trained model: the gate before retiring old versions.
 
-Chat models are asked through chat completions; the legacy completion bases (babbage-002,
-davinci-002) and models fine-tuned from them through completions. Only reads the remote.
+`run_gate` is the whole gate: the checks, then the evaluation against the serving version when
+the manifest has one (its result carries the metrics). Chat models are asked through chat
+completions; the legacy completion bases (babbage-002, davinci-002) and models fine-tuned from
+them through completions. Only reads the remote.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from reconciler.errors import ApiError
+from reconciler.evaluation.runner import EvalRequest, evaluate
 from reconciler.events import CheckResult
 from reconciler.spec import Check
 
@@ -23,7 +26,7 @@ class ModelCaller(Protocol):
     def chat(
         self,
         model: str,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -103,6 +106,39 @@ def run_checks(
             )
         )
     return tuple(results)
+
+
+def run_gate(
+    api: ModelCaller,
+    name: str,
+    model: str,
+    checks: Sequence[Check],
+    *,
+    base_model: str | None = None,
+    evaluation: EvalRequest | None = None,
+) -> tuple[CheckResult, ...]:
+    """The gate a new version must pass before it serves: every check, then the evaluation."""
+    results = run_checks(api, name, model, checks, base_model=base_model)
+    if evaluation is None:
+        return results
+    return (*results, run_evaluation(api, name, model, evaluation, base_model=base_model))
+
+
+def run_evaluation(api: ModelCaller, name: str, model: str, request: EvalRequest, *,
+                   base_model: str | None = None) -> CheckResult:
+    """The evaluation of `model` against request.serving, as the gate's result."""
+
+    def answer(target: str, messages: list[dict[str, Any]]) -> str:
+        # Greedy decoding: the same model gives the same answers, so scores can be cached.
+        if uses_completions(target, base_model):
+            prompt = "\n\n".join(str(m.get("content") or "") for m in messages)
+            return api.complete(target, prompt, temperature=0)
+        return api.chat(target, messages, temperature=0)
+
+    outcome = evaluate(answer, name, model, request)
+    return CheckResult(name=name, model=model, index=0,
+                       prompt=f"evaluation on {request.evalset.repo_path}",
+                       passed=outcome.passed, reason=outcome.reason, evaluation=outcome)
 
 
 def _clip(text: str, limit: int = 120) -> str:

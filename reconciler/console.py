@@ -20,6 +20,7 @@ from reconciler.app.apply import ApplyReport
 from reconciler.events import JobProgress, StepResult, StepStatus
 from reconciler.identity import META_NAME
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, Step, UploadFile
+from reconciler.render.evaluation import render_text as evaluation_text
 from reconciler.snapshot import RemoteJob
 
 SMALL_UPLOAD = 1 << 20
@@ -134,6 +135,15 @@ class PlainReporter:
             self._upload_quarter[step.key] = quarter
         self._print(f"{describe(step)}: {size(sent)} sent ({25 * quarter}%)")
 
+    def eval_progress(self, name: str, done: int, total: int) -> None:
+        quarter = 4 * done // max(1, total)
+        key = f"eval:{name}"
+        with self._lock:
+            if quarter <= self._upload_quarter.get(key, 0):
+                return
+            self._upload_quarter[key] = 0 if quarter >= 4 else quarter  # a re-run starts over
+        self._print(f"evaluate {name}: {done}/{total} answers scored ({25 * quarter}%)")
+
     def message(self, text: str) -> None:
         self._print(text)
 
@@ -217,6 +227,11 @@ class TerminalReporter:
         self._progress.update(task, completed=sent, total=total, status="uploading",
                               detail=f"{size(sent)}/{size(total)}")
 
+    def eval_progress(self, name: str, done: int, total: int) -> None:
+        task = self._task(f"eval:{name}", f"evaluate {name}", total)
+        self._progress.update(task, completed=done, total=total, status="scoring",
+                              detail=f"{done}/{total} answers")
+
     def message(self, text: str) -> None:
         self._progress.console.print(text, highlight=False, markup=False)
 
@@ -250,14 +265,22 @@ def format_summary(report: ApplyReport) -> str:
         if rows:
             lines.append(f"{title}:")
             lines.extend(f"  {r.key}: {r.message}" for r in rows)
-    if report.checks:
-        failed = [c for c in report.checks if not c.passed]
-        lines.append(f"Checks: {len(report.checks) - len(failed)} passed, {len(failed)} failed.")
+    checks = [c for c in report.checks if c.evaluation is None and c.index]
+    if checks:
+        failed = [c for c in checks if not c.passed]
+        lines.append(f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed.")
         lines.extend(
             f"  {c.name} check {c.index} ({c.prompt!r}) on {c.model}: {c.reason}" for c in failed
         )
-        if failed:
-            lines.append("  Older versions were kept: they keep serving until checks pass.")
+    for result in report.checks:
+        if result.evaluation is not None:
+            lines.append(evaluation_text(result.evaluation).rstrip("\n"))
+        elif not result.index and not result.passed:
+            lines += [f"Evaluation of {result.name} on {result.model}",
+                      f"REFUSED: {result.reason}."]
+    if any(not c.passed for c in report.checks):
+        lines.append("  Older versions were kept: they keep serving until a new version "
+                     "passes its checks and evaluation.")
     if report.in_flight:
         lines.append("Still training:")
         lines.extend(f"  {_job_name(j)}: {j.id} {j.status.value}" for j in report.in_flight)

@@ -1,4 +1,4 @@
-"""Billing estimates: default epochs, price lookup, and cost of a training run.
+"""Billing estimates: default epochs, price lookup, cost of a training run and of an evaluation.
 
 L1 pure logic: values in, values out; no I/O. The constants are those of OpenAI's cookbook
 (dataset-rules §1.5): three epochs by default, clamped so that epochs x examples lands between
@@ -90,3 +90,14 @@ def estimate(
     price = price_for(model, prices)
     cost = None if price is None else round(charged * price.training_per_1m / 1_000_000, 6)
     return Estimate(training_tokens=charged, epochs=epochs, cost_usd=cost)
+
+
+def eval_cost(prompt_tokens: int, answer_tokens: int, *, model: str,
+              prices: tuple[Price, ...], versions: int = 2) -> float | None:
+    """Inference cost in USD of asking `versions` models an eval set once (input and output
+    tokens at the price table's input/output rates); None when the model has no such price."""
+    price = price_for(model, prices)
+    if price is None or price.input_per_1m is None or price.output_per_1m is None:
+        return None
+    one = prompt_tokens * price.input_per_1m + answer_tokens * price.output_per_1m
+    return round(versions * one / 1_000_000, 6)

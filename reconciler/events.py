@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from reconciler.evaluation.verdict import Outcome
 from reconciler.plan import Step
 from reconciler.snapshot import JobEvent, RemoteJob
 
@@ -51,15 +52,20 @@ class JobProgress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
-    """One manifest check run against a new model."""
+    """One part of the gate run against a new model: a manifest check, or the evaluation.
+
+    The evaluation's result has index 0 and carries its Outcome (the metrics of the candidate
+    and the serving version); `passed` is the promotion rule's verdict.
+    """
 
     name: str
     model: str
-    index: int  # 1-based position in the manifest's checks
+    index: int  # 1-based position in the manifest's checks; 0 for the evaluation
     prompt: str
     passed: bool
     answer: str = ""
     reason: str = ""  # why it failed, in one sentence
+    evaluation: Outcome | None = None
 
 
 class Reporter(Protocol):
@@ -72,6 +78,13 @@ class Reporter(Protocol):
     def upload_progress(self, step: Step, sent: int, total: int) -> None: ...
 
     def message(self, text: str) -> None: ...
+
+
+@runtime_checkable
+class EvalProgress(Protocol):
+    """What a Reporter may also show: an evaluation's progress (a bar on a terminal)."""
+
+    def eval_progress(self, name: str, done: int, total: int) -> None: ...
 
 
 class NullReporter:

@@ -221,6 +221,7 @@ class DriftKind(StrEnum):
     ORPHAN = "orphan"  # managed jobs/models whose manifest is gone
     UNMANAGED_MODEL = "unmanaged_model"  # a fine-tuned model no managed job produced
     BASE_MODEL_RETIRING = "base_model_retiring"  # shutdown_date within 90 days
+    BELOW_EVALUATION_MIN = "below_evaluation_min"  # serving version under evaluation.promote.min
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

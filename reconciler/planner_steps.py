@@ -119,13 +119,13 @@ def retire(ctx: Ctx, manifest: Manifest, versions: Versions, *, after: str | Non
 
 def retire_settled(ctx: Ctx, manifest: Manifest, versions: Versions) -> None:
     """Versions beyond keep_versions with no new version planned (keep_versions lowered, or
-    an apply that did not get as far as retiring). With checks, the current version may have
-    failed them (no state records that), so older versions stay until a new one passes, or
-    the caller says it passed (PlanOptions.checks_passed)."""
+    an apply that did not get as far as retiring). With a gate (checks, evaluation), the current
+    version may have failed it (no state records that), so older versions stay until a new one
+    passes, or the caller says it passed (PlanOptions.checks_passed)."""
     extra = len(versions.existing) - max(1, manifest.spec.lifecycle.keep_versions)
     if extra <= 0:
         return
-    if not manifest.spec.checks or manifest.name in ctx.options.checks_passed:
+    if not manifest.spec.gated or manifest.name in ctx.options.checks_passed:
         retire(ctx, manifest, versions, after=None)
         return
     ctx.note(Severity.INFO, manifest.name,

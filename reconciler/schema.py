@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, error, sorted_diagnostics
 from reconciler.sourcemap import Document, Path
@@ -164,3 +164,17 @@ _TYPE_WORDS = {
 def _type_words(types: object) -> str:
     names = types if isinstance(types, list) else [types]
     return " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in names)
+
+
+def schema_problem(schema: Mapping[str, Any]) -> str | None:
+    """Why `schema` is not a valid JSON Schema (draft 2020-12), or None when it is."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return str(exc.message)
+    return None
+
+
+def conforms(value: object, schema: Mapping[str, Any]) -> bool:
+    """Whether `value` satisfies `schema` (a schema schema_problem accepted)."""
+    return bool(Draft202012Validator(schema).is_valid(value))

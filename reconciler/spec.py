@@ -86,6 +86,49 @@ class Check:
     temperature: float | None = None
 
 
+class GraderType(StrEnum):
+    """The built-in graders of `spec.evaluation` (each scores one answer in [0, 1])."""
+
+    EXACT_MATCH = "exact_match"
+    NORMALIZED_MATCH = "normalized_match"
+    CONTAINS = "contains"
+    REGEX = "regex"
+    JSON_SCHEMA = "json_schema"
+    NUMERIC = "numeric"
+    SIMILARITY = "similarity"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Grader:
+    """One grader of an evaluation. pattern: regex only (default: the expected answer is the
+    pattern); schema_json: json_schema only, canonical JSON text; tolerance: numeric only."""
+
+    name: str
+    type: GraderType
+    pattern: str | None = None
+    schema_json: str | None = None
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Promotion:
+    """When a candidate may replace the serving version: every `minimum` met (absolute), and
+    no grader more than `max_regression` below the serving version's score."""
+
+    minimum: tuple[tuple[str, float], ...] = ()
+    max_regression: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluation:
+    """`spec.evaluation`: an eval set (chat prompts with an expected answer), graders, and the
+    promotion rule applied to a newly trained version against the serving one."""
+
+    dataset: DatasetRef
+    graders: tuple[Grader, ...]
+    promote: Promotion = field(default_factory=Promotion)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelSpec:
     model: str | ParentRef
@@ -100,6 +143,13 @@ class ModelSpec:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     checks: tuple[Check, ...] = ()
     adopt: str | None = None  # a hand-made job id to take over (like a Terraform import block)
+    evaluation: Evaluation | None = None
+
+    @property
+    def gated(self) -> bool:
+        """Whether a new version must pass a gate (checks, evaluation) before older versions
+        are retired."""
+        return bool(self.checks) or self.evaluation is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ from reconciler.cli import main
 
 EXPECTED = {
     "init", "validate", "plan", "apply", "drift", "show", "output", "data",
-    "follow", "jobs", "try", "models", "emulator",
+    "follow", "jobs", "try", "eval", "models", "emulator",
 }
 
 

@@ -20,8 +20,8 @@ from types import MappingProxyType
 
 from reconciler import planfile
 from reconciler.app import project
+from reconciler.app.evaluate import gate
 from reconciler.app.resume import in_progress, retire_verified
-from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
@@ -117,6 +117,7 @@ class _Session:
         self.api, self.desired, self.options, self.reporter = api, desired, options, reporter
         self.clock, self.sleep = clock, sleep
         self.announce: Callable[[Plan], None] | None = None
+        self.snapshot: Snapshot | None = None  # what the latest plan rests on
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
         plan, snapshot = self._plan()
@@ -141,7 +142,7 @@ class _Session:
             # A saved plan is carried out exactly as reviewed; a fresh one may also retire
             # surplus versions whose current version passes its checks now.
             plan, checks = retire_verified(self.api, self.desired, snapshot, plan,
-                                           verdicts or {})
+                                           verdicts or {}, verify=self._verify)
         done = ApplyReport(plan=plan, checks=checks, diagnostics=plan.notes)
         if plan.has_errors or (not plan.changes and not follow):
             return done
@@ -177,11 +178,16 @@ class _Session:
 
     def _verify(self, name: str, model: str, checks: Sequence[Check],
                 base_model: str | None) -> tuple[CheckResult, ...]:
-        return run_checks(self.api, name, model, checks, base_model=base_model)
+        """The gate of a new version: checks, then the evaluation against the version that
+        served when the plan was made."""
+        assert self.snapshot is not None  # set by _plan before anything runs
+        return gate(self.api, self.desired, self.snapshot, name, model, checks,
+                    base_model=base_model, reporter=self.reporter)
 
     def _plan(self) -> tuple[Plan, Snapshot]:
         """A fresh plan, or the saved one checked fresh, and the snapshot it rests on."""
         snapshot = observe(self.api, self.desired)
+        self.snapshot = snapshot
         if self.options.planfile is not None:
             return _saved_plan(self.options.planfile, snapshot), snapshot
         today = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from reconciler import planfile
 from reconciler.app import project
 from reconciler.app.apply import git_commit
+from reconciler.app.evaluate import with_eval_drift, with_eval_notes
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.observe import observe
@@ -93,6 +94,7 @@ def run_plan(
         commit=git_commit(desired.settings.root),
         today=today_of(clock),
     ))
+    made = with_eval_notes(made, desired)  # eval set size and inference cost per retrain
     notes = sorted_diagnostics((*loaded.diagnostics, *made.notes))
     made = dataclasses.replace(made, notes=notes)
     saved = None
@@ -119,6 +121,7 @@ def run_drift(
     with open_remote(desired.settings) as api:
         snapshot = observe(api, desired)
     report = drift(desired, snapshot, today=today_of(clock))
+    report = with_eval_drift(report, desired, snapshot)  # recorded metrics under promote.min
     notes = sorted_diagnostics((*loaded.diagnostics, *report.notes))
     report = dataclasses.replace(report, notes=notes)
     return DriftRun(report=report, diagnostics=notes, sources=loaded.sources)

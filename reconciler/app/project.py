@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from reconciler import datasets
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics
+from reconciler.evaluation import evalset
 from reconciler.loader import LoadResult, check_dataset_path, load_project, resolve_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
 
@@ -29,13 +30,19 @@ def load(directory: str, config: str | None = None, *, with_datasets: bool = Tru
     return LoadResult(desired, sorted_diagnostics(merged), result.sources)
 
 
-def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
-    root = desired.settings.root
-    cache_dir: str | None = os.path.join(root, ".ftctl", "cache")
+def cache_dir(root: str) -> str | None:
+    """The project's cache directory (.ftctl/cache), or None when .ftctl leads outside the
+    project: a committed .ftctl symlink must not make us write outside the repository."""
     real_root = os.path.realpath(root)
     if os.path.commonpath([real_root, os.path.realpath(os.path.join(root, ".ftctl"))]) \
             != real_root:
-        cache_dir = None  # a committed .ftctl symlink must not make us write outside the repo
+        return None
+    return os.path.join(root, ".ftctl", "cache")
+
+
+def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
+    root = desired.settings.root
+    cache = cache_dir(root)
     infos: dict[str, DatasetInfo] = {}
     diags: list[Diagnostic] = []
     done: set[tuple[str, str | None, str]] = set()
@@ -51,7 +58,7 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
             # A validation file need not reach the training file's minimum example count.
             is_validation = valid is not None and path == valid.repo_path
             info, found = datasets.inspect(
-                root, path, base_model=base, method=method, cache_dir=cache_dir,
+                root, path, base_model=base, method=method, cache_dir=cache,
                 validation=is_validation,
             )
             infos.setdefault(path, info)
@@ -60,7 +67,24 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
         if pair and pair not in overlaps:
             overlaps.add(pair)
             diags.extend(datasets.check_overlap(root, *pair))
+    diags.extend(_check_eval_sets(desired))
     return dict(sorted(infos.items())), diags
+
+
+def _check_eval_sets(desired: Desired) -> list[Diagnostic]:
+    """Every eval set the manifests name (once each), read and validated."""
+    root = desired.settings.root
+    diags: list[Diagnostic] = []
+    seen: set[str] = set()
+    for manifest in desired.manifests:
+        evaluation = manifest.spec.evaluation
+        if evaluation is None or evaluation.dataset.repo_path in seen:
+            continue
+        path = evaluation.dataset.repo_path
+        seen.add(path)
+        if not check_dataset_path(path, "", root, None):  # others are already reported
+            diags.extend(evalset.read(root, path)[1])
+    return diags
 
 
 def _usable_paths(manifest: Manifest, root: str) -> list[str]:

@@ -10,15 +10,16 @@ version and, when they pass, adds the retiring deletes to the plan (shown before
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.events import CheckResult
+from reconciler.executor.run import Verify
 from reconciler.plan import Action, DeleteModel, NoChange, Plan, Reason, Step
 from reconciler.planner_versions import managed_jobs_by_name, versions_for
 from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Desired
+from reconciler.spec import Check, Desired
 
 
 def in_progress(plan: Plan) -> dict[str, str]:
@@ -36,9 +37,12 @@ def retire_verified(
     snapshot: Snapshot,
     plan: Plan,
     known: Mapping[str, bool],
+    *,
+    verify: Verify | None = None,
 ) -> tuple[Plan, tuple[CheckResult, ...]]:
     """Add deletes for surplus versions of unchanged models whose current version passes its
-    checks (known: verdicts already reached in this apply). Returns the plan and new results."""
+    gate (known: verdicts already reached in this apply; verify: the gate, default the checks
+    alone). Returns the plan and new results."""
     groups = managed_jobs_by_name(snapshot)
     planned = {s.name for s in plan.changes}
     added: list[Step] = []
@@ -51,12 +55,13 @@ def retire_verified(
         versions = versions_for(step.name, manifest, groups, snapshot)
         surplus = versions.existing[max(1, lifecycle.keep_versions):]
         current = versions.current
-        if not manifest.spec.checks or not surplus or lifecycle.prevent_destroy or not current:
+        if not manifest.spec.gated or not surplus or lifecycle.prevent_destroy or not current:
             continue
         passed = known.get(step.name)
         if passed is None:
-            found = run_checks(api, step.name, str(current.fine_tuned_model),
-                               manifest.spec.checks, base_model=current.model)
+            model = str(current.fine_tuned_model)
+            found = (verify or _checks_only(api))(step.name, model, manifest.spec.checks,
+                                                   current.model)
             checks.extend(found)
             passed = all(c.passed for c in found)
         if passed:
@@ -64,6 +69,13 @@ def retire_verified(
     if not added:
         return plan, tuple(checks)
     return dataclasses.replace(plan, steps=(*plan.steps, *added)), tuple(checks)
+
+
+def _checks_only(api: RemoteApi) -> Verify:
+    def verify(name: str, model: str, checks: Sequence[Check], base: str | None
+               ) -> tuple[CheckResult, ...]:
+        return run_checks(api, name, model, checks, base_model=base)
+    return verify
 
 
 def _delete(name: str, job: RemoteJob) -> Step:

@@ -27,7 +27,8 @@ def drift(fmt: str) -> int:
     """Report where the remote has moved away from git (exit 2 when it has).
 
     Out-of-band deletions, failed or cancelled latest jobs, orphans, unmanaged fine-tuned
-    models and base models retiring within 90 days. Exit 0 in sync, 2 drift, 1 error.
+    models, base models retiring within 90 days, and serving versions whose recorded evaluation
+    metrics are below the manifest's promote.min. Exit 0 in sync, 2 drift, 1 error.
     """
     opts = global_options()
     run = run_drift(opts.directory, opts.config, open_remote=open_remote)

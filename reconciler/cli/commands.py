@@ -26,6 +26,7 @@ COMMANDS: Mapping[str, tuple[str, str]] = {
     "follow": ("cmd_follow", "follow"),
     "jobs": ("cmd_jobs", "jobs"),
     "try": ("cmd_try", "try_"),
+    "eval": ("cmd_eval", "eval_"),
     "models": ("cmd_models", "models"),
     "emulator": ("cmd_emulator", "emulator"),
 }

@@ -7,7 +7,9 @@ ties to the earliest line: deterministic); a base model answers with a fixed rep
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 from typing import Any
 
@@ -47,26 +49,37 @@ def delete_model(ctx: Context, request: Request, model: str) -> dict[str, Any]:
 # -- inference -------------------------------------------------------------------------------
 
 
-def _examples(ctx: Context, model: str) -> list[tuple[str, str]]:
-    """(prompt text, reply) pairs of the model's training file; [] for a base model."""
+def _examples(ctx: Context, model: str) -> tuple[tuple[frozenset[str], str], ...]:
+    """(prompt words, reply) of each example of the model's training file; () for a base
+    model."""
     if catalog.is_base(model):
-        return []
+        return ()
     job = catalog.live_job(ctx, model)
     if job is None:
         raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
                        param="model", code="model_not_found")
     row = ctx.store.get_file(job["doc"]["training_file"])
     if row is None:
-        return []
+        return ()
+    path = ctx.store.blob_path(row["blob"])
+    stat = os.stat(path)
+    return _read_examples(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_examples(blob_path: str, size: int, mtime_ns: int
+                   ) -> tuple[tuple[frozenset[str], str], ...]:
+    # A stored file never changes (size and mtime are in the key all the same), so it is
+    # parsed once, not on every request: an evaluation asks a model many questions in a row.
     pairs = []
-    with open(ctx.store.blob_path(row["blob"]), "rb") as fh:
+    with open(blob_path, "rb") as fh:
         for n, line in enumerate(fh):
             if n >= _MAX_EXAMPLES:
                 break
             pair = _pair(line)
             if pair:
-                pairs.append(pair)
-    return pairs
+                pairs.append((frozenset(_WORD.findall(pair[0].lower())), pair[1]))
+    return tuple(pairs)
 
 
 def _pair(line: bytes) -> tuple[str, str] | None:
@@ -92,10 +105,10 @@ def _answer(ctx: Context, model: str, prompt: str) -> str:
     examples = _examples(ctx, model)
     if not examples:
         return BASE_REPLY
-    words = set(_WORD.findall(prompt.lower()))
+    words = frozenset(_WORD.findall(prompt.lower()))
 
-    def score(pair: tuple[str, str]) -> float:
-        theirs = set(_WORD.findall(pair[0].lower()))
+    def score(pair: tuple[frozenset[str], str]) -> float:
+        theirs = pair[0]
         union = words | theirs
         return len(words & theirs) / len(union) if union else 0.0
 

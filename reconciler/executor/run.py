@@ -58,8 +58,9 @@ class _State:
 
 Verify = Callable[[str, str, Sequence[Check], str | None], tuple[CheckResult, ...]]
 Followed = tuple[str, Sequence[Check]]  # (model name, its manifest's checks)
-"""(name, new model id, the manifest's checks, base model) -> one result per check. The app
-passes checks.run_checks bound to the remote (executor and checks are sibling layers)."""
+"""(name, new model id, the manifest's checks, base model) -> the gate's results: one per
+check, plus the evaluation's when the manifest has one. The app passes its gate bound to the
+remote (executor and checks are sibling layers); it is called for every new version."""
 
 
 def execute(
@@ -258,7 +259,7 @@ class _Run:
     def _followed_ended(self, job: RemoteJob) -> None:
         name, checks = self.followed.pop(job.id)
         self.state.jobs[f"{name}/followed/{job.id}"] = job
-        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and checks and self.verify:
+        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and self.verify:
             # A few requests: run here rather than tie a worker to bookkeeping.
             self.state.checks.extend(self.verify(name, job.fine_tuned_model, checks, job.model))
 
@@ -290,7 +291,8 @@ class _Run:
             return
         first = failed[0]
         message = (f"check {first.index} failed on {first.model} "
-                   f"(prompt {first.prompt!r}): {first.reason}")
+                   f"(prompt {first.prompt!r}): {first.reason}") if first.index else \
+            f"evaluation refused {first.model}: {first.reason}"
         self._record(step, _failed(step.key, message, remote_id=job.id if job else None))
 
     def _record(self, step: Step, result: StepResult) -> None:
@@ -303,7 +305,7 @@ class _Run:
         payload = step.payload
         assert isinstance(payload, CreateJob) and job.fine_tuned_model
         checks = [c for c in payload.checks if isinstance(c, Check)]
-        if self.verify is None or not checks:
+        if self.verify is None:
             return ()
         return self.verify(step.name, job.fine_tuned_model, checks, job.model)
 

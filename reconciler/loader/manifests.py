@@ -18,16 +18,21 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from reconciler.loader.schemas import MANIFEST_SCHEMA, checker
+from reconciler.schema import schema_problem
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Check,
     DatasetRef,
+    Evaluation,
+    Grader,
+    GraderType,
     Lifecycle,
     Manifest,
     Method,
     MethodType,
     ModelSpec,
     ParentRef,
+    Promotion,
     UpdatePolicy,
 )
 
@@ -128,6 +133,10 @@ def _loose_dataset_checks(doc: Document, rel: str, root: str) -> list[Diagnostic
         if isinstance(spec.get(key), str) and spec[key]:
             where = doc.locate(("spec", key))
             out.extend(check_dataset_path(spec[key], posixpath.dirname(rel), root, where))
+    evaluation = spec.get("evaluation")
+    if isinstance(evaluation, dict) and isinstance(evaluation.get("dataset"), str):
+        where = doc.locate(("spec", "evaluation", "dataset"))
+        out.extend(check_dataset_path(evaluation["dataset"], posixpath.dirname(rel), root, where))
     return out
 
 
@@ -159,6 +168,7 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
         lifecycle=_lifecycle(s.get("lifecycle", {})),
         checks=_checks(doc, diags),
         adopt=s.get("adopt"),
+        evaluation=_evaluation(doc, base, root, diags),
     )
     if spec.validation_file and spec.validation_file.repo_path == training.repo_path:
         diags.append(error("validation_file is the same file as training_file",
@@ -204,6 +214,71 @@ def _checks(doc: Document, diags: list[Diagnostic]) -> tuple[Check, ...]:
                 ))
         out.append(Check(**raw))
     return tuple(out)
+
+
+def _evaluation(doc: Document, base: str, root: str,
+                diags: list[Diagnostic]) -> Evaluation | None:
+    """spec.evaluation, with the checks the schema cannot make: the eval set's path, grader
+    names unique, promote naming existing graders, regex patterns and JSON Schemas valid."""
+    raw = doc.data["spec"].get("evaluation")  # type: ignore[index]
+    if raw is None:
+        return None
+    at = ("spec", "evaluation")
+    where = doc.locate((*at, "dataset"))
+    diags.extend(check_dataset_path(raw["dataset"], base, root, where))
+    dataset = DatasetRef(path=raw["dataset"], repo_path=_join(base, raw["dataset"]),
+                         source=where)
+    graders: list[Grader] = []
+    for i, g in enumerate(raw["graders"]):
+        if any(other.name == g["name"] for other in graders):
+            diags.append(error(f"grader name '{g['name']}' is used twice",
+                               "Each grader names one metric; give them different names.",
+                               subject=doc.locate((*at, "graders", i, "name"))))
+        diags.extend(_grader_problems(doc, (*at, "graders", i), g))
+        schema = g.get("schema")
+        graders.append(Grader(
+            name=g["name"], type=GraderType(g["type"]), pattern=g.get("pattern"),
+            schema_json=_canonical(schema) if schema is not None else None,
+            tolerance=float(g.get("tolerance", 0.0)),
+        ))
+    promote = raw.get("promote", {})
+    names = {g.name for g in graders}
+    for rule in ("min", "max_regression"):
+        for key in promote.get(rule, {}):
+            if key not in names:
+                diags.append(error(
+                    f"promote.{rule} names grader '{key}', which is not defined",
+                    f"Graders of this evaluation: {', '.join(sorted(names))}.",
+                    subject=doc.locate((*at, "promote", rule, key), prefer_key=True),
+                ))
+    return Evaluation(dataset=dataset, graders=tuple(graders), promote=Promotion(
+        minimum=tuple(sorted((k, float(v)) for k, v in promote.get("min", {}).items())),
+        max_regression=tuple(sorted(
+            (k, float(v)) for k, v in promote.get("max_regression", {}).items())),
+    ))
+
+
+_GRADER_OPTIONS = {"pattern": GraderType.REGEX, "schema": GraderType.JSON_SCHEMA,
+                   "tolerance": GraderType.NUMERIC}
+
+
+def _grader_problems(doc: Document, path: tuple[str | int, ...],
+                     raw: Mapping[str, Any]) -> list[Diagnostic]:
+    out = []
+    for option, kind in _GRADER_OPTIONS.items():
+        if option in raw and raw["type"] != kind.value:
+            out.append(error(f"{option} is only used by graders of type {kind.value}",
+                             subject=doc.locate((*path, option), prefer_key=True)))
+    if "pattern" in raw:
+        try:
+            re.compile(raw["pattern"])
+        except re.error as exc:
+            out.append(error(f"pattern: invalid regular expression: {exc}",
+                             subject=doc.locate((*path, "pattern"))))
+    if "schema" in raw and (problem := schema_problem(raw["schema"])) is not None:
+        out.append(error(f"schema: not a valid JSON Schema: {problem}",
+                         subject=doc.locate((*path, "schema"))))
+    return out
 
 
 def _canonical(value: object) -> str:

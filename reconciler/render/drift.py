@@ -22,6 +22,7 @@ _HEADINGS = {
     DriftKind.ORPHAN: "Orphans (no manifest declares them)",
     DriftKind.UNMANAGED_MODEL: "Fine-tuned models not managed by this workspace",
     DriftKind.BASE_MODEL_RETIRING: "Base models retiring soon",
+    DriftKind.BELOW_EVALUATION_MIN: "Serving versions below the evaluation's minimum",
 }
 _COUNT_WORDS = {
     DriftKind.DELETED_OUT_OF_BAND: "deleted outside ftctl",
@@ -30,6 +31,7 @@ _COUNT_WORDS = {
     DriftKind.ORPHAN: "orphaned",
     DriftKind.UNMANAGED_MODEL: "unmanaged",
     DriftKind.BASE_MODEL_RETIRING: "retiring",
+    DriftKind.BELOW_EVALUATION_MIN: "below evaluation min",
 }
 _RED, _YELLOW, _BOLD, _RESET = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
 

@@ -69,7 +69,7 @@ def test_user_workflow_triggers(user_workflow: dict[Any, Any]) -> None:
 
 def test_manual_runs_choose_drift_or_apply(user_workflow: dict[Any, Any]) -> None:
     task = user_workflow["on"]["workflow_dispatch"]["inputs"]["task"]
-    assert task["options"] == ["drift", "apply"] and task["default"] == "drift"
+    assert task["options"] == ["drift", "apply", "eval"] and task["default"] == "drift"
     jobs = user_workflow["jobs"]
     assert "inputs.task == 'apply'" in jobs["apply"]["if"]
     assert "refs/heads/main" in jobs["apply"]["if"]

@@ -275,6 +275,11 @@ def drift_all_kinds() -> DriftReport:
                   date="2027-01-15",
                   message="faq: base model gpt-4o-mini-2024-07-18 is retired on 2027-01-15 "
                           "(in 47 days; window 90 days)"),
+        DriftItem(kind=DriftKind.BELOW_EVALUATION_MIN, name="support-bot",
+                  subject="ft:gpt-4o-mini-2024-07-18:acme:support-bot:v2",
+                  message="support-bot: serving version ft:gpt-4o-mini-2024-07-18:acme:"
+                          "support-bot:v2 was measured below what the manifest now asks for: "
+                          "exact 0.6 is below the minimum 0.7"),
     )
     note = Diagnostic(severity=Severity.WARNING, summary="unmanaged models are listed in full",
                       detail="An org can hold many hand-made models.")

@@ -18,10 +18,11 @@ def test_json_shape(cases: ModuleType) -> None:
                          "summary", "diagnostics"]
     assert doc["has_drift"] is True
     assert doc["summary"]["failed_job"] == 1
-    assert doc["items"][-1] == {
+    assert doc["items"][-2] == {
         "kind": "base_model_retiring", "name": "faq", "subject": "gpt-4o-mini-2024-07-18",
-        "date": "2027-01-15", "message": doc["items"][-1]["message"],
+        "date": "2027-01-15", "message": doc["items"][-2]["message"],
     }
+    assert doc["items"][-1]["kind"] == "below_evaluation_min"
 
 
 def test_no_drift(cases: ModuleType) -> None:
