@@ -288,9 +288,8 @@ class _Run:
         if not failed:
             self.state.verified.add(step.key)
             return
-        first = failed[0]
-        message = (f"check {first.index} failed on {first.model} "
-                   f"(prompt {first.prompt!r}): {first.reason}")
+        # Each failed check's reason is listed once, under Checks in the summary.
+        message = f"{len(failed)} of {len(results)} check(s) failed on {failed[0].model}"
         self._record(step, _failed(step.key, message, remote_id=job.id if job else None))
 
     def _record(self, step: Step, result: StepResult) -> None:

@@ -90,6 +90,10 @@ def _load_manifest_files(
         if text is not None:
             sources[rel] = text
             loaded.extend(load_manifests(text, rel, settings.root, diags))
+    if files and not loaded and not diags:
+        diags.append(error(
+            "no manifests found: the matched files hold no YAML documents",
+            "Matched: " + ", ".join(files), subject=_manifests_key(doc, settings)))
     diags.extend(cross_checks(loaded))
     valid = [item.manifest for item in unique(loaded) if item.manifest is not None]
     return tuple(sorted(valid, key=lambda m: m.name)), diags
@@ -237,8 +241,7 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
             diags.append(error(f"manifest pattern must stay inside the project: {pattern}",
                                subject=where))
             continue
-        for rel in sorted(glob.glob(pattern, root_dir=settings.root, recursive=True)):
-            rel = rel.replace(os.sep, "/")
+        for rel in _expand(pattern, settings.root):
             full = os.path.join(settings.root, rel)
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
@@ -252,6 +255,38 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
                 continue
             found.add(rel)
     if not found and not diags:
-        diags.append(warn("no manifests found", "Patterns: " + ", ".join(settings.manifests),
-                          subject=settings.source))
+        # Planning against nothing would report every model as unwanted, or "No changes".
+        diags.append(error(
+            "no manifests found",
+            "Nothing matched `manifests:` (" + ", ".join(settings.manifests) + "). List "
+            "manifest files, glob patterns (models/**/*.yaml) or directories (models/).",
+            subject=_manifests_key(doc, settings)))
     return sorted(found), tuple(diags)
+
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+def _manifests_key(doc: Document, settings: Settings) -> SourceRange | None:
+    return doc.locate(("manifests",), prefer_key=True) or settings.source
+
+
+def _expand(pattern: str, root: str) -> list[str]:
+    """Paths (POSIX, relative to root) a `manifests:` entry names, sorted.
+
+    A glob match that is a directory stands for every *.yaml / *.yml file below it, as
+    `kubectl apply -f dir/` reads a directory.
+    """
+    out: list[str] = []
+    for rel in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
+        full = os.path.join(root, rel)
+        if not os.path.isdir(full):
+            out.append(os.path.normpath(rel).replace(os.sep, "/"))
+            continue
+        for here, dirs, files in os.walk(full):
+            dirs.sort()
+            out.extend(
+                os.path.relpath(os.path.join(here, name), root).replace(os.sep, "/")
+                for name in sorted(files) if name.endswith(MANIFEST_SUFFIXES)
+            )
+    return out

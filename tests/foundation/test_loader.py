@@ -248,9 +248,39 @@ def test_diagnostics_are_deterministic_and_sorted(make_project: MakeProject) -> 
     assert len(first) > 40
 
 
-def test_no_manifests_is_a_warning(make_project: MakeProject) -> None:
-    [diag] = load_project(str(make_project())).diagnostics
-    assert diag.severity is Severity.WARNING and diag.summary == "no manifests found"
+def test_no_manifests_is_an_error_at_the_manifests_key(make_project: MakeProject) -> None:
+    result = load_project(str(make_project()))
+    [diag] = result.diagnostics
+    assert diag.severity is Severity.ERROR and diag.summary == "no manifests found"
+    assert diag.subject is not None and diag.subject.file == "ftctl.yaml"
+    line = SETTINGS.splitlines()[diag.subject.line - 1]
+    assert line.startswith("manifests:")
+
+
+def test_matched_files_without_documents_are_no_manifests(make_project: MakeProject) -> None:
+    result = load_project(str(make_project({"models/empty.yaml": "# nothing yet\n"})))
+    [diag] = result.diagnostics
+    assert diag.is_error and diag.summary.startswith("no manifests found")
+
+
+@pytest.mark.parametrize("entry", ["models/", "models", "./models/"])
+def test_a_directory_means_every_yaml_file_below_it(
+    make_project: MakeProject, entry: str
+) -> None:
+    settings = SETTINGS.replace("[models/**/*.yaml]", f"[{entry}]")
+    assert settings != SETTINGS
+    root = make_project({
+        "models/b.yaml": _manifest("b"),
+        "models/a.yml": _manifest("a"),
+        "models/team/z/c.yaml": _manifest("c", train="../../../data/train.jsonl"),
+        "models/README.md": "not a manifest\n",
+    }, settings=settings)
+    result = load_project(str(root))
+    assert result.diagnostics == ()
+    assert result.desired is not None
+    assert [m.name for m in result.desired.manifests] == ["a", "b", "c"]
+    assert list(result.sources) == [
+        "ftctl.yaml", "models/a.yml", "models/b.yaml", "models/team/z/c.yaml"]
 
 
 def test_manifest_pattern_may_not_leave_the_project(make_project: MakeProject) -> None:

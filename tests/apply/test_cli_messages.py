@@ -1,0 +1,101 @@
+"""What apply tells a new user: each problem once, the command it suggests works, a saved
+plan is the approval, and a missing settings file is named before anything else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from reconciler.cli import main
+from reconciler.cli.cmd_apply import NO_TERMINAL
+
+from .conftest import Project
+
+ENV = {"OPENAI_BASE_URL": "", "CI": "1"}
+
+
+def run(root: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["-C", str(root), *args], env=ENV)
+
+
+def test_without_a_terminal_apply_suggests_a_saved_plan_which_then_applies(
+    project: Project,
+) -> None:
+    project.model("alpha")
+    refused = run(project.root, "apply")
+    assert refused.exit_code == 1
+    assert refused.stderr.endswith(f"Error: {NO_TERMINAL}\n")
+    assert "`ftctl apply FILE` (a saved plan is the approval)" in NO_TERMINAL
+    assert json.loads(run(project.root, "output").stdout) == {"alpha": None}
+    # The suggested command works with no terminal: the reviewed plan needs no second yes.
+    assert run(project.root, "plan", "--out", "plan.json").exit_code == 0
+    applied = run(project.root, "apply", "plan.json")
+    assert applied.exit_code == 0, applied.output
+    assert "not a terminal" not in applied.output and "Apply complete" in applied.stdout
+    assert json.loads(run(project.root, "output").stdout)["alpha"].startswith("ft:")
+
+
+def test_without_a_terminal_nothing_to_do_is_not_refused(project: Project) -> None:
+    project.model("alpha")
+    assert run(project.root, "apply", "--auto-approve").exit_code == 0
+    again = run(project.root, "apply")
+    assert again.exit_code == 0 and "No changes" in again.stdout
+
+
+def test_apply_without_settings_says_so_first(tmp_path: Path) -> None:
+    for args in (("apply",), ("apply", "plan.json"), ("apply", "--auto-approve")):
+        result = run(tmp_path, *args)
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[0].startswith(
+            "ftctl.yaml: error: settings file not found:"), result.stderr
+        assert "not a terminal" not in result.output
+
+
+def test_a_saved_plan_applied_after_the_manifests_changed_says_so(project: Project) -> None:
+    project.model("alpha")
+    assert run(project.root, "plan", "--out", "plan.json").exit_code == 0
+    project.model("alpha", n_epochs=2)
+    applied = run(project.root, "apply", "plan.json")
+    assert applied.exit_code == 0, applied.output
+    hint = "the manifests differ from the ones this plan was made from"
+    assert applied.output.count(hint) == 1
+    assert "Apply complete" in applied.stdout
+
+
+def test_a_saved_plan_applied_unchanged_gives_no_hint(project: Project) -> None:
+    project.model("alpha")
+    assert run(project.root, "plan", "--out", "plan.json").exit_code == 0
+    applied = run(project.root, "apply", "plan.json")
+    assert applied.exit_code == 0 and "manifests differ" not in applied.output
+
+
+def test_a_failed_check_is_printed_once(project: Project) -> None:
+    project.model("alpha", checks=[("alpha question 1", "zzz-never-said")])
+    result = run(project.root, "apply", "--auto-approve")
+    assert result.exit_code == 1
+    assert result.output.count("zzz-never-said") == 1, result.output
+    assert "FAILED: create alpha (version 1)\n" in result.stdout
+    assert "alpha/create-job: 1 of 1 check(s) failed on ft:" in result.stdout
+    assert "Checks: 0 passed, 1 failed." in result.stdout
+
+
+def test_an_http_400_is_printed_once(project: Project) -> None:
+    project.model("alpha", base="gpt-9-not-a-model")
+    result = run(project.root, "apply", "--auto-approve")
+    assert result.exit_code == 1
+    assert result.output.count("HTTP 400") == 1, result.output
+    assert result.output.count("gpt-9-not-a-model is not available") == 1
+
+
+def test_each_note_is_printed_once(project: Project) -> None:
+    lines = [json.dumps({"prompt": f"q{i} ->", "completion": f" a{i}\n"}) for i in range(12)]
+    (project.root / "data").mkdir(exist_ok=True)
+    (project.root / "data" / "pc.jsonl").write_text("\n".join(lines) + "\n")
+    # babbage-002 retires: a warning note of the plan; 12 examples: a dataset note.
+    project.model("alpha", base="babbage-002", data="../data/pc.jsonl")
+    result = run(project.root, "apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("is retired on") == 1, result.output
+    assert result.output.count("well-crafted ones are recommended") == 1, result.output
