@@ -99,3 +99,28 @@ def test_each_note_is_printed_once(project: Project) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.count("is retired on") == 1, result.output
     assert result.output.count("well-crafted ones are recommended") == 1, result.output
+
+
+def test_no_manifest_found_is_an_error_for_validate_plan_and_apply(project: Project) -> None:
+    project.model("alpha")
+    settings = (project.root / "ftctl.yaml").read_text()
+    (project.root / "ftctl.yaml").write_text(settings + "manifests: [configs/]\n")
+    for args in (("validate",), ("plan",), ("apply", "--auto-approve")):
+        result = run(project.root, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "error: no manifests found" in result.stderr
+        assert "No changes" not in result.output
+
+
+def test_a_manifest_directory_is_read_recursively(project: Project) -> None:
+    project.model("alpha")
+    nested = project.root / "models" / "team"
+    nested.mkdir()
+    (project.root / "models" / "alpha.yaml").rename(nested / "alpha.yml")
+    text = (nested / "alpha.yml").read_text().replace("../data/", "../../data/")
+    (nested / "alpha.yml").write_text(text)
+    settings = (project.root / "ftctl.yaml").read_text()
+    (project.root / "ftctl.yaml").write_text(settings + "manifests: [models/]\n")
+    result = run(project.root, "plan")
+    assert result.exit_code == 0, result.output
+    assert '+ model "alpha"' in result.stdout
