@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
 from reconciler.diagnostics import warning as warn
+from reconciler.endpoint import base_url_problem
 from reconciler.loader.crosscheck import cross_checks, unique
 from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
@@ -179,7 +180,21 @@ def _load_settings(
     schema = [d for d in checker(PROJECT_SCHEMA).check(doc) if d.subject not in reported]
     if diags or schema:
         return None, doc, sorted_diagnostics((*diags, *schema))
-    return _settings(doc, root), doc, _settings_warnings(doc)
+    return _settings(doc, root), doc, (*_base_url_errors(doc), *_settings_warnings(doc))
+
+
+def _base_url_errors(doc: Document) -> Diagnostics:
+    """The client's base URL rule, reported here at its line instead of later by plan."""
+    data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
+    provider: dict[str, Any] = data.get("provider", {})
+    url = provider.get("base_url")
+    if provider.get("type", "local") == "local" or url is None:
+        return ()  # local ignores base_url (a warning says so)
+    problem = base_url_problem(url, allow_insecure_http=bool(
+        provider.get("allow_insecure_http", False)))
+    if problem is None:
+        return ()
+    return (error(problem, subject=doc.locate(("provider", "base_url"))),)
 
 
 def _settings_warnings(doc: Document) -> Diagnostics:
