@@ -124,3 +124,34 @@ def test_a_manifest_directory_is_read_recursively(project: Project) -> None:
     result = run(project.root, "plan")
     assert result.exit_code == 0, result.output
     assert '+ model "alpha"' in result.stdout
+
+
+def _blocked_by_prevent_destroy(project: Project) -> int:
+    """A trained model whose retrain would delete its only kept version; returns the line of
+    `prevent_destroy` in its manifest."""
+    project.model("alpha")
+    assert run(project.root, "apply", "--auto-approve").exit_code == 0
+    project.model("alpha", n_epochs=2, prevent_destroy=True)
+    lines = (project.root / "models" / "alpha.yaml").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if "prevent_destroy" in line)
+
+
+def test_a_plan_blocked_by_prevent_destroy_reports_the_key_on_stderr(project: Project) -> None:
+    line = _blocked_by_prevent_destroy(project)
+    where = f"models/alpha.yaml:{line}:5: error: alpha: plan would delete ft:"
+    for fmt in ("text", "json", "markdown"):
+        result = run(project.root, "plan", "--format", fmt)
+        assert result.exit_code == 1, (fmt, result.output)
+        assert result.stderr.startswith(where), (fmt, result.stderr)
+        assert result.stderr.count("lifecycle.prevent_destroy is set") == 1
+        if fmt == "text":
+            assert "Error:" not in result.stdout
+            assert "prevent_destroy is set" not in result.stdout
+            assert "This plan has 1 error and cannot be applied." in result.stdout
+        if fmt == "json":
+            [note] = [n for n in json.loads(result.stdout)["diagnostics"]
+                      if n["severity"] == "error"]
+            assert "prevent_destroy is set" in note["summary"]
+            assert (note["file"], note["line"], note["column"]) == ("models/alpha.yaml", line, 5)
+        if fmt == "markdown":
+            assert "prevent_destroy is set" in result.stdout
