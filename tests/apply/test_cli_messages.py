@@ -8,12 +8,17 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from reconciler.app.project import manifests_digest
 from reconciler.cli import main
 from reconciler.cli.cmd_apply import NO_TERMINAL
 
 from .conftest import Project
 
 ENV = {"OPENAI_BASE_URL": "", "CI": "1"}
+
+
+def plan_file(project: Project) -> str:
+    return str(project.root / "plan.json")  # --out is relative to the working directory
 
 
 def run(root: Path, *args: str) -> Result:
@@ -30,8 +35,8 @@ def test_without_a_terminal_apply_suggests_a_saved_plan_which_then_applies(
     assert "`ftctl apply FILE` (a saved plan is the approval)" in NO_TERMINAL
     assert json.loads(run(project.root, "output").stdout) == {"alpha": None}
     # The suggested command works with no terminal: the reviewed plan needs no second yes.
-    assert run(project.root, "plan", "--out", "plan.json").exit_code == 0
-    applied = run(project.root, "apply", "plan.json")
+    assert run(project.root, "plan", "--out", plan_file(project)).exit_code == 0
+    applied = run(project.root, "apply", plan_file(project))
     assert applied.exit_code == 0, applied.output
     assert "not a terminal" not in applied.output and "Apply complete" in applied.stdout
     assert json.loads(run(project.root, "output").stdout)["alpha"].startswith("ft:")
@@ -45,7 +50,7 @@ def test_without_a_terminal_nothing_to_do_is_not_refused(project: Project) -> No
 
 
 def test_apply_without_settings_says_so_first(tmp_path: Path) -> None:
-    for args in (("apply",), ("apply", "plan.json"), ("apply", "--auto-approve")):
+    for args in (("apply",), ("apply", str(tmp_path / "plan.json")), ("apply", "--auto-approve")):
         result = run(tmp_path, *args)
         assert result.exit_code == 1
         assert result.stderr.splitlines()[0].startswith(
@@ -55,19 +60,35 @@ def test_apply_without_settings_says_so_first(tmp_path: Path) -> None:
 
 def test_a_saved_plan_applied_after_the_manifests_changed_says_so(project: Project) -> None:
     project.model("alpha")
-    assert run(project.root, "plan", "--out", "plan.json").exit_code == 0
+    assert run(project.root, "plan", "--out", plan_file(project)).exit_code == 0
     project.model("alpha", n_epochs=2)
-    applied = run(project.root, "apply", "plan.json")
+    applied = run(project.root, "apply", plan_file(project))
     assert applied.exit_code == 0, applied.output
     hint = "the manifests differ from the ones this plan was made from"
     assert applied.output.count(hint) == 1
     assert "Apply complete" in applied.stdout
 
 
+def test_the_manifests_digest_is_stable() -> None:
+    # Saved into plan files (Plan.extra): a change of this value makes old saved plans warn.
+    sources = {"models/a.yaml": "kind: FineTunedModel\n", "ftctl.yaml": "kind: Project\n"}
+    assert manifests_digest(sources) == (
+        "1cda1cab23754471520f06fad38cd9ddb7f7f5b27ef8e67d3f1b619cf6df44e0")
+
+
+def test_a_saved_plan_records_the_manifests_it_was_made_from(project: Project) -> None:
+    project.model("alpha")
+    assert run(project.root, "plan", "--out", plan_file(project)).exit_code == 0
+    sources = {rel: (project.root / rel).read_text() for rel in
+               ("ftctl.yaml", "models/alpha.yaml")}
+    saved = json.loads((project.root / "plan.json").read_text())
+    assert saved["plan"]["fields"]["extra"] == [["manifests_sha256", manifests_digest(sources)]]
+
+
 def test_a_saved_plan_applied_unchanged_gives_no_hint(project: Project) -> None:
     project.model("alpha")
-    assert run(project.root, "plan", "--out", "plan.json").exit_code == 0
-    applied = run(project.root, "apply", "plan.json")
+    assert run(project.root, "plan", "--out", plan_file(project)).exit_code == 0
+    applied = run(project.root, "apply", plan_file(project))
     assert applied.exit_code == 0 and "manifests differ" not in applied.output
 
 
@@ -95,10 +116,12 @@ def test_each_note_is_printed_once(project: Project) -> None:
     (project.root / "data" / "pc.jsonl").write_text("\n".join(lines) + "\n")
     # babbage-002 retires: a warning note of the plan; 12 examples: a dataset note.
     project.model("alpha", base="babbage-002", data="../data/pc.jsonl")
-    result = run(project.root, "apply", "--auto-approve")
-    assert result.exit_code == 0, result.output
-    assert result.output.count("is retired on") == 1, result.output
-    assert result.output.count("well-crafted ones are recommended") == 1, result.output
+    for args in (("validate",), ("plan",), ("apply", "--auto-approve")):
+        result = run(project.root, *args)
+        assert result.exit_code == 0, result.output
+        assert result.output.count("well-crafted ones are recommended") == 1, (args, result.output)
+        if args[0] != "validate":
+            assert result.output.count("is retired on") == 1, (args, result.output)
 
 
 def test_no_manifest_found_is_an_error_for_validate_plan_and_apply(project: Project) -> None:
