@@ -290,7 +290,8 @@ def _expand(pattern: str, root: str) -> list[str]:
     """Paths (POSIX, relative to root) a `manifests:` entry names, sorted.
 
     A glob match that is a directory stands for every *.yaml / *.yml file below it, as
-    `kubectl apply -f dir/` reads a directory.
+    `kubectl apply -f dir/` reads a directory; hidden files and directories are skipped, as
+    glob skips them.
     """
     out: list[str] = []
     for rel in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
@@ -299,9 +300,10 @@ def _expand(pattern: str, root: str) -> list[str]:
             out.append(os.path.normpath(rel).replace(os.sep, "/"))
             continue
         for here, dirs, files in os.walk(full):
-            dirs.sort()
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             out.extend(
                 os.path.relpath(os.path.join(here, name), root).replace(os.sep, "/")
-                for name in sorted(files) if name.endswith(MANIFEST_SUFFIXES)
+                for name in sorted(files)
+                if name.endswith(MANIFEST_SUFFIXES) and not name.startswith(".")
             )
     return out

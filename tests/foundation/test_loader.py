@@ -274,6 +274,8 @@ def test_a_directory_means_every_yaml_file_below_it(
         "models/a.yml": _manifest("a"),
         "models/team/z/c.yaml": _manifest("c", train="../../../data/train.jsonl"),
         "models/README.md": "not a manifest\n",
+        "models/.draft.yaml": "not: read\n",
+        "models/.old/d.yaml": "not: read\n",
     }, settings=settings)
     result = load_project(str(root))
     assert result.diagnostics == ()
