@@ -20,9 +20,10 @@ from reconciler.loader import LoadResult, check_dataset_path, load_project, reso
 from reconciler.spec import DatasetInfo, Desired, Manifest
 
 
-def load(directory: str, config: str | None = None, *, with_datasets: bool = True) -> LoadResult:
+def load(directory: str, config: str | None = None, *, with_datasets: bool = True,
+         require_manifests: bool = True) -> LoadResult:
     """load_project + datasets.inspect for every referenced dataset (+ overlap)."""
-    result = load_project(directory, config)
+    result = load_project(directory, config, require_manifests=require_manifests)
     if result.desired is None or not with_datasets:
         return result
     infos, diags = _inspect_all(result.desired)

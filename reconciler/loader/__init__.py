@@ -51,8 +51,15 @@ class LoadResult:
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-def load_project(directory: str, config: str | None = None) -> LoadResult:
-    """Settings plus every manifest they point at. Desired.datasets is left empty."""
+def load_project(
+    directory: str, config: str | None = None, *, require_manifests: bool = True
+) -> LoadResult:
+    """Settings plus every manifest they point at. Desired.datasets is left empty.
+
+    Finding no manifest is an error when `require_manifests` (validate, plan and apply would
+    otherwise compare the remote with nothing), else a warning (show, jobs, models: a project
+    whose manifests are all gone still has models to look at and clean up).
+    """
     settings_path = os.path.abspath(os.path.join(directory, config or SETTINGS_FILE))
     root = os.path.dirname(settings_path)
     label = os.path.basename(settings_path)
@@ -70,7 +77,8 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
     if doc is None:
         return LoadResult(None, sorted_diagnostics((*diags, *problems)), MappingProxyType(sources))
     # Broken settings still name the manifests, so their problems are reported in the same run.
-    found = _load_manifest_files(settings or _fallback_settings(doc, root, label), doc, sources)
+    found = _load_manifest_files(settings or _fallback_settings(doc, root, label), doc, sources,
+                                 required=require_manifests)
     all_diags = [*problems, *found[1]]
     if settings is None:
         return LoadResult(None, sorted_diagnostics(all_diags), MappingProxyType(sources))
@@ -79,11 +87,11 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
 
 
 def _load_manifest_files(
-    settings: Settings, doc: Document, sources: dict[str, str]
+    settings: Settings, doc: Document, sources: dict[str, str], *, required: bool
 ) -> tuple[tuple[Manifest, ...], list[Diagnostic]]:
     """Every manifest the patterns match, sorted by name, plus all their problems."""
     loaded: list[Loaded] = []
-    files, problems = _manifest_files(settings, doc)
+    files, problems = _manifest_files(settings, doc, required=required)
     diags = list(problems)
     for rel in files:
         text, problems = _read(os.path.join(settings.root, rel), rel)
@@ -92,7 +100,7 @@ def _load_manifest_files(
             sources[rel] = text
             loaded.extend(load_manifests(text, rel, settings.root, diags))
     if files and not loaded and not diags:
-        diags.append(error(
+        diags.append((error if required else warn)(
             "no manifests found: the matched files hold no YAML documents",
             "Matched: " + ", ".join(files), subject=_manifests_key(doc, settings)))
     diags.extend(cross_checks(loaded))
@@ -244,7 +252,9 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagnostics]:
+def _manifest_files(
+    settings: Settings, doc: Document, *, required: bool
+) -> tuple[list[str], Diagnostics]:
     """Files matched by the manifest patterns, each inside the project (symlinks resolved)."""
     found: set[str] = set()
     diags: list[Diagnostic] = []
@@ -271,7 +281,7 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
             found.add(rel)
     if not found and not diags:
         # Planning against nothing would report every model as unwanted, or "No changes".
-        diags.append(error(
+        diags.append((error if required else warn)(
             "no manifests found",
             "Nothing matched `manifests:` (" + ", ".join(settings.manifests) + "). List "
             "manifest files, glob patterns (models/**/*.yaml) or directories (models/).",

@@ -133,6 +133,10 @@ def test_no_manifest_found_is_an_error_for_validate_plan_and_apply(project: Proj
         assert result.exit_code == 1, (args, result.output)
         assert "error: no manifests found" in result.stderr
         assert "No changes" not in result.output
+    # Models outlive their manifests: looking at them and cleaning up still works.
+    for args in (("output",), ("show",), ("models", "list")):
+        result = run(project.root, *args)
+        assert result.exit_code == 0, (args, result.output)
 
 
 def test_a_manifest_directory_is_read_recursively(project: Project) -> None:

@@ -257,6 +257,13 @@ def test_no_manifests_is_an_error_at_the_manifests_key(make_project: MakeProject
     assert line.startswith("manifests:")
 
 
+def test_no_manifests_is_a_warning_where_manifests_are_not_required(
+    make_project: MakeProject,
+) -> None:
+    [diag] = load_project(str(make_project()), require_manifests=False).diagnostics
+    assert diag.severity is Severity.WARNING and diag.summary == "no manifests found"
+
+
 def test_matched_files_without_documents_are_no_manifests(make_project: MakeProject) -> None:
     result = load_project(str(make_project({"models/empty.yaml": "# nothing yet\n"})))
     [diag] = result.diagnostics
