@@ -21,6 +21,7 @@ from reconciler.events import JobProgress, StepResult, StepStatus
 from reconciler.identity import META_NAME
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, Step, UploadFile
 from reconciler.render.evaluation import render_text as evaluation_text
+from reconciler.render.wording import format_bytes as size
 from reconciler.snapshot import RemoteJob
 
 SMALL_UPLOAD = 1 << 20
@@ -39,13 +40,6 @@ def duration(seconds: float | None) -> str:
     return f"{s}s"
 
 
-def size(n: int) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
-
-
 def describe(step: Step) -> str:
     """One line saying what a step does, for progress output."""
     p = step.payload
@@ -61,9 +55,13 @@ def describe(step: Step) -> str:
 
 
 def step_line(step: Step, result: StepResult) -> str:
+    """`done: upload x -> file-1`. A failure's reason is left to the closing summary, which
+    lists every problem once; here it would only be printed twice."""
     line = f"{_MARK[result.status]}: {describe(step)}"
-    if result.remote_id and result.status is StepStatus.DONE:
-        line += f" -> {result.remote_id}"
+    if result.status is not StepStatus.DONE:
+        return line
+    if result.remote_id and isinstance(step.payload, UploadFile | CreateJob):
+        line += f" -> {result.remote_id}"  # what the step made; a delete made nothing
     return f"{line} ({result.message})" if result.message else line
 
 

@@ -113,7 +113,8 @@ def retire(ctx: Ctx, manifest: Manifest, versions: Versions, *, after: str | Non
                 f"{manifest.name}: plan would delete {job.fine_tuned_model}, but "
                 "lifecycle.prevent_destroy is set",
                 "Raise lifecycle.keep_versions, or set prevent_destroy: false to allow it.",
-                address=manifest.name, subject=manifest.source,
+                address=manifest.name,
+                subject=manifest.spec.lifecycle.source or manifest.source,
             ))
 
 

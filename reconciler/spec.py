@@ -70,6 +70,8 @@ class Lifecycle:
     prevent_destroy: bool = False
     keep_versions: int = 1
     ignore_changes: tuple[str, ...] = ()
+    # Where prevent_destroy is written, for the error of a plan it blocks; not part of the value.
+    source: SourceRange | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

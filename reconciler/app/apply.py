@@ -102,6 +102,7 @@ def run_apply(
     with open_remote(desired.settings) as api:
         run = _Session(api, desired, options, reporter, clock=clock, sleep=sleep)
         run.announce = announce
+        run.sources = loaded.sources
         report = run.apply(confirm)
     return dataclasses.replace(
         report, diagnostics=(*loaded.diagnostics, *report.diagnostics), sources=loaded.sources
@@ -118,6 +119,7 @@ class _Session:
         self.clock, self.sleep = clock, sleep
         self.announce: Callable[[Plan], None] | None = None
         self.snapshot: Snapshot | None = None  # what the latest plan rests on
+        self.sources: Mapping[str, str] = {}
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
         plan, snapshot = self._plan()
@@ -189,7 +191,11 @@ class _Session:
         snapshot = observe(self.api, self.desired)
         self.snapshot = snapshot
         if self.options.planfile is not None:
-            return _saved_plan(self.options.planfile, snapshot), snapshot
+            saved = _saved_plan(self.options.planfile, snapshot)
+            changed = project.manifests_changed(saved.extra, self.sources)
+            if changed is not None:
+                saved = dataclasses.replace(saved, notes=(*saved.notes, changed))
+            return saved, snapshot
         today = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
         plan = make_plan(self.desired, snapshot, PlanOptions(
             targets=self.options.targets, retry_failed=self.options.retry_failed,

@@ -10,13 +10,19 @@ tools skip hidden files when collecting package data, and `__NAME__` for the mod
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-from reconciler import __version__
+from reconciler.app.install_source import (
+    EXAMPLE,
+    InstallSource,
+    placeholder,
+    running_install,
+)
 from reconciler.errors import ConfigError
 
 DEFAULT_NAME = "support-bot"
@@ -36,6 +42,7 @@ class InitResult:
     appended: tuple[str, ...] = ()  # existing files that got ftctl's lines added (.gitignore)
     unchanged: tuple[str, ...] = ()  # existing files that already had them
     git_root: str | None = None  # the enclosing git repository, when there is one
+    install: InstallSource | None = None  # what the workflow installs (None: not known)
 
 
 def slug(text: str) -> str:
@@ -79,12 +86,19 @@ def _destination(parts: tuple[str, ...], name: str) -> str:
     return "/".join(out)
 
 
-def render_files(*, name: str, workspace: str) -> dict[str, str]:
-    """The scaffold as {relative POSIX path: text}. Pure apart from reading package data."""
+def render_files(
+    *, name: str, workspace: str, install: InstallSource | None = None
+) -> dict[str, str]:
+    """The scaffold as {relative POSIX path: text}. Pure apart from reading package data.
+
+    install: where the workflow's ftctl comes from (default: the running ftctl's own source).
+    """
+    install = install or running_install()
+    package = install.requirement or placeholder(install)
     values = {
         "__NAME__": name,
         "__WORKSPACE__": workspace,
-        "__FTCTL_PACKAGE__": f"ftctl=={__version__}",
+        "__FTCTL_PACKAGE__": json.dumps(package),  # a YAML double-quoted string
     }
     files: dict[str, str] = {}
     for parts, text in _walk(_templates()):
@@ -105,6 +119,7 @@ def scaffold(
     name: str = DEFAULT_NAME,
     workspace: str | None = None,
     force: bool = False,
+    install: InstallSource | None = None,
 ) -> InitResult:
     """Write the scaffold into `directory` (created if missing).
 
@@ -117,7 +132,8 @@ def scaffold(
     _check_name(workspace, "Workspace name")
     if os.path.exists(root) and not os.path.isdir(root):
         raise ConfigError(f"{directory} exists and is not a directory.")
-    files = render_files(name=name, workspace=workspace)
+    install = install or running_install()
+    files = render_files(name=name, workspace=workspace, install=install)
     existing = tuple(p for p in files if os.path.lexists(_target(root, p)))
     conflicts = tuple(p for p in existing if p not in _MERGED)
     if conflicts and not force:
@@ -144,6 +160,7 @@ def scaffold(
         appended=tuple(appended),
         unchanged=tuple(unchanged),
         git_root=find_git_root(root),
+        install=install,
     )
 
 
@@ -212,6 +229,7 @@ def next_steps(result: InitResult, *, shown_dir: str) -> str:
         "in ftctl.yaml and add OPENAI_API_KEY to the repository's Actions secrets.",
         "Guide: docs/getting-started.md in the ftctl documentation.",
     ]
+    lines += _install_note(result.install)
     if result.git_root and result.git_root != result.root:
         # GitHub only runs workflows from the repository root's .github/workflows.
         lines += [
@@ -221,3 +239,19 @@ def next_steps(result: InitResult, *, shown_dir: str) -> str:
             "`defaults.run.working-directory` in it to this project's directory.",
         ]
     return "\n".join(lines)
+
+
+def _install_note(install: InstallSource | None) -> list[str]:
+    """What the workflow installs, and when it cannot know: what the user must set."""
+    if install is None:
+        return []
+    if install.requirement is not None:
+        return ["", f"The workflow installs {install.requirement} (the ftctl you ran, from "
+                    f"{install.origin})."]
+    return [
+        "",
+        f"Action needed: this ftctl was installed from {install.origin}, which CI cannot",
+        "install, so FTCTL_PACKAGE in .github/workflows/ftctl.yml is a placeholder that fails",
+        "the install step. Set it to a pinned requirement, such as:",
+        f"  {EXAMPLE}",
+    ]

@@ -103,7 +103,8 @@ def outputs(models: Iterable[ModelInfo]) -> dict[str, str | None]:
 def run_show(
     directory: str, config: str | None, *, open_remote: OpenRemote, names: Iterable[str] = ()
 ) -> ShowResult:
-    loaded = project.load(directory, config, with_datasets=False)
+    # Models outlive their manifests: looking at them needs no manifest.
+    loaded = project.load(directory, config, with_datasets=False, require_manifests=False)
     if loaded.desired is None or has_errors(loaded.diagnostics):
         return ShowResult(diagnostics=loaded.diagnostics)
     desired = loaded.desired

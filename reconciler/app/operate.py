@@ -77,7 +77,8 @@ def open_workspace(
     directory: str, config: str | None, *, open_remote: OpenRemote
 ) -> Iterator[Workspace]:
     """Load the project (manifests only, no datasets) and connect to its provider."""
-    loaded = project.load(directory, config, with_datasets=False)
+    # Models outlive their manifests: looking at them needs no manifest.
+    loaded = project.load(directory, config, with_datasets=False, require_manifests=False)
     if loaded.desired is None or has_errors(loaded.diagnostics):
         raise InvalidProject(loaded.diagnostics, loaded.sources)
     with open_remote(loaded.desired.settings) as api:

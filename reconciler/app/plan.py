@@ -99,6 +99,8 @@ def run_plan(
     made = dataclasses.replace(made, notes=notes)
     saved = None
     if options.out and not made.has_errors:
+        made = dataclasses.replace(made, extra=(
+            *made.extra, (project.MANIFESTS_KEY, project.manifests_digest(loaded.sources))))
         planfile.save(made, options.out)
         saved = options.out
     return PlanRun(plan=made, diagnostics=notes, sources=loaded.sources, snapshot=snapshot,

@@ -9,19 +9,22 @@ one sorted list. No network.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from reconciler import datasets
-from reconciler.diagnostics import Diagnostic, sorted_diagnostics
+from reconciler.diagnostics import Diagnostic, sorted_diagnostics, warning
 from reconciler.evaluation import evalset
 from reconciler.loader import LoadResult, check_dataset_path, load_project, resolve_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
 
 
-def load(directory: str, config: str | None = None, *, with_datasets: bool = True) -> LoadResult:
+def load(directory: str, config: str | None = None, *, with_datasets: bool = True,
+         require_manifests: bool = True) -> LoadResult:
     """load_project + datasets.inspect for every referenced dataset (+ overlap)."""
-    result = load_project(directory, config)
+    result = load_project(directory, config, require_manifests=require_manifests)
     if result.desired is None or not with_datasets:
         return result
     infos, diags = _inspect_all(result.desired)
@@ -113,3 +116,29 @@ def _dedupe(diags: tuple[Diagnostic, ...]) -> list[Diagnostic]:
             seen.add(key)
             out.append(d)
     return out
+
+
+# The key under which a saved plan records the manifests it was made from (Plan.extra).
+MANIFESTS_KEY = "manifests_sha256"
+
+
+def manifests_digest(sources: Mapping[str, str]) -> str:
+    """sha256 over ftctl.yaml and every manifest read (paths and texts), in path order."""
+    digest = hashlib.sha256()
+    for path in sorted(sources):
+        for part in (path, sources[path]):
+            data = part.encode("utf-8")
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def manifests_changed(extra: tuple[tuple[str, object], ...],
+                      sources: Mapping[str, str]) -> Diagnostic | None:
+    """A warning when a saved plan was made from other manifests than the ones on disk now."""
+    planned = dict(extra).get(MANIFESTS_KEY)
+    if planned is None or planned == manifests_digest(sources):
+        return None
+    return warning(
+        "the manifests differ from the ones this plan was made from",
+        "The saved plan is carried out exactly as it was reviewed; run `ftctl plan` to see "
+        "what the manifests on disk now would change.")

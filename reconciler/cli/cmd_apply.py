@@ -1,7 +1,8 @@
 """`ftctl apply`: carry out a plan: upload, train, wait, check, and retire old versions.
 
-Without --auto-approve the plan is shown and confirmed on a terminal; with no terminal (CI)
-apply refuses rather than guess. Ctrl-C while following jobs stops following only: training
+A saved plan (`ftctl apply FILE`) is the approval. Otherwise, without --auto-approve, the
+plan is shown and confirmed on a terminal; with no terminal (CI) apply refuses rather than
+guess. Ctrl-C while following jobs stops following only: training
 continues remotely, and the summary says how to resume.
 """
 
@@ -21,14 +22,15 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.provider import open_remote
 from reconciler.console import format_summary, make_reporter
+from reconciler.diagnostics import Diagnostic
 from reconciler.plan import Plan
 from reconciler.render import render
 from reconciler.render.diagnostics import format_text
 
 NO_TERMINAL = (
-    "apply needs confirmation, but stdin is not a terminal. Review the plan with `ftctl plan` "
-    "(or save it with `ftctl plan --out FILE`), then run `ftctl apply --auto-approve` "
-    "(or `ftctl apply FILE`)."
+    "apply needs confirmation, but stdin is not a terminal. Save the plan with "
+    "`ftctl plan --out FILE`, review it, and carry out exactly that plan with "
+    "`ftctl apply FILE` (a saved plan is the approval), or run `ftctl apply --auto-approve`."
 )
 
 
@@ -59,43 +61,59 @@ def apply(
 ) -> int:
     """Carry out a plan: upload, train, wait, check, and retire old versions.
 
-    With PLANFILE (from `ftctl plan --out`), carry out exactly that plan, refusing it when the
-    remote has changed since. Exit 0 when everything succeeded, 1 on any failure, 130 when
-    interrupted.
+    With PLANFILE (from `ftctl plan --out`), carry out exactly that plan without asking again
+    (the reviewed plan is the approval), refusing it when the remote has changed since. Without
+    it, the plan is confirmed on a terminal, or --auto-approve is needed. Exit 0 when
+    everything succeeded, 1 on any failure, 130 when interrupted.
     """
     if planfile is not None and (targets or retry_failed):
         raise click.UsageError("--target and --retry-failed shape a new plan; "
                                "a saved plan already has them")
-    if not auto_approve and not sys.stdin.isatty():
-        click.echo(f"Error: {NO_TERMINAL}", err=True)
-        return EXIT_ERROR
     opts = global_options()
     options = ApplyOptions(
-        planfile=planfile, auto_approve=auto_approve, wait=wait, targets=targets,
+        # Reviewing a saved plan is the approval (as in Terraform): it is not asked again.
+        planfile=planfile, auto_approve=auto_approve or planfile is not None, wait=wait,
+        targets=targets,
         concurrency=concurrency, retry_failed=retry_failed,
     )
+    shown = _Shown()
     with make_reporter(sys.stdout) as reporter:
         report = run_apply(opts.directory, opts.config, options, open_remote=open_remote,
-                           reporter=reporter, confirm=_confirm, announce=_announce)
-    return _finish(report)
+                           reporter=reporter, confirm=shown.confirm, announce=shown.announce)
+    return _finish(report, shown)
 
 
-def _announce(plan: Plan) -> None:
-    """With --auto-approve the plan is still shown (as Terraform does), just not asked about."""
-    click.echo(render(plan, "text", color=sys.stdout.isatty()), nl=False)
-    click.echo()
+class _Shown:
+    """Shows the plan before it runs and remembers its notes, which are then not printed a
+    second time with the other diagnostics."""
+
+    def __init__(self) -> None:
+        self.notes: set[Diagnostic] = set()
+        self.no_terminal = False
+
+    def announce(self, plan: Plan) -> None:
+        """With --auto-approve the plan is still shown (as Terraform does), not asked about."""
+        click.echo(render(plan, "text", color=sys.stdout.isatty()), nl=False)
+        click.echo()
+        self.notes.update(plan.notes)
+
+    def confirm(self, plan: Plan) -> bool:
+        if not sys.stdin.isatty():
+            self.no_terminal = True  # asked only once the settings loaded and there is work
+            return False
+        self.announce(plan)
+        return click.confirm("Do you want to perform these actions?", default=False)
 
 
-def _confirm(plan: Plan) -> bool:
-    _announce(plan)
-    return click.confirm("Do you want to perform these actions?", default=False)
-
-
-def _finish(report: ApplyReport) -> int:
-    if report.diagnostics:
-        click.echo(format_text(report.diagnostics, report.sources), err=True, nl=False)
+def _finish(report: ApplyReport, shown: _Shown) -> int:
+    unseen = tuple(d for d in report.diagnostics if d not in shown.notes)
+    if unseen:
+        click.echo(format_text(unseen, report.sources), err=True, nl=False)
     if not report.approved:
-        click.echo("Apply cancelled: nothing was changed.", err=True)
+        if shown.no_terminal:
+            click.echo(f"Error: {NO_TERMINAL}", err=True)
+        else:
+            click.echo("Apply cancelled: nothing was changed.", err=True)
         return EXIT_ERROR
     if report.plan is None:
         return EXIT_ERROR

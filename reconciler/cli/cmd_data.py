@@ -28,7 +28,7 @@ _method = click.option(
 _fmt = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                     show_default=True)
 _jobs = click.option("--jobs", type=click.IntRange(min=1), default=None,
-                     help="Worker processes (default: all cores for files over 32 MB).")
+                     help="Worker processes (default: all cores for files over 32 MiB).")
 
 
 @click.group("data")

@@ -1,13 +1,15 @@
 """`ftctl plan`: Show what apply would change, with field diffs, token counts and cost.
 
-The plan goes to stdout in the chosen format; problems loading the project go to stderr as
-FILE:LINE:COL diagnostics (as annotations on stdout with --format github). Exit codes: 0 ok,
-1 error (including a plan that cannot be carried out: prevent_destroy, --max-cost); with
+The plan goes to stdout in the chosen format; problems loading the project, and errors that
+block the plan (prevent_destroy, --max-cost), go to stderr as FILE:LINE:COL diagnostics (as
+annotations on stdout too with --format github; JSON and Markdown also carry the plan's
+errors). Exit codes: 0 ok, 1 error (including a plan that cannot be carried out); with
 --detailed-exitcode, 2 when there are changes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -20,6 +22,8 @@ from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_opti
 from reconciler.cli.provider import open_remote
 from reconciler.cli.reporting import echo_diagnostics
 from reconciler.render import render
+from reconciler.render.diagnostics import format_text
+from reconciler.render.wording import error_line
 
 FORMATS = ("text", "json", "markdown", "github")
 
@@ -56,11 +60,21 @@ def plan(
     if run.plan is None:
         echo_diagnostics(run.diagnostics, run.sources, fmt=fmt, root=root, heading="ftctl plan")
         return EXIT_ERROR
+    errors = tuple(d for d in run.plan.notes if d.is_error)
     if fmt == "github":
         click.echo(github.plan_report(run.plan, project_root=root), nl=False)
+    elif fmt == "text":
+        # Errors are diagnostics, printed once on stderr at their place; the plan says it has
+        # them. JSON and Markdown are documents for tools and reviewers: they keep them too.
+        shown = dataclasses.replace(run.plan, notes=tuple(d for d in run.plan.notes
+                                                          if not d.is_error))
+        click.echo(render(shown, fmt, color=use_color(fmt)), nl=False)
+        if errors:
+            click.echo(error_line(errors))
     else:
         click.echo(render(run.plan, fmt, color=use_color(fmt)), nl=False)
-    if run.plan.has_errors:
+    if errors:
+        click.echo(format_text(errors, run.sources), err=True, nl=False)
         return EXIT_ERROR
     if run.saved_to:
         click.echo(f"Saved the plan to {run.saved_to}; apply it with "

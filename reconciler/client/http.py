@@ -20,7 +20,6 @@ Platform closed: a refused create is recognised from the error body when the sta
 
 from __future__ import annotations
 
-import ipaddress
 import random
 import re
 import threading
@@ -32,6 +31,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from reconciler.endpoint import base_url_problem, display_url
+from reconciler.endpoint import is_loopback as _is_loopback
 from reconciler.errors import (
     ApiError,
     ConfigError,
@@ -65,15 +66,6 @@ PLATFORM_CLOSED_SENTENCE = (
 _KEYLIKE = re.compile(r"\b(sk|sess|org-sk)-[A-Za-z0-9_\-*]{6,}")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_key(api_key: str) -> None:
     """A key that cannot go into a header is a ConfigError that never quotes the key."""
     if not api_key or not all(33 <= ord(c) <= 126 for c in api_key):
@@ -83,28 +75,11 @@ def _check_key(api_key: str) -> None:
         )
 
 
-def display_url(url: str) -> str:
-    """The URL as messages may show it: any user:password@ part removed."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash; ConfigError when it is unusable or insecure."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(
-            f"base URL {display_url(base_url)!r} is not an http(s) URL such as "
-            "https://api.openai.com/v1"
-        )
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            f"base URL {display_url(base_url)!r} uses plain http to a host that is not loopback; "
-            "the API key would travel unencrypted. Use https, or set "
-            "provider.allow_insecure_http: true in ftctl.yaml if you really mean it."
-        )
+    problem = base_url_problem(base_url, allow_insecure_http=allow_insecure_http)
+    if problem is not None:
+        raise ConfigError(problem)
     return base_url.rstrip("/")
 
 

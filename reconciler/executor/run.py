@@ -290,9 +290,9 @@ class _Run:
             self.state.verified.add(step.key)
             return
         first = failed[0]
-        message = (f"check {first.index} failed on {first.model} "
-                   f"(prompt {first.prompt!r}): {first.reason}") if first.index else \
-            f"evaluation refused {first.model}: {first.reason}"
+        # Each failed check's reason is listed once, under Checks in the summary.
+        message = (f"{len(failed)} of {len(results)} check(s) failed on {first.model}"
+                   if first.index else f"evaluation refused {first.model}: {first.reason}")
         self._record(step, _failed(step.key, message, remote_id=job.id if job else None))
 
     def _record(self, step: Step, result: StepResult) -> None:

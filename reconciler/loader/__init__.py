@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
 from reconciler.diagnostics import warning as warn
+from reconciler.endpoint import base_url_problem
 from reconciler.loader.crosscheck import cross_checks, unique
 from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
@@ -50,8 +51,15 @@ class LoadResult:
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
-def load_project(directory: str, config: str | None = None) -> LoadResult:
-    """Settings plus every manifest they point at. Desired.datasets is left empty."""
+def load_project(
+    directory: str, config: str | None = None, *, require_manifests: bool = True
+) -> LoadResult:
+    """Settings plus every manifest they point at. Desired.datasets is left empty.
+
+    Finding no manifest is an error when `require_manifests` (validate, plan and apply would
+    otherwise compare the remote with nothing), else a warning (show, jobs, models: a project
+    whose manifests are all gone still has models to look at and clean up).
+    """
     settings_path = os.path.abspath(os.path.join(directory, config or SETTINGS_FILE))
     root = os.path.dirname(settings_path)
     label = os.path.basename(settings_path)
@@ -69,7 +77,8 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
     if doc is None:
         return LoadResult(None, sorted_diagnostics((*diags, *problems)), MappingProxyType(sources))
     # Broken settings still name the manifests, so their problems are reported in the same run.
-    found = _load_manifest_files(settings or _fallback_settings(doc, root, label), doc, sources)
+    found = _load_manifest_files(settings or _fallback_settings(doc, root, label), doc, sources,
+                                 required=require_manifests)
     all_diags = [*problems, *found[1]]
     if settings is None:
         return LoadResult(None, sorted_diagnostics(all_diags), MappingProxyType(sources))
@@ -78,11 +87,11 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
 
 
 def _load_manifest_files(
-    settings: Settings, doc: Document, sources: dict[str, str]
+    settings: Settings, doc: Document, sources: dict[str, str], *, required: bool
 ) -> tuple[tuple[Manifest, ...], list[Diagnostic]]:
     """Every manifest the patterns match, sorted by name, plus all their problems."""
     loaded: list[Loaded] = []
-    files, problems = _manifest_files(settings, doc)
+    files, problems = _manifest_files(settings, doc, required=required)
     diags = list(problems)
     for rel in files:
         text, problems = _read(os.path.join(settings.root, rel), rel)
@@ -90,6 +99,10 @@ def _load_manifest_files(
         if text is not None:
             sources[rel] = text
             loaded.extend(load_manifests(text, rel, settings.root, diags))
+    if files and not loaded and not diags:
+        diags.append((error if required else warn)(
+            "no manifests found: the matched files hold no YAML documents",
+            "Matched: " + ", ".join(files), subject=_manifests_key(doc, settings)))
     diags.extend(cross_checks(loaded))
     valid = [item.manifest for item in unique(loaded) if item.manifest is not None]
     return tuple(sorted(valid, key=lambda m: m.name)), diags
@@ -175,7 +188,21 @@ def _load_settings(
     schema = [d for d in checker(PROJECT_SCHEMA).check(doc) if d.subject not in reported]
     if diags or schema:
         return None, doc, sorted_diagnostics((*diags, *schema))
-    return _settings(doc, root), doc, _settings_warnings(doc)
+    return _settings(doc, root), doc, (*_base_url_errors(doc), *_settings_warnings(doc))
+
+
+def _base_url_errors(doc: Document) -> Diagnostics:
+    """The client's base URL rule, reported here at its line instead of later by plan."""
+    data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
+    provider: dict[str, Any] = data.get("provider", {})
+    url = provider.get("base_url")
+    if provider.get("type", "local") == "local" or url is None:
+        return ()  # local ignores base_url (a warning says so)
+    problem = base_url_problem(url, allow_insecure_http=bool(
+        provider.get("allow_insecure_http", False)))
+    if problem is None:
+        return ()
+    return (error(problem, subject=doc.locate(("provider", "base_url"))),)
 
 
 def _settings_warnings(doc: Document) -> Diagnostics:
@@ -225,7 +252,9 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagnostics]:
+def _manifest_files(
+    settings: Settings, doc: Document, *, required: bool
+) -> tuple[list[str], Diagnostics]:
     """Files matched by the manifest patterns, each inside the project (symlinks resolved)."""
     found: set[str] = set()
     diags: list[Diagnostic] = []
@@ -237,8 +266,7 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
             diags.append(error(f"manifest pattern must stay inside the project: {pattern}",
                                subject=where))
             continue
-        for rel in sorted(glob.glob(pattern, root_dir=settings.root, recursive=True)):
-            rel = rel.replace(os.sep, "/")
+        for rel in _expand(pattern, settings.root):
             full = os.path.join(settings.root, rel)
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
@@ -252,6 +280,40 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
                 continue
             found.add(rel)
     if not found and not diags:
-        diags.append(warn("no manifests found", "Patterns: " + ", ".join(settings.manifests),
-                          subject=settings.source))
+        # Planning against nothing would report every model as unwanted, or "No changes".
+        diags.append((error if required else warn)(
+            "no manifests found",
+            "Nothing matched `manifests:` (" + ", ".join(settings.manifests) + "). List "
+            "manifest files, glob patterns (models/**/*.yaml) or directories (models/).",
+            subject=_manifests_key(doc, settings)))
     return sorted(found), tuple(diags)
+
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+def _manifests_key(doc: Document, settings: Settings) -> SourceRange | None:
+    return doc.locate(("manifests",), prefer_key=True) or settings.source
+
+
+def _expand(pattern: str, root: str) -> list[str]:
+    """Paths (POSIX, relative to root) a `manifests:` entry names, sorted.
+
+    A glob match that is a directory stands for every *.yaml / *.yml file below it, as
+    `kubectl apply -f dir/` reads a directory; hidden files and directories are skipped, as
+    glob skips them.
+    """
+    out: list[str] = []
+    for rel in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
+        full = os.path.join(root, rel)
+        if not os.path.isdir(full):
+            out.append(os.path.normpath(rel).replace(os.sep, "/"))
+            continue
+        for here, dirs, files in os.walk(full):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            out.extend(
+                os.path.relpath(os.path.join(here, name), root).replace(os.sep, "/")
+                for name in sorted(files)
+                if name.endswith(MANIFEST_SUFFIXES) and not name.startswith(".")
+            )
+    return out

@@ -165,7 +165,8 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
         seed=s.get("seed"),
         integrations_json=_canonical(s["integrations"]) if "integrations" in s else None,
         update=UpdatePolicy(s.get("update", "retrain")),
-        lifecycle=_lifecycle(s.get("lifecycle", {})),
+        lifecycle=_lifecycle(s.get("lifecycle", {}),
+                             doc.locate(("spec", "lifecycle", "prevent_destroy"), prefer_key=True)),
         checks=_checks(doc, diags),
         adopt=s.get("adopt"),
         evaluation=_evaluation(doc, base, root, diags),
@@ -192,11 +193,12 @@ def _method(doc: Document, diags: list[Diagnostic]) -> Method:
     return Method(type=kind, hyperparameters=hyper, grader_json=grader)
 
 
-def _lifecycle(raw: Mapping[str, Any]) -> Lifecycle:
+def _lifecycle(raw: Mapping[str, Any], where: SourceRange | None) -> Lifecycle:
     return Lifecycle(
         prevent_destroy=bool(raw.get("prevent_destroy", False)),
         keep_versions=int(raw.get("keep_versions", 1)),
         ignore_changes=tuple(raw.get("ignore_changes", ())),
+        source=where,
     )
 
 

@@ -15,7 +15,7 @@ from reconciler.console import (
     is_interactive,
 )
 from reconciler.events import CheckResult, JobProgress, StepResult, StepStatus
-from reconciler.plan import Action, Plan, Reason, Step, UploadFile
+from reconciler.plan import Action, DeleteModel, Plan, Reason, Step, UploadFile
 from reconciler.snapshot import JobEvent, JobStatus, RemoteJob
 
 from .conftest import FakeClock
@@ -81,11 +81,30 @@ def test_step_lines() -> None:
                                        remote_id="file-1", message="already present"))
     r.step_finished(UPLOAD, StepResult(key=UPLOAD.key, status=StepStatus.FAILED,
                                        message="boom"))
+    # The failure's reason is left to the closing summary, which prints each problem once.
     assert out.getvalue().splitlines() == [
-        "start: upload data/a.jsonl (4.0 MB)",
-        "done: upload data/a.jsonl (4.0 MB) -> file-1 (already present)",
-        "FAILED: upload data/a.jsonl (4.0 MB) (boom)",
+        "start: upload data/a.jsonl (4.0 MiB)",
+        "done: upload data/a.jsonl (4.0 MiB) -> file-1 (already present)",
+        "FAILED: upload data/a.jsonl (4.0 MiB)",
     ]
+
+
+def test_a_delete_names_the_model_once() -> None:
+    step = Step(key="a/delete/ft:m", action=Action.DELETE, name="a", reason=Reason.ORPHANED,
+                payload=DeleteModel(model_id="ft:m"))
+    out = io.StringIO()
+    PlainReporter(out).step_finished(step, StepResult(key=step.key, status=StepStatus.DONE,
+                                                      remote_id="ft:m"))
+    assert out.getvalue() == "done: delete model ft:m\n"
+
+
+def test_sizes_use_one_unit_system_in_plan_and_apply() -> None:
+    from reconciler.render import render
+
+    plan = Plan(workspace="w", snapshot_fingerprint="f", steps=(UPLOAD,))
+    out = io.StringIO()
+    PlainReporter(out).step_started(UPLOAD)
+    assert "(4.0 MiB)" in out.getvalue() and "4.0 MiB" in render(plan, "text")
 
 
 def test_terminal_reporter_draws_rows_for_jobs_and_uploads() -> None:
@@ -97,7 +116,7 @@ def test_terminal_reporter_draws_rows_for_jobs_and_uploads() -> None:
         r.message("hello")
     text = buf.getvalue()
     assert "running" in text and "step 40/100" in text and "ETA 2m05s" in text
-    assert "1.0 MB/4.0 MB" in text and "hello" in text
+    assert "1.0 MiB/4.0 MiB" in text and "hello" in text
 
 
 def test_interactive_only_on_a_terminal_outside_ci() -> None:

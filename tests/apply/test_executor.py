@@ -146,8 +146,9 @@ def test_failing_check_keeps_the_old_version(api: RemoteApi, steps: Steps,
     done = run([up, new, retire], api, steps, clock)
     results = by_key(done)
     assert results[new.key].status is StepStatus.FAILED
-    assert "check 1 failed" in results[new.key].message
-    assert "tracking number" in results[new.key].message
+    assert "1 of 1 check(s) failed" in results[new.key].message
+    [check] = done.checks  # the reason is carried by the check result, listed once
+    assert not check.passed and "tracking number" in check.reason
     assert results[retire.key].status is StepStatus.SKIPPED
     assert old_model in {m.id for m in api.list_models()}
 

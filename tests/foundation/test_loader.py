@@ -248,9 +248,48 @@ def test_diagnostics_are_deterministic_and_sorted(make_project: MakeProject) -> 
     assert len(first) > 40
 
 
-def test_no_manifests_is_a_warning(make_project: MakeProject) -> None:
-    [diag] = load_project(str(make_project())).diagnostics
+def test_no_manifests_is_an_error_at_the_manifests_key(make_project: MakeProject) -> None:
+    result = load_project(str(make_project()))
+    [diag] = result.diagnostics
+    assert diag.severity is Severity.ERROR and diag.summary == "no manifests found"
+    assert diag.subject is not None and diag.subject.file == "ftctl.yaml"
+    line = SETTINGS.splitlines()[diag.subject.line - 1]
+    assert line.startswith("manifests:")
+
+
+def test_no_manifests_is_a_warning_where_manifests_are_not_required(
+    make_project: MakeProject,
+) -> None:
+    [diag] = load_project(str(make_project()), require_manifests=False).diagnostics
     assert diag.severity is Severity.WARNING and diag.summary == "no manifests found"
+
+
+def test_matched_files_without_documents_are_no_manifests(make_project: MakeProject) -> None:
+    result = load_project(str(make_project({"models/empty.yaml": "# nothing yet\n"})))
+    [diag] = result.diagnostics
+    assert diag.is_error and diag.summary.startswith("no manifests found")
+
+
+@pytest.mark.parametrize("entry", ["models/", "models", "./models/"])
+def test_a_directory_means_every_yaml_file_below_it(
+    make_project: MakeProject, entry: str
+) -> None:
+    settings = SETTINGS.replace("[models/**/*.yaml]", f"[{entry}]")
+    assert settings != SETTINGS
+    root = make_project({
+        "models/b.yaml": _manifest("b"),
+        "models/a.yml": _manifest("a"),
+        "models/team/z/c.yaml": _manifest("c", train="../../../data/train.jsonl"),
+        "models/README.md": "not a manifest\n",
+        "models/.draft.yaml": "not: read\n",
+        "models/.old/d.yaml": "not: read\n",
+    }, settings=settings)
+    result = load_project(str(root))
+    assert result.diagnostics == ()
+    assert result.desired is not None
+    assert [m.name for m in result.desired.manifests] == ["a", "b", "c"]
+    assert list(result.sources) == [
+        "ftctl.yaml", "models/a.yml", "models/b.yaml", "models/team/z/c.yaml"]
 
 
 def test_manifest_pattern_may_not_leave_the_project(make_project: MakeProject) -> None:
@@ -365,3 +404,48 @@ def test_broken_settings_and_broken_manifests_are_reported_together(
         ("ftctl.yaml:3:14", "concurrency: must be at least 1, got 0"),
         ("ml/a.yaml:8:9", 'seed: expected an integer, got "x"'),
     ]
+
+
+BASE_URL_SETTINGS = "kind: Project\nworkspace: w\nprovider:\n  type: openai\n  base_url: {url}\n"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://api.example.com/v1",
+     "base URL 'http://api.example.com/v1' uses plain http to a host that is not loopback; "
+     "the API key would travel unencrypted. Use https, or set provider.allow_insecure_http: "
+     "true in ftctl.yaml if you really mean it."),
+    ("api.example.com/v1",
+     "base URL 'api.example.com/v1' has no scheme; write it with https://, such as "
+     "https://api.example.com/v1"),
+    ("ftp://api.example.com/v1",
+     "base URL 'ftp://api.example.com/v1' is not an http(s) URL; write it such as "
+     "https://api.openai.com/v1"),
+])
+def test_a_base_url_plan_would_refuse_is_an_error_at_its_line(
+    make_project: MakeProject, url: str, message: str
+) -> None:
+    from reconciler.client.http import check_base_url
+    from reconciler.errors import ConfigError
+
+    root = make_project({"models/a.yaml": _manifest("a")},
+                        settings=BASE_URL_SETTINGS.format(url=url))
+    [diag] = load_project(str(root)).diagnostics
+    assert (str(diag.subject), diag.severity, diag.summary) == (
+        "ftctl.yaml:5:13", Severity.ERROR, message)
+    with pytest.raises(ConfigError) as refused:  # the client's rule is the same one
+        check_base_url(url, allow_insecure_http=False)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("url", ["https://api.example.com/v1", "http://127.0.0.1:8080/v1",
+                                 "http://localhost/v1"])
+def test_usable_base_urls_pass(make_project: MakeProject, url: str) -> None:
+    root = make_project({"models/a.yaml": _manifest("a")},
+                        settings=BASE_URL_SETTINGS.format(url=url))
+    assert load_project(str(root)).diagnostics == ()
+
+
+def test_allow_insecure_http_allows_plain_http(make_project: MakeProject) -> None:
+    settings = BASE_URL_SETTINGS.format(url="http://gpu-box/v1") + "  allow_insecure_http: true\n"
+    root = make_project({"models/a.yaml": _manifest("a")}, settings=settings)
+    assert load_project(str(root)).diagnostics == ()
