@@ -9,8 +9,14 @@ Retry policy (openai-api.md §3.3, DESIGN §5):
 - wait: `retry-after-ms`, then `Retry-After` (seconds or an HTTP date) when the server gives
   one, capped at `max_retry_after` (60 s); otherwise exponential backoff with full jitter,
   uniform(0, min(backoff_cap, backoff_base * 2**n)). `sleep` is injected so tests run instantly.
-- callers that must not replay a write (a create whose response may be lost) pass
-  `retry=False` and resolve the ambiguity themselves (RemoteApi looks the operation up).
+- budget: one request is tried at most `max_retries + 1` times (6 by default) in all. This is
+  the ONE retry layer: RemoteApi and the executor never loop again around it.
+- a write that must not be replayed blindly (a create whose answer may be lost) goes through
+  `retrying(label, send, lookup)`: before every re-send, `lookup` asks whether the first one
+  landed after all, and its answer is returned instead of sending again (the look-up's reads
+  have their own budget; when they fail for good, the write fails rather than risk a duplicate).
+- every retry is announced to `on_retry` (a RetryNotice; the CLI prints it on stderr), and a
+  request that runs out of attempts raises its last error saying how many attempts were made.
 
 Platform closed: a refused create is recognised from the error body when the status is 400,
 403, 404, 409 or 422 and either `error.code` is one of PLATFORM_CLOSED_CODES or
@@ -26,8 +32,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -61,6 +68,7 @@ PLATFORM_CLOSED_SENTENCE = (
     "a job. Existing models can still be managed (plan, drift, delete); training needs "
     "another provider (provider.type / OPENAI_BASE_URL)."
 )
+T = TypeVar("T")
 # Anything shaped like an OpenAI secret key in text that came from the server.
 _KEYLIKE = re.compile(r"\b(sk|sess|org-sk)-[A-Za-z0-9_\-*]{6,}")
 
@@ -108,6 +116,25 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     return base_url.rstrip("/")
 
 
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A request failed transiently and will be tried again after `delay` seconds."""
+
+    label: str  # "GET fine_tuning/jobs"
+    delay: float
+    attempt: int  # the attempt about to be made, 2..attempts
+    attempts: int
+    reason: str  # "HTTP 503", "no answer in time", "connection failed"
+
+    def __str__(self) -> str:
+        return (f"retrying {self.label} in {_seconds(self.delay)} s "
+                f"(attempt {self.attempt} of {self.attempts}): {self.reason}")
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.0f}" if delay >= 10 or delay == int(delay) else f"{delay:.1f}"
+
+
 class HttpClient:
     """A small synchronous JSON client for an OpenAI-compatible API."""
 
@@ -127,6 +154,7 @@ class HttpClient:
         backoff_cap: float = 8.0,
         max_retry_after: float = 60.0,
         rng: random.Random | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         _check_key(api_key)
@@ -135,6 +163,8 @@ class HttpClient:
         self._sleep = sleep
         self._backoff = (backoff_base, backoff_cap, max_retry_after)
         self._rng = rng or random.Random()
+        self._on_retry = on_retry
+        self._inside = threading.local()  # set while a retry loop runs on this thread
         self.request_count = 0  # HTTP attempts made (benchmarks count these)
         self._count_lock = threading.Lock()
         headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "ftctl"}
@@ -179,9 +209,17 @@ class HttpClient:
         content: bytes | None = None,
         retry: bool = True,
     ) -> dict[str, Any]:
-        """Send one request (retrying per the policy above) and return the JSON object."""
-        response = self._send(method, path, params=params, json=json, files=files, data=data,
-                             content=content, retry=retry)
+        """Send one request (retrying per the policy above) and return the JSON object.
+
+        retry=False: exactly one attempt (a best-effort call whose failure does not matter)."""
+        kwargs = {"params": params, "json": json, "files": files, "data": data,
+                  "content": content}
+
+        def send() -> httpx.Response:
+            return self._attempt(method, path, kwargs)
+
+        label = f"{method} {path.lstrip('/')}"
+        response = self.retrying(label, send) if retry else send()
         if not response.content.strip():
             return {}  # e.g. 204 No Content
         try:
@@ -196,26 +234,57 @@ class HttpClient:
                                     status=response.status_code)
         return body
 
-    def pause_before_retry(self, attempt: int, error: RetryableApiError) -> None:
-        """Sleep as the policy says before retry number attempt+1 (for callers' own loops)."""
-        self._sleep(self._delay(attempt, error.retry_after))
+    @property
+    def max_attempts(self) -> int:
+        return self.max_retries + 1
 
-    def _send(
-        self, method: str, path: str, *, retry: bool = True, **kwargs: Any
-    ) -> httpx.Response:
-        """The retry loop; returns a successful response or raises an ApiError."""
-        attempt = 0
-        while True:
-            error = self._attempt(method, path, kwargs)
-            if isinstance(error, httpx.Response):
-                return error
-            if not isinstance(error, RetryableApiError) or not retry \
-                    or attempt >= self.max_retries:
-                raise error
-            self.pause_before_retry(attempt, error)
-            attempt += 1
+    def retrying(
+        self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
+    ) -> T:
+        """The retry loop: send until it succeeds, a permanent error, or the budget is spent.
 
-    def _attempt(
+        Before each re-send, `lookup` (when given) looks for the effect of a write whose answer
+        was lost; what it finds is returned instead of writing again. The look-up's own reads
+        are retried as any read; if they fail for good, so does the write (resending without
+        knowing could duplicate it). Requests that `send` makes are tried once each: this loop
+        owns their budget, so retries never multiply.
+        """
+        if getattr(self._inside, "active", False):
+            return send()
+        attempts = self.max_attempts
+        for attempt in range(1, attempts + 1):
+            if attempt > 1 and lookup is not None:
+                found = lookup()
+                if found is not None:
+                    return found
+            try:
+                return self._once(send)
+            except RetryableApiError as error:
+                if attempt == attempts:
+                    raise _gave_up(error, attempts) from None
+                delay = self._delay(attempt - 1, error.retry_after)
+                if self._on_retry is not None:
+                    self._on_retry(RetryNotice(label, delay, attempt + 1, attempts,
+                                               _reason(error)))
+                self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _once(self, send: Callable[[], T]) -> T:
+        """Run send with retries switched off for the requests it makes on this thread."""
+        self._inside.active = True
+        try:
+            return send()
+        finally:
+            self._inside.active = False
+
+    def _attempt(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """One HTTP exchange: a successful response, or the ApiError it maps to, raised."""
+        result = self._exchange(method, path, kwargs)
+        if isinstance(result, ApiError):
+            raise result  # raised here, not in an except block: no httpx error in its context
+        return result
+
+    def _exchange(
         self, method: str, path: str, kwargs: dict[str, Any]
     ) -> httpx.Response | ApiError:
         with self._count_lock:
@@ -272,6 +341,23 @@ class HttpClient:
             query["after"] = cursor
 
 
+def _reason(error: RetryableApiError) -> str:
+    """A few words on why a retry is needed, for the retry notice."""
+    if error.status is not None:
+        return f"HTTP {error.status}"
+    return "no answer in time" if "did not answer" in error.message else "connection failed"
+
+
+def _gave_up(error: RetryableApiError, attempts: int) -> RetryableApiError:
+    """The last error, its message saying the budget is spent (same type, status, request)."""
+    if attempts == 1:
+        return error
+    text = f"{error.message} (gave up after {attempts} attempts)"
+    error.message = text
+    error.args = (text,)
+    return error
+
+
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait from `retry-after-ms` or `Retry-After` (seconds or HTTP date)."""
     raw_ms = headers.get("retry-after-ms")
@@ -312,21 +398,46 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> Api
 
 
 def _error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:
-    default = f"the provider answered HTTP {response.status_code}"
+    """(message, code, param) of an error answer. OpenAI's `{"error": {...}}` first; otherwise
+    whatever detail the body carries (a proxy's problem+json, a plain-text line), so the user
+    sees why. The status is not repeated here: ApiError adds `(HTTP n)` once."""
     try:
         body = response.json()
     except ValueError:
-        return default, None, None
+        return _text_detail(response) or "the provider answered with no error details", None, None
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
-        return default, None, None
+        detail = _other_detail(body) if isinstance(body, dict) else None
+        return detail or "the provider answered with no error details", None, None
     message = err.get("message") if isinstance(err.get("message"), str) else None
     code, param = err.get("code"), err.get("param")
     return (
-        message or default,
+        message or "the provider answered with no error message",
         code if isinstance(code, str) else None,
         param if isinstance(param, str) else None,
     )
+
+
+def _other_detail(body: dict[str, Any]) -> str | None:
+    """The detail of a non-OpenAI JSON error: RFC 9457 problem+json (title, detail), or a
+    top-level message/detail/error string."""
+    parts = [body.get(k) for k in ("title", "detail")]
+    words = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
+    if words:
+        return ": ".join(dict.fromkeys(words))  # a detail equal to its title is said once
+    for key in ("message", "error", "error_description"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _text_detail(response: httpx.Response) -> str | None:
+    """The first line of a short plain-text error body (never HTML pages)."""
+    if not response.headers.get("content-type", "").startswith("text/plain"):
+        return None
+    line = response.text.strip().splitlines()[0] if response.text.strip() else ""
+    return line[:200] or None
 
 
 def _is_platform_closed(

@@ -40,12 +40,13 @@ class EmulatorApp:
     def __init__(self, db_path: str, *, api_key: str, speed: float, faults: str | None,
                  seed: int | None, clock: Callable[[], float] | None,
                  max_running: int | None, retry_after: float = 1.0,
-                 closed: bool = False) -> None:
+                 closed: bool = False, fault_scope: str | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.store = Store(db_path)
         self.ctx = Context(self.store, clock or time.time, speed, max_running, closed=closed)
         self.faults = FaultInjector(replace(parse(faults), retry_after=retry_after), seed)
+        self._fault_scope = fault_scope
         self._key = api_key.encode()
         rules = files_api.RULES + jobs_api.RULES + models_api.RULES
         self._map = Map([r.empty() for r in rules],  # a Rule binds to one Map: copy per app
@@ -56,7 +57,7 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = self._request_class(environ)
-        fault = self.faults.draw()
+        fault = self.faults.draw() if self._in_fault_scope(request) else None
         if fault == "reset":
             raise ConnectionDropped("fault injection: connection reset before handling")
         if fault == "slow":
@@ -93,6 +94,13 @@ class EmulatorApp:
             err = ApiError(500, "The server had an error while processing your request.",
                            type_="server_error")
             return json_response(err.body(), 500)
+
+    def _in_fault_scope(self, request: Request) -> bool:
+        """Faults hit every request, or only those of one `METHOD /path` when a scope is set."""
+        if self._fault_scope is None:
+            return True
+        method, _, path = self._fault_scope.partition(" ")
+        return request.method == method and request.path.rstrip("/") == path.rstrip("/")
 
     def _authorize(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
@@ -131,15 +139,18 @@ def make_app(db_path: str, *, api_key: str = "sk-local", speed: float = 1.0,
              faults: str | None = None, seed: int | None = None,
              clock: Callable[[], float] | None = None,
              max_running: int | None = None, retry_after: float = 1.0,
-             closed: bool = False) -> EmulatorApp:
+             closed: bool = False, fault_scope: str | None = None) -> EmulatorApp:
     """The emulator as a WSGI app; base URL is http://HOST:PORT/v1.
 
     `closed` answers every job creation as a provider that closed fine-tuning to the
     organization does (403, code fine_tuning_unavailable).
+
+    `fault_scope` (`METHOD /v1/path`) limits injected faults to that one endpoint, e.g. a
+    create that keeps failing while reads work.
 
     `max_running` caps concurrently running jobs; `retry_after` is the wait (seconds) that
     injected 429s ask for (Retry-After rounds it up to whole seconds, retry-after-ms is exact).
     """
     return EmulatorApp(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
                        clock=clock, max_running=max_running, retry_after=retry_after,
-                       closed=closed)
+                       closed=closed, fault_scope=fault_scope)
