@@ -41,11 +41,19 @@ class Context:
         return self.clock()
 
     def view(self, job: Row) -> lifecycle.JobView:
-        """Status on read; with a concurrency cap, queued time stretches while slots are full."""
+        """Status on read; with a concurrency cap, queued time stretches while slots are full.
+
+        A status not seen before is persisted (with its progress and finish time), so no later
+        read, at any speed or clock, shows the job behind it."""
         extra = 0.0
         if self.max_running is not None:
             extra = self.queue_delays().get(job["id"], 0.0)
-        return lifecycle.view(job, self.now(), self.speed, extra)
+        v = lifecycle.view(job, self.now(), self.speed, extra)
+        if v.status != job.get("reached_status"):
+            self.store.record_reached(job["id"], v.status, v.sim, v.finished_at)
+            job.update(reached_status=v.status, reached_sim=max(v.sim, job["reached_sim"]),
+                       finished_at=v.finished_at)
+        return v
 
     def queue_delays(self) -> dict[str, float]:
         """Replayed over all jobs, so cached until the clock moves or the store is written."""
