@@ -1,5 +1,5 @@
 """The WSGI application: routing under /v1, bearer auth, OpenAI error bodies, request ids and
-fault injection around the endpoint handlers of files_api, jobs_api and models_api.
+fault injection around the endpoint handlers of files_api, jobs_api, models_api and inference.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import files_api, jobs_api, models_api
+from reconciler.emulator import files_api, inference, jobs_api, models_api
 from reconciler.emulator.context import Context
 from reconciler.emulator.errors import ApiError
 from reconciler.emulator.faults import ConnectionDropped, FaultInjector, parse
@@ -48,7 +48,7 @@ class EmulatorApp:
         self.faults = FaultInjector(replace(parse(faults), retry_after=retry_after), seed)
         self._fault_scope = fault_scope
         self._key = api_key.encode()
-        rules = files_api.RULES + jobs_api.RULES + models_api.RULES
+        rules = files_api.RULES + jobs_api.RULES + models_api.RULES + inference.RULES
         self._map = Map([r.empty() for r in rules],  # a Rule binds to one Map: copy per app
                         strict_slashes=False, merge_slashes=False)
         self._request_class = type(

@@ -21,6 +21,8 @@ BASE_MODELS: tuple[tuple[str, int, str, str | None], ...] = (
     ("o4-mini-2025-04-16", 1744133506, "system", None),
 )
 _BASE_IDS = {m[0] for m in BASE_MODELS}
+# Served only by /completions; every other model only by /chat/completions, as on OpenAI.
+COMPLETION_BASES = ("babbage-002", "davinci-002")
 
 
 def is_base(model: str) -> bool:
@@ -32,6 +34,11 @@ def root_base(model: str) -> str:
     if model.startswith("ft:"):
         return model.split(":")[1]
     return model
+
+
+def is_completion_model(model: str) -> bool:
+    """A legacy completion base, or a model fine-tuned from one (ft:babbage-002:...)."""
+    return root_base(model) in COMPLETION_BASES
 
 
 def base_object(entry: tuple[str, int, str, str | None]) -> dict[str, Any]:
