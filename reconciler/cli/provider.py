@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
-from reconciler.client.http import RetryNotice
+from reconciler.client.retry import RetryNotice
 from reconciler.errors import ConfigError
 from reconciler.spec import ProviderType, Settings
 

@@ -3,20 +3,9 @@
 The only module that imports httpx. Everything it raises belongs to the errors.py tree; httpx
 exceptions never leave it, and no message, repr or exception it produces carries the API key.
 
-Retry policy (openai-api.md §3.3, DESIGN §5):
-- retried: 408, 409, 429, every 5xx, timeouts and connection errors (including a response lost
-  after the request was sent); never 400/401/403/404 or any other 4xx.
-- wait: `retry-after-ms`, then `Retry-After` (seconds or an HTTP date) when the server gives
-  one, capped at `max_retry_after` (60 s); otherwise exponential backoff with full jitter,
-  uniform(0, min(backoff_cap, backoff_base * 2**n)). `sleep` is injected so tests run instantly.
-- budget: one request is tried at most `max_retries + 1` times (6 by default) in all. This is
-  the ONE retry layer: RemoteApi and the executor never loop again around it.
-- a write that must not be replayed blindly (a create whose answer may be lost) goes through
-  `retrying(label, send, lookup)`: before every re-send, `lookup` asks whether the first one
-  landed after all, and its answer is returned instead of sending again (the look-up's reads
-  have their own budget; when they fail for good, the write fails rather than risk a duplicate).
-- every retry is announced to `on_retry` (a RetryNotice; the CLI prints it on stderr), and a
-  request that runs out of attempts raises its last error saying how many attempts were made.
+Retries: every request goes through one RetryPolicy (reconciler.client.retry), the only retry
+layer: 408, 409, 429, every 5xx, timeouts and connection errors (including a response lost
+after the request was sent) are retried; never 400/401/403/404 or any other 4xx.
 
 Platform closed: a refused create is recognised from the error body when the status is 400,
 403, 404, 409 or 422 and either `error.code` is one of PLATFORM_CLOSED_CODES or
@@ -32,13 +21,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from reconciler.client.retry import RetryNotice, RetryPolicy
 from reconciler.errors import (
     ApiError,
     ConfigError,
@@ -116,25 +105,6 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     return base_url.rstrip("/")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryNotice:
-    """A request failed transiently and will be tried again after `delay` seconds."""
-
-    label: str  # "GET fine_tuning/jobs"
-    delay: float
-    attempt: int  # the attempt about to be made, 2..attempts
-    attempts: int
-    reason: str  # "HTTP 503", "no answer in time", "connection failed"
-
-    def __str__(self) -> str:
-        return (f"retrying {self.label} in {_seconds(self.delay)} s "
-                f"(attempt {self.attempt} of {self.attempts}): {self.reason}")
-
-
-def _seconds(delay: float) -> str:
-    return f"{delay:.0f}" if delay >= 10 or delay == int(delay) else f"{delay:.1f}"
-
-
 class HttpClient:
     """A small synchronous JSON client for an OpenAI-compatible API."""
 
@@ -159,12 +129,11 @@ class HttpClient:
         self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         _check_key(api_key)
         self._key = api_key
-        self.max_retries = max_retries
-        self._sleep = sleep
-        self._backoff = (backoff_base, backoff_cap, max_retry_after)
-        self._rng = rng or random.Random()
-        self._on_retry = on_retry
-        self._inside = threading.local()  # set while a retry loop runs on this thread
+        self.retry = RetryPolicy(
+            max_retries=max_retries, sleep=sleep, backoff_base=backoff_base,
+            backoff_cap=backoff_cap, max_retry_after=max_retry_after, rng=rng,
+            on_retry=on_retry,
+        )
         self.request_count = 0  # HTTP attempts made (benchmarks count these)
         self._count_lock = threading.Lock()
         headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "ftctl"}
@@ -235,47 +204,18 @@ class HttpClient:
         return body
 
     @property
-    def max_attempts(self) -> int:
-        return self.max_retries + 1
+    def max_retries(self) -> int:
+        return self.retry.max_retries
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self.retry.max_retries = value
 
     def retrying(
         self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
     ) -> T:
-        """The retry loop: send until it succeeds, a permanent error, or the budget is spent.
-
-        Before each re-send, `lookup` (when given) looks for the effect of a write whose answer
-        was lost; what it finds is returned instead of writing again. The look-up's own reads
-        are retried as any read; if they fail for good, so does the write (resending without
-        knowing could duplicate it). Requests that `send` makes are tried once each: this loop
-        owns their budget, so retries never multiply.
-        """
-        if getattr(self._inside, "active", False):
-            return send()
-        attempts = self.max_attempts
-        for attempt in range(1, attempts + 1):
-            if attempt > 1 and lookup is not None:
-                found = lookup()
-                if found is not None:
-                    return found
-            try:
-                return self._once(send)
-            except RetryableApiError as error:
-                if attempt == attempts:
-                    raise _gave_up(error, attempts) from None
-                delay = self._delay(attempt - 1, error.retry_after)
-                if self._on_retry is not None:
-                    self._on_retry(RetryNotice(label, delay, attempt + 1, attempts,
-                                               _reason(error)))
-                self._sleep(delay)
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _once(self, send: Callable[[], T]) -> T:
-        """Run send with retries switched off for the requests it makes on this thread."""
-        self._inside.active = True
-        try:
-            return send()
-        finally:
-            self._inside.active = False
+        """Run `send` under the one retry policy (see reconciler.client.retry.RetryPolicy)."""
+        return self.retry.run(label, send, lookup)
 
     def _attempt(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
         """One HTTP exchange: a successful response, or the ApiError it maps to, raised."""
@@ -309,12 +249,6 @@ class HttpClient:
             return response
         return self._scrubbed(error_from_response(method, path, response))
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        base, cap, max_after = self._backoff
-        if retry_after is not None and retry_after > 0:
-            return min(retry_after, max_after)
-        return self._rng.uniform(0.0, min(cap, base * 2**attempt))
-
     def _scrubbed(self, error: ApiError) -> ApiError:
         """Remove the key (and anything key-shaped the server echoed) from the message."""
         text = error.message.replace(self._key, "***") if self._key else error.message
@@ -339,23 +273,6 @@ class HttpClient:
             if cursor == query.get("after"):
                 return  # a server repeating its cursor would otherwise loop forever
             query["after"] = cursor
-
-
-def _reason(error: RetryableApiError) -> str:
-    """A few words on why a retry is needed, for the retry notice."""
-    if error.status is not None:
-        return f"HTTP {error.status}"
-    return "no answer in time" if "did not answer" in error.message else "connection failed"
-
-
-def _gave_up(error: RetryableApiError, attempts: int) -> RetryableApiError:
-    """The last error, its message saying the budget is spent (same type, status, request)."""
-    if attempts == 1:
-        return error
-    text = f"{error.message} (gave up after {attempts} attempts)"
-    error.message = text
-    error.args = (text,)
-    return error
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
