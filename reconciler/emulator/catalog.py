@@ -57,9 +57,9 @@ def live_job(ctx: Context, model: str) -> dict[str, Any] | None:
     return job
 
 
-def ft_object(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+def ft_object(job: dict[str, Any], finished_at: int | None) -> dict[str, Any]:
     return {"id": job["doc"]["fine_tuned_model"], "object": "model",
-            "created": ctx.view(job).finished_at, "owned_by": ORG_ID, "shutdown_date": None}
+            "created": finished_at, "owned_by": ORG_ID, "shutdown_date": None}
 
 
 def find_model(ctx: Context, model: str) -> dict[str, Any] | None:
@@ -67,15 +67,14 @@ def find_model(ctx: Context, model: str) -> dict[str, Any] | None:
         if entry[0] == model:
             return base_object(entry)
     job = live_job(ctx, model)
-    return ft_object(ctx, job) if job else None
+    return ft_object(job, ctx.view(job).finished_at) if job else None
 
 
 def all_models(ctx: Context) -> list[dict[str, Any]]:
     deleted = ctx.store.deleted_models()
     out = [base_object(e) for e in BASE_MODELS]
-    for job in ctx.store.all_jobs():
-        if job["doc"]["fine_tuned_model"] in deleted:
-            continue
-        if ctx.view(job).status == "succeeded":
-            out.append(ft_object(ctx, job))
+    jobs = [j for j in ctx.store.all_jobs() if j["doc"]["fine_tuned_model"] not in deleted]
+    for job, v in zip(jobs, ctx.views(jobs), strict=True):
+        if v.status == "succeeded":
+            out.append(ft_object(job, v.finished_at))
     return out

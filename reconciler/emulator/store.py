@@ -14,7 +14,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -284,17 +284,16 @@ class Store:
         with self._write() as conn:
             conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
 
-    def record_reached(
-        self, job_id: str, status: str, sim: float, finished_at: float | None
-    ) -> None:
-        """Persist how far a job got (its status, simulated progress and, once terminal, when it
-        finished). Progress never moves back, and a terminal status is never overwritten."""
+    def record_reached(self, reached: Sequence[tuple[str, str, float, float | None]]) -> None:
+        """Persist how far jobs got: (job id, status, simulated progress, finish time once
+        terminal), all in one transaction. Progress never moves back, and a terminal status is
+        never overwritten."""
         with self._write() as conn:
-            conn.execute(
+            conn.executemany(
                 "UPDATE jobs SET reached_status = ?, reached_sim = MAX(reached_sim, ?),"
                 " finished_at = ? WHERE id = ? AND (reached_status IS NULL"
                 f" OR reached_status NOT IN {_TERMINAL_SQL})",
-                (status, sim, finished_at, job_id),
+                [(status, sim, finished, job_id) for job_id, status, sim, finished in reached],
             )
 
     # -- models, analyses, permissions -------------------------------------------------------
