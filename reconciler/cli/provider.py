@@ -4,7 +4,8 @@
 emulator on a loopback port (database at <project root>/.ftctl/emulator.db, so state survives
 between commands) and connects to it with the emulator's own key; the user's OPENAI_API_KEY is
 never sent there. When OPENAI_BASE_URL is set, a local project talks to that server instead
-(e.g. one started with `ftctl emulator serve`).
+(e.g. one started with `ftctl emulator serve`). Every retry the client makes is announced on
+stderr, so a slow or unreachable provider is never silence.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import click
+
 from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
+from reconciler.client.retry import RetryNotice
 from reconciler.errors import ConfigError
 from reconciler.spec import ProviderType, Settings
 
@@ -36,9 +40,15 @@ def open_remote(
         base_url = None
         if settings.provider.type == ProviderType.LOCAL and not environ.get("OPENAI_BASE_URL"):
             base_url = stack.enter_context(_local_emulator(settings)).base_url
+        http_options.setdefault("on_retry", announce_retry)
         api = connect(settings, environ, base_url=base_url, **http_options)
         stack.callback(api.close)
         yield api
+
+
+def announce_retry(notice: RetryNotice) -> None:
+    """`retrying GET fine_tuning/jobs in 4 s (attempt 2 of 6): HTTP 503`, on stderr."""
+    click.echo(str(notice), err=True)
 
 
 def _local_emulator(settings: Settings) -> Any:

@@ -1,9 +1,10 @@
 """RemoteApi: the typed endpoints ftctl uses, raw JSON in, snapshot types out.
 
-Reads go through HttpClient's retry policy. Writes that are not safe to replay (create job,
-upload, complete upload, delete model) are sent without automatic retry; after a transient
-failure the outcome is looked up first (the job's `ftctl-op` metadata, the file's name and size,
-whether the model still exists) so a response lost after the write committed never duplicates it.
+Every request goes through HttpClient's one retry loop; nothing here retries again. Writes that
+are not safe to replay (create job, upload, complete upload, delete model) give that loop a
+look-up that runs before each re-send (the job's `ftctl-op` metadata, the file's name and size,
+whether the model still exists), so a response lost after the write committed never duplicates
+it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from reconciler.client.http import HttpClient
@@ -27,9 +28,15 @@ from reconciler.client.parse import (
 from reconciler.client.parts import PartFile, md5_of
 from reconciler.errors import PermanentApiError, RetryableApiError
 from reconciler.identity import META_OP, META_WORKSPACE
-from reconciler.snapshot import Checkpoint, JobEvent, RemoteFile, RemoteJob, RemoteModel
+from reconciler.snapshot import (
+    Checkpoint,
+    JobEvent,
+    JobStatus,
+    RemoteFile,
+    RemoteJob,
+    RemoteModel,
+)
 
-T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
 JOBS_PAGE = 100
@@ -38,6 +45,7 @@ UPLOAD_THRESHOLD = 8 * 1024 * 1024  # above this, the Uploads API in parts
 PART_SIZE = 8 * 1024 * 1024  # the API allows up to 64 MB; smaller parts bound memory
 PART_WORKERS = 3  # at most PART_WORKERS * PART_SIZE bytes in memory at once
 _GONE = object()
+_DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class RemoteApi:
@@ -132,10 +140,12 @@ class RemoteApi:
         lookup = None
         if workspace and op_id:
             def lookup() -> RemoteJob | None:
-                return self.find_job_by_operation(workspace, op_id)
-        return self._write(
-            lambda: parse_job(self.http.request("POST", "fine_tuning/jobs", json=body,
-                                                retry=False)),
+                job = self.find_job_by_operation(workspace, op_id)
+                # A failed or cancelled job of an earlier run is not what this create made.
+                return job if job is not None and job.status not in _DEAD else None
+        return self.http.retrying(
+            "POST fine_tuning/jobs",
+            lambda: parse_job(self.http.request("POST", "fine_tuning/jobs", json=body)),
             lookup,
         )
 
@@ -160,8 +170,8 @@ class RemoteApi:
                 raise
             return None
 
-        self._write(lambda: self.http.request("DELETE", f"models/{_seg(model_id)}", retry=False),
-                    lookup)
+        self.http.retrying(f"DELETE models/{model_id}",
+                           lambda: self.http.request("DELETE", f"models/{_seg(model_id)}"), lookup)
 
     def delete_file(self, file_id: str) -> None:
         """DELETE /files/{id}; a file already gone (e.g. after a lost answer) counts as done."""
@@ -214,10 +224,11 @@ class RemoteApi:
             return self._upload_in_parts(path, size, filename, purpose, on_progress)
         with open(path, "rb") as fh:
             payload = fh.read()
-        result = self._write(
+        result = self.http.retrying(
+            "POST files",
             lambda: parse_file(self.http.request(
                 "POST", "files", data={"purpose": purpose},
-                files={"file": (filename, payload, "application/jsonl")}, retry=False)),
+                files={"file": (filename, payload, "application/jsonl")})),
             lambda: self.find_file(filename, size, purpose),
         )
         if on_progress is not None:
@@ -234,9 +245,10 @@ class RemoteApi:
         try:
             part_ids = self._send_parts(path, size, upload_id, on_progress)
             body = {"part_ids": part_ids, "md5": md5_of(path)}
-            return self._write(
+            return self.http.retrying(
+                f"POST uploads/{upload_id}/complete",
                 lambda: _completed_file(self.http.request(
-                    "POST", f"uploads/{_seg(upload_id)}/complete", json=body, retry=False)),
+                    "POST", f"uploads/{_seg(upload_id)}/complete", json=body)),
                 lambda: self.find_file(filename, size, purpose),
             )
         except BaseException:
@@ -272,21 +284,6 @@ class RemoteApi:
         # Best effort: an abandoned upload expires after an hour anyway.
         with contextlib.suppress(RetryableApiError, PermanentApiError):
             self.http.request("POST", f"uploads/{_seg(upload_id)}/cancel", retry=False)
-
-    def _write(self, call: Callable[[], T], lookup: Callable[[], T | None] | None) -> T:
-        """Send a write once per attempt; after a transient failure, look for its effect."""
-        attempt = 0
-        while True:
-            try:
-                return call()
-            except RetryableApiError as error:
-                if attempt >= self.http.max_retries:
-                    raise
-                self.http.pause_before_retry(attempt, error)
-                attempt += 1
-                found = lookup() if lookup is not None else None
-                if found is not None:
-                    return found
 
 
 def _seg(ident: str) -> str:

@@ -3,14 +3,9 @@
 The only module that imports httpx. Everything it raises belongs to the errors.py tree; httpx
 exceptions never leave it, and no message, repr or exception it produces carries the API key.
 
-Retry policy (openai-api.md §3.3, DESIGN §5):
-- retried: 408, 409, 429, every 5xx, timeouts and connection errors (including a response lost
-  after the request was sent); never 400/401/403/404 or any other 4xx.
-- wait: `retry-after-ms`, then `Retry-After` (seconds or an HTTP date) when the server gives
-  one, capped at `max_retry_after` (60 s); otherwise exponential backoff with full jitter,
-  uniform(0, min(backoff_cap, backoff_base * 2**n)). `sleep` is injected so tests run instantly.
-- callers that must not replay a write (a create whose response may be lost) pass
-  `retry=False` and resolve the ambiguity themselves (RemoteApi looks the operation up).
+Retries: every request goes through one RetryPolicy (reconciler.client.retry), the only retry
+layer: 408, 409, 429, every 5xx, timeouts and connection errors (including a response lost
+after the request was sent) are retried; never 400/401/403/404 or any other 4xx.
 
 Platform closed: a refused create is recognised from the error body when the status is 400,
 403, 404, 409 or 422 and either `error.code` is one of PLATFORM_CLOSED_CODES or
@@ -26,11 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from reconciler.client.retry import RetryNotice, RetryPolicy
 from reconciler.endpoint import base_url_problem, display_url
 from reconciler.endpoint import is_loopback as _is_loopback
 from reconciler.errors import (
@@ -62,6 +58,7 @@ PLATFORM_CLOSED_SENTENCE = (
     "a job. Existing models can still be managed (plan, drift, delete); training needs "
     "another provider (provider.type / OPENAI_BASE_URL)."
 )
+T = TypeVar("T")
 # Anything shaped like an OpenAI secret key in text that came from the server.
 _KEYLIKE = re.compile(r"\b(sk|sess|org-sk)-[A-Za-z0-9_\-*]{6,}")
 
@@ -102,14 +99,16 @@ class HttpClient:
         backoff_cap: float = 8.0,
         max_retry_after: float = 60.0,
         rng: random.Random | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         _check_key(api_key)
         self._key = api_key
-        self.max_retries = max_retries
-        self._sleep = sleep
-        self._backoff = (backoff_base, backoff_cap, max_retry_after)
-        self._rng = rng or random.Random()
+        self.retry = RetryPolicy(
+            max_retries=max_retries, sleep=sleep, backoff_base=backoff_base,
+            backoff_cap=backoff_cap, max_retry_after=max_retry_after, rng=rng,
+            on_retry=on_retry,
+        )
         self.request_count = 0  # HTTP attempts made (benchmarks count these)
         self._count_lock = threading.Lock()
         headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "ftctl"}
@@ -154,9 +153,17 @@ class HttpClient:
         content: bytes | None = None,
         retry: bool = True,
     ) -> dict[str, Any]:
-        """Send one request (retrying per the policy above) and return the JSON object."""
-        response = self._send(method, path, params=params, json=json, files=files, data=data,
-                             content=content, retry=retry)
+        """Send one request (retrying per the policy above) and return the JSON object.
+
+        retry=False: exactly one attempt (a best-effort call whose failure does not matter)."""
+        kwargs = {"params": params, "json": json, "files": files, "data": data,
+                  "content": content}
+
+        def send() -> httpx.Response:
+            return self._attempt(method, path, kwargs)
+
+        label = f"{method} {path.lstrip('/')}"
+        response = self.retrying(label, send) if retry else send()
         if not response.content.strip():
             return {}  # e.g. 204 No Content
         try:
@@ -171,26 +178,28 @@ class HttpClient:
                                     status=response.status_code)
         return body
 
-    def pause_before_retry(self, attempt: int, error: RetryableApiError) -> None:
-        """Sleep as the policy says before retry number attempt+1 (for callers' own loops)."""
-        self._sleep(self._delay(attempt, error.retry_after))
+    @property
+    def max_retries(self) -> int:
+        return self.retry.max_retries
 
-    def _send(
-        self, method: str, path: str, *, retry: bool = True, **kwargs: Any
-    ) -> httpx.Response:
-        """The retry loop; returns a successful response or raises an ApiError."""
-        attempt = 0
-        while True:
-            error = self._attempt(method, path, kwargs)
-            if isinstance(error, httpx.Response):
-                return error
-            if not isinstance(error, RetryableApiError) or not retry \
-                    or attempt >= self.max_retries:
-                raise error
-            self.pause_before_retry(attempt, error)
-            attempt += 1
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self.retry.max_retries = value
 
-    def _attempt(
+    def retrying(
+        self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
+    ) -> T:
+        """Run `send` under the one retry policy (see reconciler.client.retry.RetryPolicy)."""
+        return self.retry.run(label, send, lookup)
+
+    def _attempt(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """One HTTP exchange: a successful response, or the ApiError it maps to, raised."""
+        result = self._exchange(method, path, kwargs)
+        if isinstance(result, ApiError):
+            raise result  # raised here, not in an except block: no httpx error in its context
+        return result
+
+    def _exchange(
         self, method: str, path: str, kwargs: dict[str, Any]
     ) -> httpx.Response | ApiError:
         with self._count_lock:
@@ -214,12 +223,6 @@ class HttpClient:
         if response.is_success:
             return response
         return self._scrubbed(error_from_response(method, path, response))
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        base, cap, max_after = self._backoff
-        if retry_after is not None and retry_after > 0:
-            return min(retry_after, max_after)
-        return self._rng.uniform(0.0, min(cap, base * 2**attempt))
 
     def _scrubbed(self, error: ApiError) -> ApiError:
         """Remove the key (and anything key-shaped the server echoed) from the message."""
@@ -287,21 +290,46 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> Api
 
 
 def _error_fields(response: httpx.Response) -> tuple[str, str | None, str | None]:
-    default = f"the provider answered HTTP {response.status_code}"
+    """(message, code, param) of an error answer. OpenAI's `{"error": {...}}` first; otherwise
+    whatever detail the body carries (a proxy's problem+json, a plain-text line), so the user
+    sees why. The status is not repeated here: ApiError adds `(HTTP n)` once."""
     try:
         body = response.json()
     except ValueError:
-        return default, None, None
+        return _text_detail(response) or "the provider answered with no error details", None, None
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
-        return default, None, None
+        detail = _other_detail(body) if isinstance(body, dict) else None
+        return detail or "the provider answered with no error details", None, None
     message = err.get("message") if isinstance(err.get("message"), str) else None
     code, param = err.get("code"), err.get("param")
     return (
-        message or default,
+        message or "the provider answered with no error message",
         code if isinstance(code, str) else None,
         param if isinstance(param, str) else None,
     )
+
+
+def _other_detail(body: dict[str, Any]) -> str | None:
+    """The detail of a non-OpenAI JSON error: RFC 9457 problem+json (title, detail), or a
+    top-level message/detail/error string."""
+    parts = [body.get(k) for k in ("title", "detail")]
+    words = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
+    if words:
+        return ": ".join(dict.fromkeys(words))  # a detail equal to its title is said once
+    for key in ("message", "error", "error_description"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _text_detail(response: httpx.Response) -> str | None:
+    """The first line of a short plain-text error body (never HTML pages)."""
+    if not response.headers.get("content-type", "").startswith("text/plain"):
+        return None
+    line = response.text.strip().splitlines()[0] if response.text.strip() else ""
+    return line[:200] or None
 
 
 def _is_platform_closed(

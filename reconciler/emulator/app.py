@@ -1,6 +1,7 @@
 """The WSGI application: routing, auth, error bodies, request ids and fault injection around
 the endpoint handlers. A dialect decides the paths, auth, error shapes and headers: OpenAI's
-(under /v1, bearer auth; files_api, jobs_api and models_api), or Azure's (`azure_dialect`).
+(under /v1, bearer auth; files_api, jobs_api, models_api and inference), or Azure's
+(`azure_dialect`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import files_api, jobs_api, models_api
+from reconciler.emulator import files_api, inference, jobs_api, models_api
 from reconciler.emulator.azure_dialect import AzureDialect
 from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.context import Context, json_response
@@ -46,7 +47,7 @@ class OpenAIDialect:
     """OpenAI's API: /v1 paths, bearer API key, OpenAI error bodies, x-request-id."""
 
     base_path = "/v1"
-    rules = files_api.RULES + jobs_api.RULES + models_api.RULES
+    rules = files_api.RULES + jobs_api.RULES + models_api.RULES + inference.RULES
 
     def __init__(self, api_key: str) -> None:
         self._key = api_key.encode()
@@ -74,7 +75,7 @@ class EmulatorApp:
     def __init__(self, db_path: str, *, api_key: str, speed: float, faults: str | None,
                  seed: int | None, clock: Callable[[], float] | None,
                  max_running: int | None, retry_after: float = 1.0,
-                 closed: bool = False,
+                 closed: bool = False, fault_scope: str | None = None,
                  dialect: str = "openai", azure: AzureSettings | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -85,6 +86,7 @@ class EmulatorApp:
         self.ctx = Context(self.store, clock or time.time, speed, max_running, closed=closed,
                            azure=azure)
         self.faults = FaultInjector(replace(parse(faults), retry_after=retry_after), seed)
+        self._fault_scope = fault_scope
         self.dialect: Dialect = (AzureDialect(azure, api_key) if azure is not None
                                  else OpenAIDialect(api_key))
         self._map = Map([r.empty() for r in self.dialect.rules],  # a Rule binds to one Map
@@ -95,7 +97,7 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request = self._request_class(environ)
-        fault = self.faults.draw()
+        fault = self.faults.draw() if self._in_fault_scope(request) else None
         if fault == "reset":
             raise ConnectionDropped("fault injection: connection reset before handling")
         if fault == "slow":
@@ -132,6 +134,13 @@ class EmulatorApp:
                            type_="server_error")
             return self.dialect.error(request, err)
 
+    def _in_fault_scope(self, request: Request) -> bool:
+        """Faults hit every request, or only those of one `METHOD /path` when a scope is set."""
+        if self._fault_scope is None:
+            return True
+        method, _, path = self._fault_scope.partition(" ")
+        return request.method == method and request.path.rstrip("/") == path.rstrip("/")
+
     def close(self) -> None:
         self.store.close()
 
@@ -160,7 +169,7 @@ def make_app(db_path: str, *, api_key: str = "sk-local", speed: float = 1.0,
              faults: str | None = None, seed: int | None = None,
              clock: Callable[[], float] | None = None,
              max_running: int | None = None, retry_after: float = 1.0,
-             closed: bool = False,
+             closed: bool = False, fault_scope: str | None = None,
              dialect: str = "openai", azure: AzureSettings | None = None) -> EmulatorApp:
     """The emulator as a WSGI app; base URL is http://HOST:PORT/v1.
 
@@ -176,4 +185,4 @@ def make_app(db_path: str, *, api_key: str = "sk-local", speed: float = 1.0,
     """
     return EmulatorApp(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
                        clock=clock, max_running=max_running, retry_after=retry_after,
-                       closed=closed, dialect=dialect, azure=azure)
+                       closed=closed, fault_scope=fault_scope, dialect=dialect, azure=azure)

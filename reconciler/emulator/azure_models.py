@@ -17,7 +17,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import catalog, deployments, models_api
+from reconciler.emulator import catalog, deployments, inference, models_api
 from reconciler.emulator.azure_errors import deployment_not_found
 from reconciler.emulator.azure_requests import with_json
 from reconciler.emulator.context import Context, json_body
@@ -64,20 +64,20 @@ def get_model(ctx: Context, request: Request, model: str) -> dict[str, Any]:
 
 def chat_v1(ctx: Context, request: Request) -> dict[str, Any] | Response:
     return _through(ctx, request, json_body(request).get("model"),
-                    models_api.chat_completions)
+                    inference.chat_completions)
 
 
 def completions_v1(ctx: Context, request: Request) -> dict[str, Any] | Response:
-    return _through(ctx, request, json_body(request).get("model"), models_api.completions)
+    return _through(ctx, request, json_body(request).get("model"), inference.completions)
 
 
 def chat_dated(ctx: Context, request: Request, deployment: str) -> dict[str, Any] | Response:
-    return _through(ctx, request, deployment, models_api.chat_completions)
+    return _through(ctx, request, deployment, inference.chat_completions)
 
 
 def completions_dated(ctx: Context, request: Request,
                       deployment: str) -> dict[str, Any] | Response:
-    return _through(ctx, request, deployment, models_api.completions)
+    return _through(ctx, request, deployment, inference.completions)
 
 
 def _through(ctx: Context, request: Request, name: Any,

@@ -21,6 +21,8 @@ BASE_MODELS: tuple[tuple[str, int, str, str | None], ...] = (
     ("o4-mini-2025-04-16", 1744133506, "system", None),
 )
 _BASE_IDS = {m[0] for m in BASE_MODELS}
+# Served only by /completions; every other model only by /chat/completions, as on OpenAI.
+COMPLETION_BASES = ("babbage-002", "davinci-002")
 
 
 def is_base(model: str) -> bool:
@@ -41,6 +43,11 @@ def root_base(model: str) -> str:
     return model.partition(".ft-")[0]
 
 
+def is_completion_model(model: str) -> bool:
+    """A legacy completion base, or a model fine-tuned from one (ft:babbage-002:...)."""
+    return root_base(model) in COMPLETION_BASES
+
+
 def base_object(entry: tuple[str, int, str, str | None]) -> dict[str, Any]:
     ident, created, owner, shutdown = entry
     return {"id": ident, "object": "model", "created": created, "owned_by": owner,
@@ -57,9 +64,9 @@ def live_job(ctx: Context, model: str) -> dict[str, Any] | None:
     return job
 
 
-def ft_object(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+def ft_object(job: dict[str, Any], finished_at: int | None) -> dict[str, Any]:
     return {"id": job["doc"]["fine_tuned_model"], "object": "model",
-            "created": ctx.view(job).finished_at, "owned_by": ORG_ID, "shutdown_date": None}
+            "created": finished_at, "owned_by": ORG_ID, "shutdown_date": None}
 
 
 def find_model(ctx: Context, model: str) -> dict[str, Any] | None:
@@ -67,15 +74,14 @@ def find_model(ctx: Context, model: str) -> dict[str, Any] | None:
         if entry[0] == model:
             return base_object(entry)
     job = live_job(ctx, model)
-    return ft_object(ctx, job) if job else None
+    return ft_object(job, ctx.view(job).finished_at) if job else None
 
 
 def all_models(ctx: Context) -> list[dict[str, Any]]:
     deleted = ctx.store.deleted_models()
     out = [base_object(e) for e in BASE_MODELS]
-    for job in ctx.store.all_jobs():
-        if job["doc"]["fine_tuned_model"] in deleted:
-            continue
-        if ctx.view(job).status == "succeeded":
-            out.append(ft_object(ctx, job))
+    jobs = [j for j in ctx.store.all_jobs() if j["doc"]["fine_tuned_model"] not in deleted]
+    for job, v in zip(jobs, ctx.views(jobs), strict=True):
+        if v.status == "succeeded":
+            out.append(ft_object(job, v.finished_at))
     return out

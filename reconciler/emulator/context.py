@@ -46,11 +46,27 @@ class Context:
         return self.clock()
 
     def view(self, job: Row) -> lifecycle.JobView:
-        """Status on read; with a concurrency cap, queued time stretches while slots are full."""
-        extra = 0.0
-        if self.max_running is not None:
-            extra = self.queue_delays().get(job["id"], 0.0)
-        return lifecycle.view(job, self.now(), self.speed, extra)
+        """Status on read (see views)."""
+        return self.views([job])[0]
+
+    def views(self, jobs: list[Row]) -> list[lifecycle.JobView]:
+        """Status on read; with a concurrency cap, queued time stretches while slots are full.
+
+        A status not seen before is persisted (with its progress and finish time, one write for
+        the whole list), so no later read, at any speed or clock, shows a job behind it."""
+        delays = self.queue_delays() if self.max_running is not None else {}
+        now = self.now()
+        out, reached = [], []
+        for job in jobs:
+            v = lifecycle.view(job, now, self.speed, delays.get(job["id"], 0.0))
+            if v.status != job.get("reached_status"):
+                reached.append((job["id"], v.status, v.sim, v.finished_at))
+                job.update(reached_status=v.status, reached_sim=max(v.sim, job["reached_sim"]),
+                           finished_at=v.finished_at)
+            out.append(v)
+        if reached:
+            self.store.record_reached(reached)
+        return out
 
     def queue_delays(self) -> dict[str, float]:
         """Replayed over all jobs, so cached until the clock moves or the store is written."""

@@ -24,9 +24,10 @@ from reconciler.emulator.errors import ApiError, invalid
 from reconciler.emulator.job_request import build_job_doc
 
 
-def job_object(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+def job_object(ctx: Context, job: dict[str, Any],
+               v: lifecycle.JobView | None = None) -> dict[str, Any]:
     doc = job["doc"]
-    v = ctx.view(job)
+    v = v or ctx.view(job)
     done = v.status == "succeeded"
     error = None
     if v.status == "failed":
@@ -84,7 +85,9 @@ def list_jobs(ctx: Context, request: Request) -> dict[str, Any]:
     rows = ctx.store.list_jobs(
         metadata=metadata, metadata_null=null, after=request.args.get("after"), limit=limit + 1
     )
-    return page([job_object(ctx, r) for r in rows], limit, ids=False)
+    views = ctx.views(rows)
+    return page([job_object(ctx, r, v) for r, v in zip(rows, views, strict=True)], limit,
+                ids=False)
 
 
 def get_job(ctx: Context, request: Request, job_id: str) -> dict[str, Any]:

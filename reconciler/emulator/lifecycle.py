@@ -1,9 +1,13 @@
 """Job status, events and checkpoints as pure functions of (job record, now, speed).
 
-No background threads move jobs: every read recomputes where a job is on its timeline. The
+No background threads move jobs: every read works out where a job is on its timeline. The
 timeline is in simulated seconds since creation (real seconds x speed), shifted by time spent
 paused, and ends early when the job was cancelled or its dataset failed validation.
-No I/O here.
+
+What a read has seen is persisted by the caller (the record's `reached_*` columns), and a view
+never goes behind it: a job that reached a terminal status keeps it, its finish time and its
+model, and progress never moves back, whatever the speed (another emulator run on the same
+database) or the clock does. No I/O here.
 """
 
 from __future__ import annotations
@@ -52,19 +56,26 @@ def real_at(job: dict[str, Any], sim: float, speed: float) -> float:
 
 
 def view(job: dict[str, Any], now: float, speed: float, extra_queue: float = 0.0) -> JobView:
-    """Where `job` stands at `now`."""
+    """Where `job` stands at `now`: never behind what its record says it already reached."""
     doc = job["doc"]
     tl = timeline(doc, extra_queue)
-    stop = min(t for t in (now, job["cancelled_at"], job["paused_at"]) if t is not None)
-    sim = max(0.0, (stop - float(job["created_at"]) - float(job["paused_total"])) * speed)
+    reached = job.get("reached_status")
+    if reached in TERMINAL:
+        sim = float(job["reached_sim"])
+        return JobView(reached, sim, _step(doc, tl, sim), int(job["finished_at"]), None, tl)
+    if job["cancelled_at"] is not None:
+        # Cancelling is refused once a job is terminal, so a cancelled job stays cancelled.
+        sim = _progress(job, job["cancelled_at"], speed)
+        return JobView("cancelled", sim, _step(doc, tl, sim), int(job["cancelled_at"]), None, tl)
+    stop = now if job["paused_at"] is None else min(now, job["paused_at"])
+    sim = _progress(job, stop, speed)
     failed = doc.get("error") is not None
     end = tl.validated if failed else tl.finished
     if sim >= end:
         status = "failed" if failed else "succeeded"
-        return JobView(status, end, _step(doc, tl, end), int(real_at(job, end, speed)), None, tl)
+        finished = min(int(real_at(job, end, speed)), int(now))  # not after the first sight
+        return JobView(status, end, _step(doc, tl, end), finished, None, tl)
     step = _step(doc, tl, sim)
-    if job["cancelled_at"] is not None:
-        return JobView("cancelled", sim, step, int(job["cancelled_at"]), None, tl)
     if job["paused_at"] is not None:
         return JobView("paused", sim, step, None, None, tl)
     status = "validating_files" if sim < tl.validated else "queued"
@@ -72,6 +83,12 @@ def view(job: dict[str, Any], now: float, speed: float, extra_queue: float = 0.0
         status = "running"
     eta = int(real_at(job, end, speed)) if status == "running" else None
     return JobView(status, sim, step, None, eta, tl)
+
+
+def _progress(job: dict[str, Any], stop: float, speed: float) -> float:
+    """Simulated seconds of progress at real time `stop`, never less than already reached."""
+    sim = (stop - float(job["created_at"]) - float(job["paused_total"])) * speed
+    return max(0.0, sim, float(job.get("reached_sim") or 0.0))
 
 
 def _step(doc: dict[str, Any], tl: Timeline, sim: float) -> int:

@@ -1,16 +1,9 @@
-"""Endpoints for models (list, retrieve, delete), checkpoint permissions, and inference
-(`/chat/completions`, `/completions`) so that checks can query a fine-tuned model.
-
-A fine-tuned model answers with the reply of its most similar training example (word overlap,
-ties to the earliest line: deterministic); a base model answers with a fixed reply.
+"""Endpoints for models (list, retrieve, delete) and checkpoint permissions. Asking a model
+(`/chat/completions`, `/completions`) lives in `inference`.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import re
 from typing import Any
 
 from werkzeug.routing import Rule
@@ -19,10 +12,6 @@ from werkzeug.wrappers import Request
 from reconciler.emulator import catalog, lifecycle
 from reconciler.emulator.context import Context, json_body, limit_arg, new_id, page
 from reconciler.emulator.errors import ApiError, invalid, not_found
-
-BASE_REPLY = "This is a reply from the ftctl local emulator's base model."
-_MAX_EXAMPLES = 20000
-_WORD = re.compile(r"\w+")
 
 
 def list_models(ctx: Context, request: Request) -> dict[str, Any]:
@@ -44,118 +33,6 @@ def delete_model(ctx: Context, request: Request, model: str) -> dict[str, Any]:
         raise not_found("model", model, "model")
     ctx.store.delete_model(model, int(ctx.now()))
     return {"id": model, "object": "model", "deleted": True}
-
-
-# -- inference -------------------------------------------------------------------------------
-
-
-def _examples(ctx: Context, model: str) -> tuple[tuple[frozenset[str], str], ...]:
-    """(prompt words, reply) of each example of the model's training file; () for a base
-    model."""
-    if catalog.is_base(model):
-        return ()
-    job = catalog.live_job(ctx, model)
-    if job is None:
-        raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
-                       param="model", code="model_not_found")
-    row = ctx.store.get_file(job["doc"]["training_file"])
-    if row is None:
-        return ()
-    path = ctx.store.blob_path(row["blob"])
-    stat = os.stat(path)
-    return _read_examples(path, stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=16)
-def _read_examples(blob_path: str, size: int, mtime_ns: int
-                   ) -> tuple[tuple[frozenset[str], str], ...]:
-    # A stored file never changes (size and mtime are in the key all the same), so it is
-    # parsed once, not on every request: an evaluation asks a model many questions in a row.
-    pairs = []
-    with open(blob_path, "rb") as fh:
-        for n, line in enumerate(fh):
-            if n >= _MAX_EXAMPLES:
-                break
-            pair = _pair(line)
-            if pair:
-                pairs.append((frozenset(_WORD.findall(pair[0].lower())), pair[1]))
-    return tuple(pairs)
-
-
-def _pair(line: bytes) -> tuple[str, str] | None:
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict):
-        return None
-    if isinstance(obj.get("prompt"), str) and isinstance(obj.get("completion"), str):
-        return obj["prompt"], obj["completion"]
-    messages = obj.get("messages")
-    if not isinstance(messages, list):
-        return None
-    prompt = " ".join(str(m.get("content") or "") for m in messages
-                      if isinstance(m, dict) and m.get("role") == "user")
-    replies = [m.get("content") for m in messages
-               if isinstance(m, dict) and m.get("role") == "assistant" and m.get("content")]
-    return (prompt, str(replies[-1])) if replies else None
-
-
-def _answer(ctx: Context, model: str, prompt: str) -> str:
-    examples = _examples(ctx, model)
-    if not examples:
-        return BASE_REPLY
-    words = frozenset(_WORD.findall(prompt.lower()))
-
-    def score(pair: tuple[frozenset[str], str]) -> float:
-        theirs = pair[0]
-        union = words | theirs
-        return len(words & theirs) / len(union) if union else 0.0
-
-    best = max(range(len(examples)), key=lambda i: (score(examples[i]), -i))
-    return examples[best][1]
-
-
-def _usage(prompt: str, reply: str) -> dict[str, int]:
-    p, c = max(1, len(prompt) // 4), max(1, len(reply) // 4)
-    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-
-
-def chat_completions(ctx: Context, request: Request) -> dict[str, Any]:
-    body = json_body(request)
-    model, messages = body.get("model"), body.get("messages")
-    if not isinstance(model, str) or not model:
-        raise invalid("Missing required parameter: 'model'.", "model")
-    if not isinstance(messages, list) or not messages:
-        raise invalid("'messages' must be a non-empty list.", "messages")
-    prompt = " ".join(str(m.get("content") or "") for m in messages
-                      if isinstance(m, dict) and m.get("role") == "user")
-    reply = _answer(ctx, model, prompt)
-    return {
-        "id": new_id("chatcmpl-"), "object": "chat.completion", "created": int(ctx.now()),
-        "model": model, "system_fingerprint": None,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": reply, "refusal": None}}],
-        "usage": _usage(prompt, reply),
-    }
-
-
-def completions(ctx: Context, request: Request) -> dict[str, Any]:
-    body = json_body(request)
-    model, prompt = body.get("model"), body.get("prompt")
-    if not isinstance(model, str) or not model:
-        raise invalid("Missing required parameter: 'model'.", "model")
-    if isinstance(prompt, list):
-        prompt = " ".join(str(p) for p in prompt)
-    if not isinstance(prompt, str):
-        raise invalid("'prompt' must be a string.", "prompt")
-    reply = _answer(ctx, model, prompt)
-    return {
-        "id": new_id("cmpl-"), "object": "text_completion", "created": int(ctx.now()),
-        "model": model,
-        "choices": [{"index": 0, "text": reply, "logprobs": None, "finish_reason": "stop"}],
-        "usage": _usage(prompt, reply),
-    }
 
 
 # -- checkpoint permissions ------------------------------------------------------------------
@@ -222,8 +99,6 @@ RULES = [
     Rule("/v1/models", methods=["GET"], endpoint=list_models),
     Rule("/v1/models/<model>", methods=["GET"], endpoint=get_model),
     Rule("/v1/models/<model>", methods=["DELETE"], endpoint=delete_model),
-    Rule("/v1/chat/completions", methods=["POST"], endpoint=chat_completions),
-    Rule("/v1/completions", methods=["POST"], endpoint=completions),
     Rule(_PERMS, methods=["POST"], endpoint=create_permissions),
     Rule(_PERMS, methods=["GET"], endpoint=list_permissions),
     Rule(_PERMS + "/<permission_id>", methods=["DELETE"], endpoint=delete_permission),

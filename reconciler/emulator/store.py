@@ -14,7 +14,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created_at REAL NOT NULL,
   doc TEXT NOT NULL, has_metadata INTEGER NOT NULL, cancelled_at REAL, paused_at REAL,
-  paused_total REAL NOT NULL DEFAULT 0);
+  paused_total REAL NOT NULL DEFAULT 0, reached_status TEXT, reached_sim REAL NOT NULL DEFAULT 0,
+  finished_at REAL);
 CREATE TABLE IF NOT EXISTS job_metadata (
   job_seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS job_metadata_kv ON job_metadata (key, value, job_seq);
@@ -53,6 +54,14 @@ CREATE TABLE IF NOT EXISTS azure_jobs (
   job_id TEXT PRIMARY KEY, training_type TEXT, resumed_at REAL);
 """
 
+# Columns added after the first release: a database from then gains them on open.
+_ADDED_JOB_COLUMNS = (
+    ("reached_status", "TEXT"),
+    ("reached_sim", "REAL NOT NULL DEFAULT 0"),
+    ("finished_at", "REAL"),
+)
+_TERMINAL_SQL = "('succeeded', 'failed', 'cancelled')"
+
 Row = dict[str, Any]
 
 
@@ -70,6 +79,10 @@ class Store:
         self.generation = 0  # bumped by every write, so readers can cache derived views
         with self._write_lock, self._lease() as conn:
             conn.executescript(_SCHEMA)  # executescript manages its own transaction
+            have = {r["name"] for r in conn.execute("PRAGMA table_info(jobs)")}
+            for name, kind in _ADDED_JOB_COLUMNS:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     # -- connections -------------------------------------------------------------------------
 
@@ -277,6 +290,18 @@ class Store:
         sets = ", ".join(f"{name} = ?" for name in fields)
         with self._write() as conn:
             conn.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
+
+    def record_reached(self, reached: Sequence[tuple[str, str, float, float | None]]) -> None:
+        """Persist how far jobs got: (job id, status, simulated progress, finish time once
+        terminal), all in one transaction. Progress never moves back, and a terminal status is
+        never overwritten."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE jobs SET reached_status = ?, reached_sim = MAX(reached_sim, ?),"
+                " finished_at = ? WHERE id = ? AND (reached_status IS NULL"
+                f" OR reached_status NOT IN {_TERMINAL_SQL})",
+                [(status, sim, finished, job_id) for job_id, status, sim, finished in reached],
+            )
 
     # -- models, analyses, permissions -------------------------------------------------------
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from reconciler.errors import PermanentApiError, RetryableApiError
+from reconciler.errors import PermanentApiError
 from reconciler.events import Reporter
 from reconciler.identity import META_OP, META_WORKSPACE
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, FromStep, Step, UploadFile
@@ -62,9 +62,9 @@ class Actions:
     """Carries out one step's remote work. outputs: earlier steps' values, by step key."""
 
     def __init__(self, api: Remote, reporter: Reporter, *, workspace: str, root: str,
-                 attempts: int, outputs: Mapping[str, Mapping[str, str]]) -> None:
+                 outputs: Mapping[str, Mapping[str, str]]) -> None:
         self.api, self.reporter, self.workspace = api, reporter, workspace
-        self.root, self.attempts, self.outputs = root, attempts, outputs
+        self.root, self.outputs = root, outputs
 
     def perform(self, step: Step) -> Outputs:
         payload = step.payload
@@ -95,19 +95,10 @@ class Actions:
         def progress(sent: int, total: int) -> None:
             self.reporter.upload_progress(step, sent, total)
 
-        for attempt in range(1, self.attempts + 1):
-            try:
-                self.api.upload_file(path, filename=p.filename, purpose=p.purpose,
-                                     on_progress=progress)
-                break
-            except RetryableApiError:
-                # The file may have landed even though the answer did not: look before resending.
-                if self._find_file(p) is not None or attempt == self.attempts:
-                    break
-        found = self._find_file(p)
-        if found is None:
-            raise RetryableApiError(f"upload of {p.repo_path} did not complete")
-        return found, ""
+        # The client retries (looking for the file before each re-send); its answer is the file.
+        uploaded = self.api.upload_file(path, filename=p.filename, purpose=p.purpose,
+                                        on_progress=progress)
+        return uploaded, ""
 
     def _find_file(self, p: UploadFile) -> RemoteFile | None:
         """The oldest usable file under the content-addressed name (racing uploads agree)."""
@@ -123,18 +114,8 @@ class Actions:
         earlier = self._lookup(op)
         if earlier is not None:
             return self._survivor(op, earlier), "found by operation id (an earlier run created it)"
-        job: RemoteJob | None = None
-        for attempt in range(1, self.attempts + 1):
-            try:
-                job = self.api.create_job(body)
-                break
-            except RetryableApiError:
-                # The answer was lost, but the job may exist: never create it twice.
-                job = self._lookup(op)
-                if job is not None or attempt == self.attempts:
-                    break
-        if job is None:
-            raise RetryableApiError(f"creating the job for {p.name} did not complete")
+        # The client owns retries and looks the operation up before re-sending a lost create.
+        job = self.api.create_job(body)
         return self._survivor(op, job), ""
 
     def _lookup(self, op: str | None) -> RemoteJob | None:

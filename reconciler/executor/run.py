@@ -36,7 +36,6 @@ class ExecOptions:
     concurrency: int = 4
     wait: bool = True
     poll_interval: float = DEFAULT_POLL_INTERVAL
-    attempts: int = 3  # creates/uploads tried again (after an operation lookup) on lost answers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,7 +127,7 @@ class _Run:
         self.checking: set[str] = set()  # create keys whose checks are running
         self.followed: dict[str, Followed] = {}  # job id -> what an earlier apply left running
         self.actions = Actions(api, reporter, workspace=plan.workspace, root=options.root,
-                               attempts=options.attempts, outputs=self.state.outputs)
+                               outputs=self.state.outputs)
 
     # -- the loop ---------------------------------------------------------------------------
 

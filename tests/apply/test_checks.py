@@ -85,3 +85,12 @@ def test_a_model_that_cannot_be_queried_fails_its_check(api: RemoteApi) -> None:
                          [Check(prompt="hi", expect_contains="x")])
     assert not results[0].passed
     assert "could not be queried" in results[0].reason
+
+
+def test_a_checks_max_tokens_reaches_the_model(api: RemoteApi, steps: Steps,
+                                               clock: FakeClock) -> None:
+    model = _train(api, steps, clock, "bot", "gpt-4o-mini-2024-07-18")
+    [short] = run_checks(api, "bot", model, [
+        Check(prompt="bot question 4", expect_equals="bot answer 4", max_tokens=2)])
+    assert short.answer == "bot answer"  # cut at two tokens, as the provider does
+    assert not short.passed

@@ -161,7 +161,7 @@ def test_error_without_json_body_still_maps() -> None:
     handler, _ = sequence(httpx.Response(404, text="<html>not here</html>"))
     with pytest.raises(PermanentApiError) as info:
         make_client(handler).request("GET", "models/x")
-    assert info.value.status == 404 and "404" in info.value.message
+    assert info.value.status == 404 and str(info.value).count("404") == 1
 
 
 @pytest.mark.parametrize(
@@ -366,3 +366,73 @@ def test_config_errors_do_not_show_url_credentials() -> None:
     with pytest.raises(ConfigError) as info:
         HttpClient("http://user:hunter2@api.example.com/v1", KEY)
     assert "hunter2" not in str(info.value) and "api.example.com" in str(info.value)
+
+
+def test_every_retry_is_announced_with_its_wait_attempt_and_reason() -> None:
+    notices: list[str] = []
+    handler, _ = sequence(httpx.Response(503, headers={"retry-after": "4"}),
+                          httpx.ConnectError("refused"), ok())
+    client = make_client(handler, on_retry=lambda n: notices.append(str(n)))
+    assert client.request("GET", "fine_tuning/jobs") == {"ok": True}
+    assert notices[0] == "retrying GET fine_tuning/jobs in 4 s (attempt 2 of 6): HTTP 503"
+    assert notices[1].startswith("retrying GET fine_tuning/jobs in ")
+    assert notices[1].endswith(" s (attempt 3 of 6): connection failed")
+    assert len(notices) == 2
+
+
+def test_giving_up_says_how_many_attempts_were_made() -> None:
+    handler, seen = sequence(*[httpx.Response(503) for _ in range(6)])
+    with pytest.raises(RetryableApiError) as info:
+        make_client(handler).request("POST", "fine_tuning/jobs", json={})
+    assert len(seen) == 6
+    assert "gave up after 6 attempts" in str(info.value)
+    assert str(info.value).count("HTTP 503") == 1
+
+
+def test_requests_inside_a_send_are_tried_once_so_retries_never_multiply() -> None:
+    handler, seen = sequence(*[httpx.Response(503) for _ in range(6)])
+    client = make_client(handler)
+
+    def send() -> dict[str, object]:
+        return client.request("POST", "fine_tuning/jobs", json={})  # would retry on its own
+
+    with pytest.raises(RetryableApiError):
+        client.retrying("POST fine_tuning/jobs", send)
+    assert len(seen) == 6  # not 6 x 6
+
+
+def test_a_lost_write_is_looked_up_before_it_is_sent_again() -> None:
+    handler, seen = sequence(httpx.Response(502), httpx.Response(502))
+    client = make_client(handler)
+    lookups: list[int] = []
+
+    def lookup() -> dict[str, object] | None:
+        lookups.append(len(seen))
+        return {"id": "found"} if len(lookups) == 2 else None
+
+    def send() -> dict[str, object]:
+        return client.request("POST", "files")
+
+    assert client.retrying("POST files", send, lookup) == {"id": "found"}
+    # Looked up before each re-send, never before the first send.
+    assert lookups == [1, 2] and len(seen) == 2
+
+
+def test_a_problem_json_error_keeps_its_detail_and_says_the_status_once() -> None:
+    problem = {"type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+               "detail": "training_file exceeds the gateway's 512 MB limit"}
+    handler, _ = sequence(httpx.Response(
+        422, content=json.dumps(problem).encode(),
+        headers={"content-type": "application/problem+json"}))
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler).request("POST", "fine_tuning/jobs", json={})
+    text = str(info.value)
+    assert text == ("Unprocessable Entity: training_file exceeds the gateway's 512 MB limit "
+                    "(HTTP 422)")
+
+
+def test_a_plain_text_error_keeps_its_first_line() -> None:
+    handler, _ = sequence(httpx.Response(403, text="blocked by corporate proxy\nref 12"))
+    with pytest.raises(PermanentApiError) as info:
+        make_client(handler).request("GET", "models")
+    assert str(info.value) == "blocked by corporate proxy (HTTP 403)"

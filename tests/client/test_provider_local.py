@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reconciler.cli.provider import emulator_db_path, open_remote
+from reconciler.emulator.server import start_in_background
+from reconciler.errors import RetryableApiError
 from reconciler.spec import ProviderSettings, ProviderType, Settings
 
 SECRET = "sk-user-REAL-KEY-0000000000"
@@ -32,3 +36,20 @@ def test_state_survives_between_runs(tmp_path: Path) -> None:
         uploaded = api.upload_file(str(data), filename="t.jsonl")
     with open_remote(settings, env={}) as api:
         assert [f.id for f in api.list_files()] == [uploaded.id]
+
+
+def test_the_command_line_announces_each_retry_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(workspace="ws", root=str(tmp_path),
+                        provider=ProviderSettings(type=ProviderType.LOCAL))
+    with start_in_background(str(tmp_path / "faulty.db"), faults="503:1.0") as server, \
+            open_remote(settings, env={"OPENAI_BASE_URL": server.base_url},
+                        sleep=lambda s: None) as api, \
+            pytest.raises(RetryableApiError) as info:
+        api.list_models()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" in ")[0] for line in lines] == ["retrying GET models"] * 5
+    assert [line.split(" (")[1] for line in lines] == [
+        f"attempt {n} of 6): HTTP 503" for n in range(2, 7)]
+    assert "gave up after 6 attempts" in str(info.value)

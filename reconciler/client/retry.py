@@ -1,0 +1,125 @@
+"""The one retry layer: every request to the provider is tried at most `max_retries + 1` times
+(6 by default) in all, with waits from Retry-After or exponential backoff with full jitter, and
+each retry announced (the CLI prints it on stderr).
+
+- wait: `retry-after-ms`, then `Retry-After` (seconds or an HTTP date) when the server gives
+  one, capped at `max_retry_after` (60 s); otherwise uniform(0, min(backoff_cap,
+  backoff_base * 2**n)). `sleep` is injected so tests run instantly.
+- a write that must not be replayed blindly (a create whose answer may be lost) passes a
+  `lookup`: before every re-send it asks whether the earlier send landed after all, and what it
+  finds is returned instead of writing again. The look-up's own reads are retried as any read;
+  when they fail for good, so does the write (re-sending without knowing could duplicate it).
+- requests made inside `send` on the same thread are tried once each: the outer loop owns the
+  budget, so retries never multiply (RemoteApi and the executor never loop around it).
+- out of attempts, the last error is raised saying how many attempts were made.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from reconciler.errors import RetryableApiError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A request failed transiently and will be tried again after `delay` seconds."""
+
+    label: str  # "GET fine_tuning/jobs"
+    delay: float
+    attempt: int  # the attempt about to be made, 2..attempts
+    attempts: int
+    reason: str  # "HTTP 503", "no answer in time", "connection failed"
+
+    def __str__(self) -> str:
+        return (f"retrying {self.label} in {_seconds(self.delay)} s "
+                f"(attempt {self.attempt} of {self.attempts}): {self.reason}")
+
+
+class RetryPolicy:
+    """Budget, waits and announcements of retries, shared by every request of one client."""
+
+    def __init__(
+        self,
+        *,
+        max_retries: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        max_retry_after: float = 60.0,
+        rng: random.Random | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._backoff = (backoff_base, backoff_cap, max_retry_after)
+        self._rng = rng or random.Random()
+        self._on_retry = on_retry
+        self._inside = threading.local()  # set while a send runs on this thread
+
+    def run(
+        self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
+    ) -> T:
+        """send until it succeeds, fails permanently, or the budget is spent (module doc)."""
+        if getattr(self._inside, "active", False):
+            return send()
+        attempts = self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            if attempt > 1 and lookup is not None:
+                found = lookup()
+                if found is not None:
+                    return found
+            try:
+                return self._once(send)
+            except RetryableApiError as error:
+                if attempt == attempts:
+                    raise _gave_up(error, attempts) from None
+                delay = self.delay(attempt - 1, error.retry_after)
+                if self._on_retry is not None:
+                    self._on_retry(RetryNotice(label, delay, attempt + 1, attempts,
+                                               _reason(error)))
+                self._sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number attempt+1."""
+        base, cap, max_after = self._backoff
+        if retry_after is not None and retry_after > 0:
+            return min(retry_after, max_after)
+        return self._rng.uniform(0.0, min(cap, base * 2**attempt))
+
+    def _once(self, send: Callable[[], T]) -> T:
+        """Run send with retries switched off for the requests it makes on this thread."""
+        self._inside.active = True
+        try:
+            return send()
+        finally:
+            self._inside.active = False
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.0f}" if delay >= 10 or delay == int(delay) else f"{delay:.1f}"
+
+
+def _reason(error: RetryableApiError) -> str:
+    """A few words on why a retry is needed, for the retry notice."""
+    if error.status is not None:
+        return f"HTTP {error.status}"
+    return "no answer in time" if "did not answer" in error.message else "connection failed"
+
+
+def _gave_up(error: RetryableApiError, attempts: int) -> RetryableApiError:
+    """The last error, its message saying the budget is spent (same type, status, request)."""
+    if attempts == 1:
+        return error
+    text = f"{error.message} (gave up after {attempts} attempts)"
+    error.message = text
+    error.args = (text,)
+    return error

@@ -1,0 +1,107 @@
+"""The emulator never rewinds: a job's status, finish time and model survive a restart on the
+same database at another speed, and a clock that goes back."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.emulator import make_app
+
+from ..conftest import EMULATOR_BASE_URL, EMULATOR_KEY, EmulatorTransport, FakeClock
+from .test_jobs import create, upload
+
+
+def client_for(app: Any) -> httpx.Client:
+    return httpx.Client(transport=EmulatorTransport(app=app), base_url=EMULATOR_BASE_URL,
+                        headers={"Authorization": f"Bearer {EMULATOR_KEY}"})
+
+
+def status_of(http: httpx.Client, job_id: str) -> dict[str, Any]:
+    answer = http.get(f"/fine_tuning/jobs/{job_id}")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_succeeded_jobs_stay_succeeded_at_another_speed_and_an_earlier_clock(
+    tmp_path: Path, chat_dataset: Path
+) -> None:
+    db = str(tmp_path / "emulator.db")
+    clock = FakeClock()
+    fast = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=200.0)
+    with client_for(fast) as http:
+        file_id = upload(http, chat_dataset)
+        jobs = [create(http, file_id, suffix=f"bot{i}")["id"] for i in range(2)]
+        clock.advance(5)  # 1000 simulated seconds: both done
+        done = [status_of(http, j) for j in jobs]
+    fast.close()
+    assert [j["status"] for j in done] == ["succeeded", "succeeded"]
+    models = {j["fine_tuned_model"] for j in done}
+
+    earlier = FakeClock(clock.now() - 3600)  # and the clock went back an hour
+    slow = make_app(db, api_key=EMULATOR_KEY, clock=earlier, speed=1.0)
+    with client_for(slow) as http:
+        again = [status_of(http, j) for j in jobs]
+        listed = {m["id"] for m in http.get("/models").json()["data"]}
+        refused = http.post(f"/fine_tuning/jobs/{jobs[0]}/cancel")
+        answer = http.post("/chat/completions", json={
+            "model": done[0]["fine_tuned_model"], "messages": [{"role": "user", "content": "hi"}]})
+    slow.close()
+    assert again == done  # status, finished_at, model, result files: all as they were
+    assert models <= listed
+    assert refused.status_code == 400
+    assert answer.status_code == 200
+
+
+def test_progress_seen_never_moves_back(tmp_path: Path, chat_dataset: Path) -> None:
+    db = str(tmp_path / "emulator.db")
+    clock = FakeClock()
+    first = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=1.0)
+    with client_for(first) as http:
+        job_id = create(http, upload(http, chat_dataset))["id"]
+        clock.advance(30)  # past validation and the queue: running
+        assert status_of(http, job_id)["status"] == "running"
+    first.close()
+
+    slower = make_app(db, api_key=EMULATOR_KEY, clock=FakeClock(clock.now() - 25), speed=0.5)
+    with client_for(slower) as http:
+        assert status_of(http, job_id)["status"] == "running"
+    slower.close()
+
+
+def test_a_cancelled_job_stays_cancelled_at_a_higher_speed(
+    tmp_path: Path, chat_dataset: Path
+) -> None:
+    db = str(tmp_path / "emulator.db")
+    clock = FakeClock()
+    first = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=1.0)
+    with client_for(first) as http:
+        job_id = create(http, upload(http, chat_dataset))["id"]
+        clock.advance(5)
+        assert http.post(f"/fine_tuning/jobs/{job_id}/cancel").json()["status"] == "cancelled"
+    first.close()
+    faster = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=10_000.0)
+    with client_for(faster) as http:
+        after = status_of(http, job_id)
+    faster.close()
+    assert after["status"] == "cancelled" and after["fine_tuned_model"] is None
+
+
+def test_a_database_from_an_earlier_emulator_gains_the_new_columns(
+    tmp_path: Path, chat_dataset: Path, make_emulator: Callable[..., Any]
+) -> None:
+    db = tmp_path / "old.db"
+    app, _ = make_emulator(db_path=str(db))
+    app.close()
+    with sqlite3.connect(db) as conn:
+        for column in ("reached_status", "reached_sim", "finished_at"):
+            conn.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+    reopened = make_app(str(db), api_key=EMULATOR_KEY, clock=FakeClock(), speed=1.0)
+    with client_for(reopened) as http:
+        job = create(http, upload(http, chat_dataset))
+        assert status_of(http, job["id"])["status"] == "validating_files"
+    reopened.close()
