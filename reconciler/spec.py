@@ -100,6 +100,7 @@ class ModelSpec:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     checks: tuple[Check, ...] = ()
     adopt: str | None = None  # a hand-made job id to take over (like a Terraform import block)
+    model_source: SourceRange | None = None  # where `model:` is written, for diagnostics
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
