@@ -66,7 +66,7 @@ def _short_id() -> str:
 def _model(ctx: Context, model: Any) -> str:
     if not isinstance(model, str) or not model:
         raise invalid("Missing required parameter: 'model'.", "model")
-    if catalog.is_base(model) or catalog.live_job(ctx, model) is not None:
+    if catalog.is_fine_tunable(model) or catalog.live_job(ctx, model) is not None:
         return model
     raise invalid(f"Model {model} is not available for fine-tuning or does not exist.",
                   "model", "model_not_available")
