@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -164,22 +165,19 @@ def spec_value(
     return body if scheme == _LEGACY_SCHEME else f"{scheme}:{body}"
 
 
+_SPEC_VALUE = re.compile(
+    rf"^(?:(?P<scheme>[0-9]+):)?(?P<digest>[0-9a-f]{{{_DIGEST}}})-"
+    rf"(?P<side>(?:[0-9a-f]{{{_SIDE_CHUNK}}})*)$"
+)
+
+
 def parse_spec_value(value: str | None) -> SpecStamp | None:
     """An `ftctl-spec` value taken apart, or None when it is not one ftctl wrote."""
-    if not value:
+    match = _SPEC_VALUE.match(value) if value else None
+    if match is None:
         return None
-    scheme_text, sep, body = value.partition(":")
-    if not sep:
-        scheme_text, body = str(_LEGACY_SCHEME), value
-    digest, dash, side = body.partition("-")
-    if not (scheme_text.isdigit() and dash and len(digest) == _DIGEST and _is_hex(digest)
-            and len(side) % _SIDE_CHUNK == 0 and _is_hex(side)):
-        return None
-    return SpecStamp(scheme=int(scheme_text), digest=digest, side=side)
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
+    scheme = int(match["scheme"]) if match["scheme"] else _LEGACY_SCHEME
+    return SpecStamp(scheme=scheme, digest=match["digest"], side=match["side"])
 
 
 def spec_side_changes(old: str | None, new: str, fields: Sequence[str]) -> tuple[str, ...]:

@@ -182,6 +182,8 @@ def _spec_as_stamped(
 ) -> str | None:
     """The manifest's value in the scheme `stamped` was written by, so the two compare; None
     when that scheme is unknown (a newer ftctl's, or not an ftctl value): fields decide then."""
+    if stamped == spec:
+        return spec  # the common case: unchanged since this ftctl stamped it
     stamp = parse_spec_value(stamped)
     if stamp is None or not known_scheme(stamp.scheme):
         return None
