@@ -51,9 +51,8 @@ def closest(model: str, candidates: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def _model_line(manifest: Manifest) -> dict[str, object]:
-    source = manifest.spec.model_source or manifest.source
-    return {"subject": source, "address": f"{manifest.name}.spec.model"}
+def _model_line(manifest: Manifest, address: str) -> dict[str, object]:
+    return {"subject": manifest.spec.model_source or manifest.source, "address": address}
 
 
 def static_check(manifest: Manifest) -> Diagnostic | None:
@@ -69,7 +68,7 @@ def static_check(manifest: Manifest) -> Diagnostic | None:
         detail="Fine-tunable: " + ", ".join(FINE_TUNABLE) + ". `ftctl plan` checks the "
                "provider's own model list.",
         code="not_fine_tunable",
-        **_model_line(manifest),  # type: ignore[arg-type]
+        **_model_line(manifest, f"{manifest.name}.spec.model"),  # type: ignore[arg-type]
     )
 
 
@@ -112,5 +111,6 @@ def provider_check(manifest: Manifest, models: ProviderModels) -> Diagnostic | N
         detail="spec.model must name a model the provider lists (GET /models) and can "
                "fine-tune. Nothing is planned for this model until it does.",
         code="unknown_base_model",
-        **_model_line(manifest),  # type: ignore[arg-type]
+        # Addressed by name, as the planner's notes are (plan --target keeps them by name).
+        **_model_line(manifest, manifest.name),  # type: ignore[arg-type]
     )

@@ -16,7 +16,7 @@ from reconciler.basemodels import FINE_TUNABLE, ProviderModels, fine_tunable, st
 from reconciler.cli import main
 from reconciler.cli.provider import open_remote
 from reconciler.diagnostics import Severity, SourceRange
-from reconciler.plan import Action, Reason
+from reconciler.plan import Action, PlanOptions, Reason
 from reconciler.planner import plan
 from reconciler.snapshot import RemoteModel
 from reconciler.spec import Settings
@@ -39,11 +39,13 @@ def test_an_unknown_base_model_is_an_error_at_its_line_and_plans_nothing() -> No
     result = plan(desired, snapshot)  # type: ignore[arg-type]
     assert result.has_errors
     (error,) = [d for d in result.notes if d.is_error]
-    assert error.subject == AT_MODEL and error.address == "bot.spec.model"
+    assert error.subject == AT_MODEL and error.address == "bot"
     assert error.summary == (f"the provider has no model {TYPO}; "
                              f"did you mean gpt-4o-mini-2024-07-18?")
     # Above all, the serving version is not retired for a model that cannot be trained.
     assert [(s.action, s.reason) for s in result.steps] == [(Action.NOOP, Reason.BLOCKED)]
+    targeted = plan(desired, snapshot, PlanOptions(targets=("bot",)))  # type: ignore[arg-type]
+    assert [d.summary for d in targeted.notes if d.is_error] == [error.summary]
 
 
 def test_known_models_aliases_and_snapshots_pass() -> None:
@@ -108,7 +110,7 @@ def test_a_typo_in_a_deployed_model_fails_plan_and_proposes_no_delete(tmp_path: 
 
     planned = ftctl(tmp_path, "plan")
     assert planned.exit_code == 1
-    assert (f"Error: models/bot.yaml:6:10: bot.spec.model: the provider has no model {TYPO}; "
+    assert (f"Error: models/bot.yaml:6:10: bot: the provider has no model {TYPO}; "
             "did you mean gpt-4o-mini-2024-07-18?") in planned.stdout
     assert "Traceback" not in planned.stderr + planned.stdout
     doc = json.loads(ftctl(tmp_path, "plan", "--format", "json").stdout)
