@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from reconciler.snapshot import RemoteJob, Snapshot
 
@@ -48,9 +50,9 @@ def _canonical(value: object) -> str:
 
 
 def spec_hash(essence: Mapping[str, object]) -> str:
-    """The `ftctl-spec` value: sha256 (first 32 hex) of the retrain-forcing essence of a spec.
-
-    The caller (essence.spec_essence) decides which fields are in it; this only hashes.
+    """sha256 (first 32 hex) of the retrain-forcing essence of a spec: the digest part of an
+    `ftctl-spec` value (spec_value below). The caller (essence.spec_essence) decides which
+    fields are in it; this only hashes.
     """
     return hashlib.sha256(_canonical(essence).encode()).hexdigest()[:32]
 
@@ -115,33 +117,80 @@ def state_fingerprint(snapshot: Snapshot) -> str:
     return hashlib.sha256(_canonical(facts).encode()).hexdigest()
 
 
-# The `ftctl-spec` value is "<32 hex of the whole retrain essence>-<6 hex per side field>".
-# The side chunks cover fields a job cannot show back reliably (dataset content once the remote
-# file is deleted, the grader, the integrations), so a later plan can tell which of them changed.
+# The `ftctl-spec` value is "<scheme>:<32 hex of the whole retrain essence>-<6 hex per side
+# field>". The side chunks cover fields a job cannot show back reliably (dataset content once
+# the remote file is deleted, the grader, the integrations), so a later plan can tell which of
+# them changed. The scheme numbers the canonicalisation: a value is only ever compared with one
+# computed by the same scheme, so changing how essences are canonicalised (which must come with
+# a new scheme number and its entry in _CANONICAL) never makes every model look changed.
+# Scheme 1 (ftctl 0.1.0) wrote no "<scheme>:" prefix.
+SPEC_SCHEME = 2
 _SIDE_CHUNK = 6
+_DIGEST = 32
+_LEGACY_SCHEME = 1
+# scheme -> the canonical JSON text of a value. Scheme 2 only added the prefix.
+_CANONICAL = {1: _canonical, 2: _canonical}
 
 
-def spec_value(essence: Mapping[str, object], side: Sequence[tuple[str, object]]) -> str:
+@dataclass(frozen=True, slots=True)
+class SpecStamp:
+    """An `ftctl-spec` value taken apart: its scheme, whole-essence digest and side chunks."""
+
+    scheme: int
+    digest: str
+    side: str
+
+    def chunks(self) -> tuple[str, ...]:
+        return tuple(self.side[i:i + _SIDE_CHUNK] for i in range(0, len(self.side), _SIDE_CHUNK))
+
+
+def known_scheme(scheme: int) -> bool:
+    """Whether this ftctl can compute values of `scheme` (older and current ones)."""
+    return scheme in _CANONICAL
+
+
+def spec_value(
+    essence: Mapping[str, object],
+    side: Sequence[tuple[str, object]],
+    *,
+    scheme: int = SPEC_SCHEME,
+) -> str:
     """The `ftctl-spec` metadata value for a spec (see above); side in a fixed field order."""
+    canonical = _CANONICAL[scheme]
+    digest = hashlib.sha256(canonical(essence).encode()).hexdigest()[:_DIGEST]
     chunks = "".join(
-        hashlib.sha256(_canonical(value).encode()).hexdigest()[:_SIDE_CHUNK] for _, value in side
+        hashlib.sha256(canonical(value).encode()).hexdigest()[:_SIDE_CHUNK] for _, value in side
     )
-    return f"{spec_hash(essence)}-{chunks}"
+    body = f"{digest}-{chunks}"
+    return body if scheme == _LEGACY_SCHEME else f"{scheme}:{body}"
+
+
+_SPEC_VALUE = re.compile(
+    rf"^(?:(?P<scheme>[0-9]+):)?(?P<digest>[0-9a-f]{{{_DIGEST}}})-"
+    rf"(?P<side>(?:[0-9a-f]{{{_SIDE_CHUNK}}})*)$"
+)
+
+
+def parse_spec_value(value: str | None) -> SpecStamp | None:
+    """An `ftctl-spec` value taken apart, or None when it is not one ftctl wrote."""
+    match = _SPEC_VALUE.match(value) if value else None
+    if match is None:
+        return None
+    scheme = int(match["scheme"]) if match["scheme"] else _LEGACY_SCHEME
+    return SpecStamp(scheme=scheme, digest=match["digest"], side=match["side"])
 
 
 def spec_side_changes(old: str | None, new: str, fields: Sequence[str]) -> tuple[str, ...]:
-    """The side fields whose chunk differs between two `ftctl-spec` values.
+    """The side fields whose chunk differs between two `ftctl-spec` values of one scheme.
 
-    Empty when `old` has no side part (a hand-made adopted job): nothing can be told.
+    Empty when nothing can be told: `old` is not a value ftctl wrote (a hand-made adopted job)
+    or the two values come from different schemes or field lists.
     """
-    if not old or "-" not in old or "-" not in new:
+    before, after = parse_spec_value(old), parse_spec_value(new)
+    if before is None or after is None or before.scheme != after.scheme:
         return ()
-    old_side, new_side = old.split("-", 1)[1], new.split("-", 1)[1]
-    if len(old_side) != len(new_side) or len(new_side) != _SIDE_CHUNK * len(fields):
+    if len(before.side) != len(after.side) or len(after.chunks()) != len(fields):
         return ()
     return tuple(
-        name
-        for i, name in enumerate(fields)
-        if old_side[i * _SIDE_CHUNK:(i + 1) * _SIDE_CHUNK]
-        != new_side[i * _SIDE_CHUNK:(i + 1) * _SIDE_CHUNK]
+        name for name, a, b in zip(fields, before.chunks(), after.chunks(), strict=True) if a != b
     )

@@ -2,28 +2,23 @@
 check that refuses to apply a plan the remote has moved away from.
 
 This is not the display JSON (render/jsonplan.py): it is private to ftctl and carries every Step
-payload exactly, so apply never re-plans. Values are tagged so types come back: dataclasses as
-{"$type": "plan.Step", "fields": {...}}, enums as {"$enum": ..., "value": ...}, tuples as
-arrays, the unknown marker as {"$unknown": true}. Any dataclass or enum defined in the core type
-modules is accepted, so new fields and payload types round-trip without changes here.
+payload exactly, so apply never re-plans. The layout is the explicit schema of planfile_schema
+(never Python class names). The file carries its format version (PLANFILE_VERSION) and the
+ftctl version that wrote it; a file of another format is refused with what to do about it.
 The API key is never written: save() refuses a plan whose text would contain it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from enum import Enum
-from types import ModuleType
 
-from reconciler import __version__, diagnostics, plan, spec
+from reconciler import __version__, plan
 from reconciler.errors import FtctlError, StalePlanError
 from reconciler.identity import state_fingerprint
 from reconciler.plan import (
-    UNKNOWN,
     CancelJob,
     CreateJob,
     DeleteModel,
@@ -31,39 +26,25 @@ from reconciler.plan import (
     Plan,
     Step,
 )
+from reconciler.planfile_schema import SchemaError, decode_plan, encode_plan
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 
-PLANFILE_VERSION = 1
+# 1: ftctl 0.1.0 (values tagged with Python class names). 2: the explicit schema.
+PLANFILE_VERSION = 2
 _MARKER = "ftctl_plan_file"
 
 
 class PlanFileError(FtctlError):
-    """A plan file cannot be written or read (missing, not a plan, from a newer ftctl)."""
-
-
-def _registry(modules: Iterable[ModuleType]) -> dict[str, type]:
-    found: dict[str, type] = {}
-    for module in modules:
-        short = module.__name__.rsplit(".", 1)[1]
-        for value in vars(module).values():
-            if not isinstance(value, type) or value.__module__ != module.__name__:
-                continue
-            if dataclasses.is_dataclass(value) or issubclass(value, Enum):
-                found[f"{short}.{value.__qualname__}"] = value
-    return found
-
-
-_TYPES = _registry((plan, spec, diagnostics))
-_NAMES = {cls: name for name, cls in _TYPES.items()}
+    """A plan file cannot be written or read (missing, not a plan, from another ftctl)."""
 
 
 def dumps(value: Plan) -> str:
     """The plan file's text."""
-    doc = {
-        _MARKER: PLANFILE_VERSION,
-        "ftctl_version": __version__,
-        "plan": _encode(value),
-    }
+    try:
+        body = encode_plan(value)
+    except SchemaError as exc:
+        raise PlanFileError(str(exc)) from None
+    doc = {_MARKER: PLANFILE_VERSION, "ftctl_version": __version__, "plan": body}
     return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -78,12 +59,17 @@ def loads(text: str, *, source: str = "plan file") -> Plan:
     version = doc[_MARKER]
     if version != PLANFILE_VERSION:
         raise PlanFileError(
-            f"{source} has plan file version {version}; this ftctl reads version "
-            f"{PLANFILE_VERSION} (made by ftctl {doc.get('ftctl_version', '?')})"
+            f"{source} was saved by ftctl {doc.get('ftctl_version', '(unknown version)')} in "
+            f"plan file format {version}; this ftctl ({__version__}) reads format "
+            f"{PLANFILE_VERSION} only: run `ftctl plan --out` again with this ftctl"
         )
-    value = _decode(doc.get("plan"), source)
-    if not isinstance(value, Plan):
+    raw = doc.get("plan")
+    if not isinstance(raw, dict):
         raise PlanFileError(f"{source} does not hold a plan")
+    try:
+        value = decode_plan(raw)
+    except SchemaError as exc:
+        raise PlanFileError(f"{source} is not a valid plan file: {exc}") from None
     if value.format_version != plan.FORMAT_VERSION:
         raise PlanFileError(
             f"{source} holds a plan of format {value.format_version}; this ftctl makes "
@@ -127,60 +113,6 @@ def _secrets(given: Iterable[str] | None) -> list[str]:
         given = [os.environ.get("OPENAI_API_KEY", "")]
     # Very short strings would match by accident; real keys are long.
     return [s for s in given if len(s) >= 8]
-
-
-def _encode(value: object) -> object:
-    if value is UNKNOWN:
-        return {"$unknown": True}
-    if isinstance(value, Enum):  # before str: StrEnum members are strs too
-        return {"$enum": _type_name(type(value)), "value": value.value}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"$type": _type_name(type(value)), "fields": fields}
-    if isinstance(value, tuple):
-        return [_encode(v) for v in value]
-    if isinstance(value, list):
-        return {"$list": [_encode(v) for v in value]}
-    if isinstance(value, Mapping):
-        return {"$map": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    raise PlanFileError(f"cannot save a value of type {type(value).__name__} in a plan file")
-
-
-def _type_name(cls: type) -> str:
-    name = _NAMES.get(cls)
-    if name is None:
-        raise PlanFileError(f"cannot save a value of type {cls.__name__} in a plan file")
-    return name
-
-
-def _decode(value: object, source: str) -> object:
-    if isinstance(value, list):
-        return tuple(_decode(v, source) for v in value)
-    if not isinstance(value, dict):
-        return value
-    if value.get("$unknown") is True:
-        return UNKNOWN
-    if "$list" in value:
-        return [_decode(v, source) for v in value["$list"]]
-    if "$map" in value:
-        return {_decode(k, source): _decode(v, source) for k, v in value["$map"]}
-    cls = _TYPES.get(str(value.get("$enum") or value.get("$type")))
-    if cls is None:
-        raise PlanFileError(f"{source} holds an unknown value {_short(value)}")
-    try:
-        if issubclass(cls, Enum):
-            return cls(value["value"])
-        fields = {k: _decode(v, source) for k, v in dict(value["fields"]).items()}
-        return cls(**fields)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"{source} holds a malformed {cls.__name__}: {exc}") from None
-
-
-def _short(value: object) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def ensure_fresh(saved: Plan, snapshot: Snapshot) -> None:

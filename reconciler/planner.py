@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from reconciler import diagnostics as diag
+from reconciler.basemodels import ProviderModels, provider_check
 from reconciler.diagnostics import Severity
 from reconciler.identity import job_metadata, operation_id
 from reconciler.identity import state_fingerprint as _state_fingerprint
@@ -83,10 +84,11 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
     for name in cyclic:
         ctx.note(Severity.ERROR, name, f"{name}: model {{ref:}} chain forms a cycle",
                  "A model cannot be built on itself; fix the spec.model references.")
+    provider_models = ProviderModels.of(snapshot.models)
     for name in order:
         manifest = ctx.index.get(name)
         if manifest is not None:
-            _plan_model(ctx, manifest)
+            _plan_model(ctx, manifest, provider_models)
     plan_orphans(desired, snapshot, ctx.groups, ctx.steps, ctx.notes)
     if options.today:
         ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
@@ -124,11 +126,17 @@ class _Model:
                        file_sha=ctx.file_sha, parent_model=self.parent_value)
 
 
-def _plan_model(ctx: Ctx, manifest: Manifest) -> None:
+def _plan_model(ctx: Ctx, manifest: Manifest, provider_models: ProviderModels) -> None:
     name = manifest.name
     versions = versions_for(name, manifest, ctx.groups, ctx.snapshot, model_ids=ctx.model_ids)
     current = versions.current
     ctx.outcome[name] = current.fine_tuned_model if current else None
+    missing_base = provider_check(manifest, provider_models)
+    if missing_base is not None:
+        # Apply would only fail with HTTP 400: plan nothing for it (certainly no retiring).
+        ctx.notes.append(missing_base)
+        noop(ctx, name, Reason.BLOCKED, current)
+        return
     adopt = manifest.spec.adopt
     if adopt and not versions.jobs:
         ctx.note(Severity.ERROR, name, f"{name}: adopted job {adopt} was not found",

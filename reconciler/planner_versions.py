@@ -28,7 +28,10 @@ from reconciler.identity import (
     META_NAME,
     META_SPEC,
     META_WORKSPACE,
+    SPEC_SCHEME,
     job_version,
+    known_scheme,
+    parse_spec_value,
     sha_from_file_name,
     spec_side_changes,
     spec_value,
@@ -166,9 +169,28 @@ class Comparison:
         return all(c.path == "model" for c in self.changes if c.forces_new)
 
 
-def spec_of(manifest: Manifest, datasets: Mapping[str, DatasetInfo]) -> str:
-    """The `ftctl-spec` value of a manifest as it is now."""
-    return spec_value(hash_essence(manifest, datasets), side_values(manifest, datasets))
+def spec_of(
+    manifest: Manifest, datasets: Mapping[str, DatasetInfo], *, scheme: int = SPEC_SCHEME
+) -> str:
+    """The `ftctl-spec` value of a manifest as it is now (in the current scheme by default)."""
+    return spec_value(hash_essence(manifest, datasets), side_values(manifest, datasets),
+                      scheme=scheme)
+
+
+def _spec_as_stamped(
+    manifest: Manifest, datasets: Mapping[str, DatasetInfo], spec: str, stamped: str | None
+) -> str | None:
+    """The manifest's value in the scheme `stamped` was written by, so the two compare; None
+    when that scheme is unknown (a newer ftctl's, or not an ftctl value): fields decide then."""
+    if stamped == spec:
+        return spec  # the common case: unchanged since this ftctl stamped it
+    stamp = parse_spec_value(stamped)
+    if stamp is None or not known_scheme(stamp.scheme):
+        return None
+    current = parse_spec_value(spec)
+    if current is not None and current.scheme == stamp.scheme:
+        return spec
+    return spec_of(manifest, datasets, scheme=stamp.scheme)
 
 
 def compare(
@@ -187,13 +209,17 @@ def compare(
     """
     ignore = manifest.spec.lifecycle.ignore_changes
     is_ref = isinstance(manifest.spec.model, ParentRef)
-    if job.meta(META_SPEC) == spec and not is_ref:
+    stamped = job.meta(META_SPEC)
+    # A job stamped by an older ftctl compares with the manifest's value in that job's scheme:
+    # upgrading ftctl alone never reads as a change.
+    spec_then = _spec_as_stamped(manifest, datasets, spec, stamped)
+    if stamped is not None and stamped == spec_then and not is_ref:
         # The manifest has not changed since this job was made (the common case: no diff).
         return Comparison(changes=(), forced=False)
     wanted = spec_essence(manifest, datasets, model=parent_model)
     seen = job_essence(job, file_sha)
     pair = comparable(seen, wanted, update=manifest.spec.update)
-    if job.meta(META_SPEC) == spec:
+    if stamped is not None and stamped == spec_then:
         # Unchanged manifest: only a {ref:} parent's new model can force a retrain.
         changes = field_changes({"model": pair.before.get("model")},
                                 {"model": pair.after.get("model")},
@@ -205,7 +231,7 @@ def compare(
     hidden = tuple(
         FieldChange(path=path, before=_lookup(seen, path), after=_lookup(wanted, path),
                     forces_new=True)
-        for path in spec_side_changes(job.meta(META_SPEC), spec, SIDE_FIELDS)
+        for path in spec_side_changes(stamped, spec_then or "", SIDE_FIELDS)
         if path not in known and not is_ignored(path, ignore)
     )
     changes = tuple(sorted(changes + hidden, key=lambda c: c.path))

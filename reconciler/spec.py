@@ -146,6 +146,8 @@ class ModelSpec:
     checks: tuple[Check, ...] = ()
     adopt: str | None = None  # a hand-made job id to take over (like a Terraform import block)
     evaluation: Evaluation | None = None
+    # where `model:` is written, for diagnostics; not part of what the spec is
+    model_source: SourceRange | None = field(default=None, compare=False)
 
     @property
     def gated(self) -> bool:

@@ -7,6 +7,13 @@ descriptions, summaries, examples, titles and vendor metadata. Two OpenAPI 3.0 l
 rewritten so JSON Schema 2020-12 reads them as meant: `exclusiveMinimum: true` next to
 `minimum: X` becomes `exclusiveMinimum: X`, and `nullable: true` becomes a null alternative.
 
+One correction (CORRECTIONS below): the multi grader's `graders`. The spec types it as a single
+grader and its own example shows an array; what the API accepts is a map from a name to a
+grader (not a multi grader), and `calculate_output` refers to those names. That is the form of
+OpenAI's graders guide ("graders": {"name": {...}, "email": {...}} with "(name + email) / 2")
+and of the openai-python SDK's MultiGraderParam when reinforcement fine-tuning shipped
+(`graders: Required[Dict[str, Graders]]`), before the spec's regression.
+
 Usage: python scripts/reduce_openapi.py [SOURCE] [DEST]
 """
 
@@ -58,13 +65,31 @@ def _modernise(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _multi_graders(schemas: dict[str, Any]) -> None:
+    """GraderMulti.graders: a map of name -> one of the other graders (see the docstring)."""
+    if "GraderMulti" not in schemas:
+        return
+    graders = schemas["GraderMulti"]["properties"]["graders"]
+    one_of = graders.get("oneOf") or graders["additionalProperties"]["oneOf"]
+    schemas["GraderMulti"]["properties"]["graders"] = {
+        "type": "object", "minProperties": 1, "additionalProperties": {"oneOf": one_of},
+    }
+
+
+CORRECTIONS = (_multi_graders,)
+
+
 def build(source: dict[str, Any]) -> dict[str, Any]:
+    schemas = reduce(source["components"]["schemas"], names=True)
+    for correct in CORRECTIONS:
+        correct(schemas)
     return {
         "x-source": SOURCE_NOTE,
+        "x-corrections": [c.__doc__ for c in CORRECTIONS],
         "openapi": source["openapi"],
         "info": {"title": source["info"]["title"], "version": source["info"]["version"]},
         "paths": reduce(source["paths"], names=True),
-        "components": {"schemas": reduce(source["components"]["schemas"], names=True)},
+        "components": {"schemas": schemas},
     }
 
 

@@ -19,10 +19,15 @@ BASE_MODELS: tuple[tuple[str, int, str, str | None], ...] = (
     ("babbage-002", 1692634615, "system", "2027-02-15"),
     ("davinci-002", 1692634301, "system", "2027-02-15"),
     ("o4-mini-2025-04-16", 1744133506, "system", None),
+    ("gpt-4o-2024-05-13", 1715368132, "system", None),
 )
 _BASE_IDS = {m[0] for m in BASE_MODELS}
 # Served only by /completions; every other model only by /chat/completions, as on OpenAI.
 COMPLETION_BASES = ("babbage-002", "davinci-002")
+
+# Listed, but refused by job creation: OpenAI's model list holds many models it cannot
+# fine-tune, and ftctl must tell them apart from the ones it can.
+NOT_FINE_TUNABLE = frozenset({"gpt-4o-2024-05-13"})
 
 
 def is_base(model: str) -> bool:
@@ -33,6 +38,11 @@ def is_fine_tuned(model: str) -> bool:
     """Whether `model` has a fine-tuned model's id: `ft:...` (OpenAI) or `<base>.ft-<hex>`
     (Azure)."""
     return model.startswith("ft:") or ".ft-" in model
+
+
+def is_fine_tunable(model: str) -> bool:
+    """A base model job creation accepts (fine-tuned models are checked by live_job)."""
+    return is_base(model) and model not in NOT_FINE_TUNABLE
 
 
 def root_base(model: str) -> str:

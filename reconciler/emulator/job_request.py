@@ -62,7 +62,7 @@ def build_job_doc(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 def _model(ctx: Context, model: Any) -> str:
     if not isinstance(model, str) or not model:
         raise invalid("Missing required parameter: 'model'.", "model")
-    if catalog.is_base(model) or catalog.live_job(ctx, model) is not None:
+    if catalog.is_fine_tunable(model) or catalog.live_job(ctx, model) is not None:
         return model
     raise invalid(f"Model {model} is not available for fine-tuning or does not exist.",
                   "model", "model_not_available")
@@ -103,6 +103,8 @@ def _method(body: dict[str, Any]) -> dict[str, Any]:
     if kind == "reinforcement" and not isinstance(section.get("grader"), dict):
         raise invalid("Missing required parameter: 'method.reinforcement.grader'.",
                       "method.reinforcement.grader")
+    if kind == "reinforcement":
+        _check_grader(section["grader"], "method.reinforcement.grader")
     hp = section.get("hyperparameters") or {}
     if not isinstance(hp, dict):
         raise invalid("'hyperparameters' must be an object.", f"method.{kind}.hyperparameters")
@@ -112,6 +114,28 @@ def _method(body: dict[str, Any]) -> dict[str, Any]:
             raise invalid(f"Unknown hyperparameter {key!r}.", f"method.{kind}.hyperparameters")
         _check_hp(key, value, allowed[key], f"method.{kind}.hyperparameters.{key}")
     return {"type": kind, kind: {**section, "hyperparameters": dict(hp)}}
+
+
+_GRADER_TYPES = ("string_check", "text_similarity", "python", "score_model", "label_model")
+
+
+def _check_grader(grader: dict[str, Any], param: str) -> None:
+    """A grader's type, and a multi grader's shape: `graders` maps a name (a variable of
+    `calculate_output`) to a grader that is not itself multi, as OpenAI's graders guide has it."""
+    if grader.get("type") == "multi":
+        graders = grader.get("graders")
+        if not isinstance(graders, dict) or not graders:
+            raise invalid("'graders' must be an object mapping a name to a grader.",
+                          f"{param}.graders")
+        for name, inner in graders.items():
+            if not isinstance(inner, dict) or inner.get("type") not in _GRADER_TYPES:
+                raise invalid(f"Grader {name!r} must be one of {', '.join(_GRADER_TYPES)} "
+                              "(a multi grader cannot nest another).", f"{param}.graders.{name}")
+        if not isinstance(grader.get("calculate_output"), str) or not grader["calculate_output"]:
+            raise invalid("Missing required parameter: 'calculate_output'.",
+                          f"{param}.calculate_output")
+    elif grader.get("type") not in _GRADER_TYPES:
+        raise invalid(f"Invalid grader type {grader.get('type')!r}.", f"{param}.type")
 
 
 def _check_hp(key: str, value: Any, rule: tuple[type, float | None, float | None],

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.basemodels import static_check
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
 from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
@@ -105,6 +106,7 @@ def _load_manifest_files(
             "Matched: " + ", ".join(files), subject=_manifests_key(doc, settings)))
     diags.extend(cross_checks(loaded))
     valid = [item.manifest for item in unique(loaded) if item.manifest is not None]
+    diags.extend(d for d in map(static_check, valid) if d is not None)
     return tuple(sorted(valid, key=lambda m: m.name)), diags
 
 

@@ -170,6 +170,7 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
         checks=_checks(doc, diags),
         adopt=s.get("adopt"),
         evaluation=_evaluation(doc, base, root, diags),
+        model_source=doc.locate(("spec", "model")),
     )
     if spec.validation_file and spec.validation_file.repo_path == training.repo_path:
         diags.append(error("validation_file is the same file as training_file",

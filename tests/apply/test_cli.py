@@ -4,6 +4,7 @@ emulator on a loopback port)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -71,3 +72,18 @@ def test_a_saved_plan_cannot_be_reshaped_with_targets(project: Project) -> None:
     project.model("alpha")
     code, out = run(project, "apply", "plan.json", "--target", "alpha", "--auto-approve")
     assert code == 1 and "saved plan" in out
+
+
+def test_apply_refuses_a_plan_file_of_another_format_and_changes_nothing(
+    project: Project,
+) -> None:
+    project.model("alpha")
+    old = (project.root.parent / "old.plan")
+    golden = Path(__file__).parents[1] / "render" / "golden" / "planfile"
+    old.write_text((golden / "format1-from-0.1.0.json").read_text())
+    code, out = run(project, "apply", "--auto-approve", str(old))
+    assert code == 1, out
+    assert "saved by ftctl 0.1.0 in plan file format 1" in out
+    assert "run `ftctl plan --out` again" in out and "Traceback" not in out
+    code, out = run(project, "output")
+    assert code == 0 and json.loads(out) == {"alpha": None}

@@ -41,10 +41,11 @@ def test_a_provider_error_on_one_model_is_reported_and_others_proceed(
 ) -> None:
     project.model("good")
     project.model("bad", base="gpt-4o-mini-2024-07-18")
-    # A base the provider refuses: a permanent error, only for this model's chain.
+    # A base the provider lists (so plan has no objection) but refuses to fine-tune: a
+    # permanent error, only for this model's chain.
     text = (project.root / "models" / "bad.yaml").read_text()
     (project.root / "models" / "bad.yaml").write_text(
-        text.replace("gpt-4o-mini-2024-07-18", "gpt-unknown-base"))
+        text.replace("gpt-4o-mini-2024-07-18", "gpt-4o-2024-05-13"))
     report = apply(project, api, clock)
     assert not report.ok
     failed = {r.key: r.message for r in report.results if r.status.value == "failed"}

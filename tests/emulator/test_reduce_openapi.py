@@ -48,3 +48,15 @@ def test_build_names_its_source():
     assert "openai/openai-openapi" in built["x-source"] and "MIT" in built["x-source"]
     assert built["paths"] == {"/x": {"get": {"responses": {"200": {}}}}}
     assert built["components"] == {"schemas": {"A": {"type": "string"}}}
+
+
+def test_the_multi_grader_correction_makes_graders_a_map():
+    module = load()
+    single = {"oneOf": [{"$ref": "#/components/schemas/GraderStringCheck"}]}
+    doc = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+           "components": {"schemas": {"GraderMulti": {
+               "type": "object", "properties": {"graders": single}}}}}
+    built = module.build(doc)
+    graders = built["components"]["schemas"]["GraderMulti"]["properties"]["graders"]
+    assert graders == {"type": "object", "minProperties": 1, "additionalProperties": single}
+    assert built["x-corrections"] and "GraderMulti.graders" in built["x-corrections"][0]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -10,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import planfile
+from reconciler import __version__, planfile, planfile_schema
 from reconciler.diagnostics import Diagnostic, Severity, SourceRange
 from reconciler.errors import StalePlanError
 from reconciler.identity import state_fingerprint
@@ -22,6 +25,7 @@ from reconciler.plan import (
     Estimate,
     FieldChange,
     NoChange,
+    Payload,
     Plan,
     Reason,
     Step,
@@ -37,7 +41,8 @@ def test_every_case_round_trips(cases: ModuleType, tmp_path: Path) -> None:
         assert planfile.load(str(path)) == original, name
 
 
-def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Path) -> None:
+def _every_kind_of_value(cases: ModuleType) -> Plan:
+    """A plan with every payload type, every free-form value shape and a positioned note."""
     base = cases.ref_child()  # FromStep model, UNKNOWN after, estimate without a price
     extra_steps = (
         Step(key="x/noop", action=Action.NOOP, name="x", reason=Reason.IN_PROGRESS,
@@ -51,7 +56,7 @@ def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Pa
     note = Diagnostic(severity=Severity.WARNING, summary="ünïcode ✓", detail="d",
                       subject=SourceRange(file="models/a.yaml", line=3, column=5),
                       address="y.spec", code="c")
-    original = Plan(
+    return Plan(
         workspace="w", snapshot_fingerprint="f",
         steps=cases.create_only().steps + base.steps + extra_steps,
         notes=(note,),
@@ -59,12 +64,45 @@ def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Pa
         total_estimate=Estimate(training_tokens=1, epochs=None, cost_usd=0.1 + 0.2),
         targets=("y",),
     )
+
+
+def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Path) -> None:
+    original = _every_kind_of_value(cases)
     path = tmp_path / "sub" / "plan.json"
     planfile.save(original, str(path))
     loaded = planfile.load(str(path))
     assert loaded == original
     assert loaded.steps[-2].changes[0].after is UNKNOWN
     assert planfile.dumps(loaded) == path.read_text(encoding="utf-8")
+
+
+def test_the_saved_file_is_the_golden_literal_json(
+    cases: ModuleType, golden: Callable[[str, str], None]
+) -> None:
+    text = planfile.dumps(_every_kind_of_value(cases))
+    doc = json.loads(text)
+    assert doc["ftctl_plan_file"] == 2 and doc["ftctl_version"] == __version__
+    # The ftctl version changes with every release; everything else is pinned literally.
+    golden("planfile/every_value.json",
+           text.replace(f'"ftctl_version": "{__version__}"', '"ftctl_version": "(this ftctl)"'))
+
+
+def test_the_schema_writes_out_every_field_of_every_record() -> None:
+    for record in planfile_schema.RECORDS:
+        written = [name for name, _ in record.fields]
+        assert written == list(dict.fromkeys(written)), record.cls
+        assert set(written) == {f.name for f in dataclasses.fields(record.cls)}, record.cls
+    payloads = {r.cls for r in planfile_schema.PAYLOADS.values()}
+    assert payloads == set(typing.get_args(Payload))
+
+
+def test_a_plan_file_of_ftctl_0_1_0_is_refused_with_what_to_do() -> None:
+    old = Path(__file__).parent / "golden" / "planfile" / "format1-from-0.1.0.json"
+    with pytest.raises(planfile.PlanFileError) as info:
+        planfile.load(str(old))
+    message = str(info.value)
+    assert "saved by ftctl 0.1.0 in plan file format 1" in message
+    assert "reads format 2" in message and "run `ftctl plan --out` again" in message
 
 
 def test_the_api_key_is_never_written(
@@ -88,11 +126,10 @@ def test_the_api_key_is_never_written(
     [
         ("not json", "not JSON"),
         ('{"plan": {}}', "not an ftctl plan file"),
-        ('{"ftctl_plan_file": 99, "plan": null}', "version 99"),
-        ('{"ftctl_plan_file": 1, "plan": {"$type": "plan.Nope", "fields": {}}}', "unknown value"),
-        ('{"ftctl_plan_file": 1, "plan": {"$type": "plan.Plan", "fields": {"x": 1}}}',
-         "malformed Plan"),
-        ('{"ftctl_plan_file": 1, "plan": 3}', "does not hold a plan"),
+        ('{"ftctl_plan_file": 99, "plan": null}', "in plan file format 99; this ftctl"),
+        ('{"ftctl_plan_file": 2, "plan": 3}', "does not hold a plan"),
+        ('{"ftctl_plan_file": 2, "plan": {"workspace": "w"}}',
+         r"plan: missing key\(s\) format_version, snapshot_fingerprint"),
     ],
 )
 def test_bad_plan_files_are_clear_errors(tmp_path: Path, content: str, expected: str) -> None:
@@ -109,7 +146,7 @@ def test_missing_plan_file(tmp_path: Path) -> None:
 
 def test_a_plan_of_another_format_version_is_refused(cases: ModuleType) -> None:
     doc = json.loads(planfile.dumps(cases.no_changes()))
-    doc["plan"]["fields"]["format_version"] = "0.1"
+    doc["plan"]["format_version"] = "0.1"
     with pytest.raises(planfile.PlanFileError, match="format 0.1"):
         planfile.loads(json.dumps(doc))
 

@@ -229,9 +229,9 @@ def _saved_plan_pointing_outside(tmp_path: Path) -> tuple[Path, Path]:
     secret = (outside / "secret.jsonl").read_bytes()
     sha = hashlib.sha256(secret).hexdigest()
     original = json.loads(text)
-    upload = next(s for s in original["plan"]["fields"]["steps"]
-                  if s["fields"]["payload"]["$type"] == "plan.UploadFile")
-    fields = upload["fields"]["payload"]["fields"]
+    upload = next(s for s in original["plan"]["steps"]
+                  if s["payload"]["type"] == "upload_file")
+    fields = upload["payload"]
     text = (text.replace(fields["repo_path"], "../outside/secret.jsonl")
                 .replace(fields["sha256"], sha)
                 .replace(f'"bytes": {fields["bytes"]}', f'"bytes": {len(secret)}'))
