@@ -53,6 +53,11 @@ def base_of(model: str) -> str:
     return model
 
 
+def is_fine_tuned_id(model: str) -> bool:
+    """Whether a model id names a fine-tuned model (OpenAI's `ft:` or Azure's `.ft-` form)."""
+    return model.startswith("ft:") or AZURE_FT_MARK in model
+
+
 def price_for(model: str, prices: tuple[Price, ...]) -> Price | None:
     """The price entry for a model: the longest entry that is the model itself or a prefix of it.
 

@@ -15,7 +15,7 @@ from reconciler.client.azure import AzureApi
 from reconciler.client.fallback_identity import Record
 from reconciler.client.parse import job_status
 from reconciler.errors import PermanentApiError
-from reconciler.estimate import base_of
+from reconciler.estimate import base_of, is_fine_tuned_id
 from reconciler.identity import META_NAME, META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from tests.client.azure_helpers import azure_api, chat_file
@@ -62,7 +62,8 @@ def test_jobs_train_with_azure_statuses_ids_and_training_type(
     done = api.get_job(job.id)
     assert done.status is JobStatus.SUCCEEDED and done.meta(META_NAME) == "bot"
     assert done.fine_tuned_model and done.fine_tuned_model.startswith(f"{BASE}.ft-")
-    assert base_of(done.fine_tuned_model) == BASE
+    assert base_of(done.fine_tuned_model) == BASE and is_fine_tuned_id(done.fine_tuned_model)
+    assert not is_fine_tuned_id(BASE)
     assert api.metadata_kept is True
 
 
