@@ -50,6 +50,18 @@ def test_apply_on_the_local_azure_dialect_then_no_changes(project: Project) -> N
     assert all(".ft-" in model for model in ids.values())  # Azure's fine-tuned model ids
     code, out = run(project, "plan")
     assert code == 0 and "No changes" in out, out
+    # A changed dataset trains version 2; version 1 is retired through Azure's dated job
+    # delete (Azure has no model delete), and the project converges again.
+    project.data("alpha", n=14)
+    code, out = run(project, "apply", "--auto-approve")
+    assert code == 0, out
+    assert "done: retrain alpha (version 2)" in out and "done: delete model" in out, out
+    code, out = run(project, "show", "alpha")
+    assert "v2  ftjob-" in out and "v1  ftjob-" not in out, out
+    code, out = run(project, "output", "--format", "text")
+    assert dict(line.split("\t") for line in out.splitlines())["alpha"] != ids["alpha"]
+    code, out = run(project, "plan")
+    assert code == 0 and "No changes" in out, out
 
 
 @pytest.fixture
