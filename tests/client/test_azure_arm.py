@@ -80,3 +80,25 @@ def test_operation_urls_on_another_host_are_not_followed(arm: ArmClient) -> None
 
 def _dataset(tmp_path: Path) -> Path:
     return Path(chat_file(tmp_path / "train.jsonl"))
+
+
+def test_a_delete_is_followed_through_its_location_alone(azure: Azure, arm: ArmClient,
+                                                         tmp_path: Path) -> None:
+    model = azure.train(_dataset(tmp_path))["fine_tuned_model"]
+    arm.put_deployment("bot", model=model, sku="Standard", capacity=1)
+    reply = arm.http.reply("DELETE", arm._path("bot"), params={"api-version": "2024-10-01"})
+    assert reply.status == 202 and "location" in reply.headers
+    only_location = Reply(reply.status, {"location": reply.headers["location"]}, reply.body)
+    arm._follow(only_location, "bot")
+    assert arm.get_deployment("bot") is None
+
+
+def test_a_put_without_operation_headers_is_followed_through_its_state(
+    azure: Azure, arm: ArmClient, tmp_path: Path,
+) -> None:
+    model = azure.train(_dataset(tmp_path))["fine_tuned_model"]
+    started = arm.put_deployment("bot", model=model, sku="Standard", capacity=1, wait=False)
+    assert not started.ready
+    arm._follow(Reply(201, {}, {}), "bot")
+    found = arm.get_deployment("bot")
+    assert found is not None and found.ready

@@ -67,11 +67,13 @@ def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Pa
     assert planfile.dumps(loaded) == path.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("variable",
+                         ["OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_ACCESS_TOKEN"])
 def test_the_api_key_is_never_written(
-    cases: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cases: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str,
 ) -> None:
     key = "sk-proj-secret-0123456789"
-    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv(variable, key)
     leaky = Plan(workspace="w", snapshot_fingerprint="f",
                  notes=(Diagnostic(severity=Severity.INFO, summary=f"auth {key}"),))
     path = tmp_path / "plan.json"
