@@ -4,7 +4,8 @@ The same operations as OpenAI's, on the resource's v1 API (`ENDPOINT/openai/v1`)
 Azure's differences handled here:
 - job delete exists only in the dated API (`ENDPOINT/openai/...?api-version=`); a fine-tuned
   model has no delete of its own, so deleting a model deletes the job that made it;
-- an uploaded file is usable once `processed`: uploads are polled until then;
+- an uploaded file is usable once `processed`: uploads, and the files a new job names, are
+  polled until then;
 - the job list has no metadata filter: every job is listed and filtered here, by the
   `ftctl-workspace` metadata, or by the fallback identity (fallback_identity) when the service
   does not keep metadata. Whether it does is learnt from the first create (and from any job
@@ -110,6 +111,7 @@ class AzureApi(RemoteApi):
             self.records.write(op, record)  # before the create: a lost answer stays findable
         if self.training_type:
             body["trainingType"] = self.training_type
+        self._wait_for_files(body)
         job = super().create_job(body)
         if self.metadata_kept is None and op is not None:
             self.metadata_kept = job.meta(META_WORKSPACE) is not None
@@ -182,6 +184,13 @@ class AzureApi(RemoteApi):
             pause = min(pause * 2, longest)  # Azure's own CLI looks every 2 s
             file = self.get_file(file.id)
         return file
+
+    def _wait_for_files(self, body: Mapping[str, Any]) -> None:
+        """A job may only name processed files; one found from an earlier run may not be yet."""
+        for key in ("training_file", "validation_file"):
+            file_id = body.get(key)
+            if isinstance(file_id, str):
+                self.wait_processed(self.get_file(file_id))
 
     def _upload_in_parts(self, path: str, size: int, filename: str, purpose: str,
                          on_progress: Any) -> RemoteFile:

@@ -67,6 +67,15 @@ def test_jobs_train_with_azure_statuses_ids_and_training_type(
     assert api.metadata_kept is True
 
 
+def test_a_job_waits_for_files_an_earlier_run_left_unprocessed(
+    api: AzureApi, azure: Azure, tmp_path: Path,
+) -> None:
+    file_id = azure.upload(Path(chat_file(tmp_path / "t.jsonl")), processed=False)
+    assert azure.v1.get(f"/files/{file_id}").json()["status"] != "processed"
+    job = api.create_job(_body(file_id))  # Azure refuses a job naming an unprocessed file
+    assert job.training_file == file_id
+
+
 @pytest.mark.parametrize(("raw", "status"), [
     ("pending", JobStatus.VALIDATING_FILES), ("pausing", JobStatus.RUNNING),
     ("paused", JobStatus.PAUSED), ("resuming", JobStatus.RUNNING),
