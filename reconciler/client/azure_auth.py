@@ -84,7 +84,7 @@ def data_plane_auth(
     env: Mapping[str, str], credential: CredentialFactory = default_credential
 ) -> Auth:
     """The API key as `api-key` when AZURE_OPENAI_API_KEY is set, else an Entra token."""
-    key = env.get(API_KEY_ENV, "").strip()  # a trailing newline from a secrets file is no key
+    key = _usable(env, API_KEY_ENV)
     if key:
         return Auth(header=lambda: ("api-key", key), secret=key)
     return _token_auth(TokenSource(credential(), DATA_PLANE_SCOPE))
@@ -96,11 +96,21 @@ def management_auth(
     credential: CredentialFactory = default_credential,
 ) -> Auth:
     """AZURE_ACCESS_TOKEN as a bearer token when set, else a token for the endpoint's scope."""
-    token = env.get(ACCESS_TOKEN_ENV, "").strip()
+    token = _usable(env, ACCESS_TOKEN_ENV)
     if token:
         return Auth(header=lambda: ("Authorization", f"Bearer {token}"), secret=token)
     scope = management_endpoint.rstrip("/") + "/.default"
     return _token_auth(TokenSource(credential(), scope))
+
+
+def _usable(env: Mapping[str, str], name: str) -> str:
+    """The variable's value (surrounding whitespace, e.g. a secrets file's newline, is never
+    part of it); a ConfigError naming the variable, never quoting it, when it cannot be sent."""
+    value = env.get(name, "").strip()
+    if value and not all(33 <= ord(c) <= 126 for c in value):
+        raise ConfigError(f"{name} contains spaces, control or non-ASCII characters; check "
+                          "how it is set (its value is not shown)")
+    return value
 
 
 def _token_auth(source: TokenSource) -> Auth:

@@ -111,3 +111,14 @@ def test_a_failed_sign_in_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigError, match="az login"):
         data_plane_auth({}, lambda: Refusing())
+
+
+@pytest.mark.parametrize("name", ["AZURE_OPENAI_API_KEY", "AZURE_ACCESS_TOKEN"])
+def test_an_unsendable_secret_is_named_not_shown(name: str) -> None:
+    secret = "abc def-\u00e9-canary"
+    with pytest.raises(ConfigError) as caught:
+        if name == "AZURE_OPENAI_API_KEY":
+            data_plane_auth({name: secret})
+        else:
+            management_auth({name: secret}, "https://management.azure.com")
+    assert name in str(caught.value) and secret not in str(caught.value)
