@@ -168,3 +168,36 @@ def test_chat_addresses_a_deployment_by_name(api: AzureApi, azure: Azure,
     api.arm.put_deployment("bot", model=model, sku="Standard", capacity=1)
     answer = api.chat(model, [{"role": "user", "content": "hi"}], deployment="bot")
     assert isinstance(answer, str) and answer
+
+
+def test_a_resource_limit_is_a_permanent_error_in_azures_words(
+    make_emulator, fake_clock, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from reconciler.emulator.azure_settings import AzureLimits
+
+    env = Azure(make_emulator, fake_clock, limits=AzureLimits(files=1))
+    client = azure_api(env, tmp_path)
+    _uploaded(client, tmp_path)
+    sent = client.http.request_count
+    with pytest.raises(PermanentApiError) as refused:
+        _uploaded(client, tmp_path, "ftctl-b.jsonl")
+    assert (refused.value.status, refused.value.code) == (400, "quotaExceeded")
+    assert "fine-tuning files" in refused.value.message
+    assert client.http.request_count - sent <= 3  # refused, not retried (a look-up at most)
+    client.close()
+    env.close()
+
+
+def test_throttling_in_azures_shape_is_retried(make_emulator, fake_clock,  # type: ignore[no-untyped-def]
+                                              tmp_path: Path) -> None:
+    attempts = []
+    for n, faults in enumerate((None, "429:0.3,500:0.1")):
+        extra = {"faults": faults, "seed": 7} if faults else {}
+        env = Azure(make_emulator, fake_clock, db_path=str(tmp_path / f"{n}.db"), **extra)
+        client = azure_api(env, tmp_path)
+        job = client.create_job(_body(_uploaded(client, tmp_path)))
+        assert [j.id for j in client.list_jobs(metadata={META_WORKSPACE: "ws"})] == [job.id]
+        attempts.append(client.http.request_count)
+        client.close()
+        env.close()
+    assert attempts[1] > attempts[0]  # answers were refused, retried, and it still converged
