@@ -62,10 +62,6 @@ def _obj(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class DeploymentWaitError(PermanentApiError):
-    """A deployment operation failed, was cancelled, or did not finish in time."""
-
-
 class ArmClient:
     """The deployments of one Azure OpenAI account."""
 
@@ -145,7 +141,7 @@ class ArmClient:
         final = self.get_deployment(name)
         if final is None or not final.ready:
             state = final.provisioning_state if final else "gone"
-            raise DeploymentWaitError(f"deployment {name} ended {state}, not Succeeded")
+            raise PermanentApiError(f"deployment {name} ended {state}, not Succeeded")
         return final
 
     def delete_deployment(self, name: str, *, wait: bool = True) -> None:
@@ -165,7 +161,7 @@ class ArmClient:
         delay = _delay(reply.headers)
         while True:
             if self._clock() >= deadline:
-                raise DeploymentWaitError(
+                raise PermanentApiError(
                     f"deployment {name}: the operation did not finish within "
                     f"{self._timeout:.0f} s")
             self._sleep(delay)
@@ -181,7 +177,7 @@ class ArmClient:
                 state = found.provisioning_state if found is not None else "Succeeded"
             if state not in IN_PROGRESS:
                 if state in ("Failed", "Canceled", "Cancelled"):
-                    raise DeploymentWaitError(f"deployment {name}: the operation ended {state}")
+                    raise PermanentApiError(f"deployment {name}: the operation ended {state}")
                 return
             delay = _delay(poll.headers) if poll is not None else DEFAULT_POLL
 
