@@ -31,24 +31,26 @@ def display_url(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
-def base_url_problem(base_url: str, *, allow_insecure_http: bool) -> str | None:
-    """Why `base_url` cannot be used, in plain words; None when it can."""
+def base_url_problem(base_url: str, *, allow_insecure_http: bool,
+                     example: str = EXAMPLE_URL, what: str = "base URL") -> str | None:
+    """Why `base_url` cannot be used, in plain words; None when it can. `what` names the URL
+    in the message and `example` shows a good one (the Azure endpoints use their own)."""
     shown = display_url(base_url)
     try:
         parts = urlsplit(base_url)
         host = parts.hostname
     except ValueError:  # e.g. an unbalanced [ in the host
-        return f"base URL {shown!r} is not a valid URL; write it such as {EXAMPLE_URL}"
+        return f"{what} {shown!r} is not a valid URL; write it such as {example}"
     if parts.scheme not in ("http", "https"):
         if "://" not in base_url:
-            return (f"base URL {shown!r} has no scheme; write it with https://, such as "
+            return (f"{what} {shown!r} has no scheme; write it with https://, such as "
                     f"https://{base_url.lstrip('/')}")
-        return f"base URL {shown!r} is not an http(s) URL; write it such as {EXAMPLE_URL}"
+        return f"{what} {shown!r} is not an http(s) URL; write it such as {example}"
     if not host or any(c.isspace() for c in base_url):
-        return f"base URL {shown!r} is not a valid URL; write it such as {EXAMPLE_URL}"
+        return f"{what} {shown!r} is not a valid URL; write it such as {example}"
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(host):
         return (
-            f"base URL {shown!r} uses plain http to a host that is not loopback; the API key "
+            f"{what} {shown!r} uses plain http to a host that is not loopback; the API key "
             "would travel unencrypted. Use https, or set provider.allow_insecure_http: true "
             "in ftctl.yaml if you really mean it."
         )

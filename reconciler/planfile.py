@@ -80,7 +80,7 @@ def loads(text: str, *, source: str = "plan file") -> Plan:
 
 def save(value: Plan, path: str, *, secrets: Iterable[str] | None = None) -> None:
     """Write the plan atomically. secrets: strings that must never be written (default: the
-    API key from OPENAI_API_KEY); a plan containing one is refused, not written."""
+    values of SECRET_VARIABLES); a plan containing one is refused, not written."""
     text = dumps(value)
     for secret in _secrets(secrets):
         if secret in text:
@@ -108,9 +108,14 @@ def load(path: str) -> Plan:
     return loads(text, source=path)
 
 
+# Environment variables holding secrets a plan must never contain: OpenAI's key, Azure's data
+# plane key and Azure's ARM token.
+SECRET_VARIABLES = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_ACCESS_TOKEN")
+
+
 def _secrets(given: Iterable[str] | None) -> list[str]:
     if given is None:
-        given = [os.environ.get("OPENAI_API_KEY", "")]
+        given = [os.environ.get(name, "") for name in SECRET_VARIABLES]
     # Very short strings would match by accident; real keys are long.
     return [s for s in given if len(s) >= 8]
 

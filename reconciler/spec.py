@@ -30,6 +30,23 @@ class UpdatePolicy(StrEnum):
 class ProviderType(StrEnum):
     LOCAL = "local"
     OPENAI = "openai"
+    AZURE = "azure"
+
+
+class Dialect(StrEnum):
+    """Whose API a provider speaks: the local emulator can speak either."""
+
+    OPENAI = "openai"
+    AZURE = "azure"
+
+
+class DeploymentSku(StrEnum):
+    """Azure deployment types a fine-tuned model can be deployed with."""
+
+    GLOBAL_STANDARD = "GlobalStandard"
+    STANDARD = "Standard"
+    DEVELOPER_TIER = "DeveloperTier"
+    PROVISIONED_MANAGED = "ProvisionedManaged"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,6 +149,19 @@ class Evaluation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Deployment:
+    """`spec.deployment`: where a provider with deployments (Azure) serves the model.
+
+    name: the deployment's name (defaults to metadata.name), what inference addresses.
+    """
+
+    name: str
+    sku: DeploymentSku = DeploymentSku.STANDARD
+    capacity: int = 1
+    source: SourceRange | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelSpec:
     model: str | ParentRef
     training_file: DatasetRef
@@ -146,6 +176,7 @@ class ModelSpec:
     checks: tuple[Check, ...] = ()
     adopt: str | None = None  # a hand-made job id to take over (like a Terraform import block)
     evaluation: Evaluation | None = None
+    deployment: Deployment | None = None  # used only by providers with deployments (Azure)
     # where `model:` is written, for diagnostics; not part of what the spec is
     model_source: SourceRange | None = field(default=None, compare=False)
 
@@ -182,6 +213,31 @@ class ProviderSettings:
     project: str | None = None
     allow_insecure_http: bool = False  # plain http to a non-loopback host only when asked
     speed: float = 200.0  # provider local only: emulator simulated seconds per real second
+    dialect: Dialect = Dialect.OPENAI  # provider local only: the emulator's dialect
+    azure: AzureSettings | None = None  # provider azure only
+    # Azure dialects only (azure, or local with dialect azure): sent as `trainingType` on
+    # every job the project creates; None leaves Azure's default.
+    training_type: str | None = None
+
+    @property
+    def speaks_azure(self) -> bool:
+        """Whether the provider speaks Azure OpenAI (and so has deployments)."""
+        return self.type == ProviderType.AZURE or (
+            self.type == ProviderType.LOCAL and self.dialect == Dialect.AZURE)
+
+
+DEFAULT_MANAGEMENT_ENDPOINT = "https://management.azure.com"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AzureSettings:
+    """`provider:` of type azure: the resource's data plane and its place in ARM."""
+
+    endpoint: str
+    subscription_id: str
+    resource_group: str
+    account: str
+    management_endpoint: str = DEFAULT_MANAGEMENT_ENDPOINT
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

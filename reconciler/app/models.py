@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from reconciler.app.operate import Owner, Refused, Workspace, owner_of, workspace_snapshot
 from reconciler.essence import ft_base, models_match
+from reconciler.estimate import is_fine_tuned_id
 from reconciler.planner_versions import dated_base_models, managed_jobs_by_name, versions_for
 from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot
 
@@ -77,9 +78,9 @@ def delete_target(ws: Workspace, model_id: str, *, force: bool = False) -> Model
     """The model to delete; Refused for base models, and for managed ones unless forced."""
     row = next((r for r in list_models(ws) if r.model.id == model_id), None)
     if row is None:
-        if not model_id.startswith("ft:"):
+        if not is_fine_tuned_id(model_id):
             raise Refused(f"{model_id} is not a fine-tuned model; only fine-tuned models "
-                          "(ft:…) can be deleted")
+                          "(ft:… or, on Azure, <base>.ft-…) can be deleted")
         raise Refused(f"no fine-tuned model {model_id} in this organization")
     owner = row.owner
     if force:

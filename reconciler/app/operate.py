@@ -19,6 +19,7 @@ from reconciler.app import project
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
+from reconciler.estimate import is_fine_tuned_id
 from reconciler.events import Reporter
 from reconciler.identity import META_NAME, META_WORKSPACE
 from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
@@ -28,7 +29,6 @@ from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 JOB_PREFIX = "ftjob-"
-MODEL_PREFIX = "ft:"
 
 
 class InvalidProject(FtctlError):
@@ -127,7 +127,7 @@ def is_job_id(ref: str) -> bool:
 
 
 def is_model_id(ref: str) -> bool:
-    return ref.startswith(MODEL_PREFIX)
+    return is_fine_tuned_id(ref)  # OpenAI's ft:… or Azure's <base>.ft-…
 
 
 def get_job(ws: Workspace, job_id: str) -> RemoteJob:

@@ -4,8 +4,10 @@
 emulator on a loopback port (database at <project root>/.ftctl/emulator.db, so state survives
 between commands) and connects to it with the emulator's own key; the user's OPENAI_API_KEY is
 never sent there. When OPENAI_BASE_URL is set, a local project talks to that server instead
-(e.g. one started with `ftctl emulator serve`). Every retry the client makes is announced on
-stderr, so a slow or unreachable provider is never silence.
+(e.g. one started with `ftctl emulator serve`). `dialect: azure` runs the emulator as an Azure
+OpenAI resource (data plane and ARM on the same port, its own key and ARM token) and always
+the embedded one: OPENAI_BASE_URL does not apply to it. Every retry the client makes is
+announced on stderr, so a slow or unreachable provider is never silence.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import click
 
 from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
+from reconciler.client.azure import LOCAL_ACCESS_TOKEN
 from reconciler.client.retry import RetryNotice
 from reconciler.errors import ConfigError
 from reconciler.spec import ProviderType, Settings
@@ -38,7 +41,8 @@ def open_remote(
     environ = os.environ if env is None else env
     with contextlib.ExitStack() as stack:
         base_url = None
-        if settings.provider.type == ProviderType.LOCAL and not environ.get("OPENAI_BASE_URL"):
+        local = settings.provider.type == ProviderType.LOCAL
+        if local and (settings.provider.speaks_azure or not environ.get("OPENAI_BASE_URL")):
             base_url = stack.enter_context(_local_emulator(settings)).base_url
         http_options.setdefault("on_retry", announce_retry)
         api = connect(settings, environ, base_url=base_url, **http_options)
@@ -62,7 +66,13 @@ def _local_emulator(settings: Settings) -> Any:
                           "remove it (the local emulator keeps its state there)")
     os.makedirs(os.path.dirname(db_path), exist_ok=True)
     speed = getattr(settings.provider, "speed", None) or DEFAULT_LOCAL_SPEED
+    azure = None
+    if settings.provider.speaks_azure:
+        from reconciler.emulator.azure_settings import AzureSettings
+
+        azure = AzureSettings(access_token=LOCAL_ACCESS_TOKEN)
     return start_in_background(
         db_path, host="127.0.0.1", port=0, api_key=LOCAL_API_KEY, speed=float(speed),
         faults=getattr(settings.provider, "faults", None),
+        dialect=settings.provider.dialect.value, azure=azure,
     )

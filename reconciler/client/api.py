@@ -188,8 +188,11 @@ class RemoteApi:
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        deployment: str | None = None,
     ) -> str:
-        body: dict[str, Any] = {"model": model, "messages": messages}
+        """One chat answer. `deployment` (Azure) addresses a deployment by name instead of the
+        model: Azure serves models only through deployments."""
+        body: dict[str, Any] = {"model": deployment or model, "messages": messages}
         _put_sampling(body, max_tokens, temperature)
         answer = self.http.request("POST", "chat/completions", json=body)
         choice = (answer.get("choices") or [{}])[0]
@@ -202,8 +205,9 @@ class RemoteApi:
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        deployment: str | None = None,
     ) -> str:
-        body: dict[str, Any] = {"model": model, "prompt": prompt}
+        body: dict[str, Any] = {"model": deployment or model, "prompt": prompt}
         _put_sampling(body, max_tokens, temperature)
         answer = self.http.request("POST", "completions", json=body)
         return str((answer.get("choices") or [{}])[0].get("text") or "")

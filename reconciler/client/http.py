@@ -19,7 +19,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -80,8 +81,38 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     return base_url.rstrip("/")
 
 
+AuthHeader = Callable[[], tuple[str, str]]  # (header name, value), asked for on every request
+REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A successful answer with what `request` leaves out: the status and the headers (ARM's
+    long-running operations are told by them)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: dict[str, Any]
+
+
+class _HeaderAuth(httpx.Auth):
+    """Sets the auth header per request, so a token that expires is asked for afresh."""
+
+    def __init__(self, header: AuthHeader) -> None:
+        self._header = header
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        name, value = self._header()
+        request.headers[name] = value
+        yield request
+
+
 class HttpClient:
-    """A small synchronous JSON client for an OpenAI-compatible API."""
+    """A small synchronous JSON client for an OpenAI-compatible API.
+
+    `auth` replaces the default `Authorization: Bearer api_key` header (Azure sends its key as
+    `api-key`, or a token that is refreshed); `api_key` is then the secret kept out of messages.
+    """
 
     def __init__(
         self,
@@ -100,6 +131,7 @@ class HttpClient:
         max_retry_after: float = 60.0,
         rng: random.Random | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
+        auth: AuthHeader | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         _check_key(api_key)
@@ -111,7 +143,9 @@ class HttpClient:
         )
         self.request_count = 0  # HTTP attempts made (benchmarks count these)
         self._count_lock = threading.Lock()
-        headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "ftctl"}
+        headers = {"User-Agent": "ftctl"}
+        if auth is None:
+            headers["Authorization"] = f"Bearer {api_key}"
         if organization:
             headers["OpenAI-Organization"] = organization
         if project:
@@ -124,6 +158,7 @@ class HttpClient:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
+            auth=_HeaderAuth(auth) if auth is not None else None,
             verify=True,  # deliberately not configurable: TLS verification cannot be turned off
             trust_env=not _is_loopback(host),  # no proxy detour for the local emulator
             follow_redirects=False,
@@ -185,6 +220,33 @@ class HttpClient:
     @max_retries.setter
     def max_retries(self, value: int) -> None:
         self.retry.max_retries = value
+
+    def reply(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Reply:
+        """Like `request` (the same retries), plus the answer's status and headers.
+
+        `path` may also be an absolute URL (an operation URL the server gave); the caller
+        checks that it points at the same host.
+        """
+        kwargs = {"params": params, "json": json}
+        label = f"{method} {path.lstrip('/')}"
+        response = self.retrying(label, lambda: self._attempt(method, path, kwargs))
+        body: Any = {}
+        if response.content.strip():
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if not isinstance(body, dict):
+            raise PermanentApiError(f"{method} {path}: expected a JSON object",
+                                    status=response.status_code)
+        return Reply(response.status_code, dict(response.headers), body)
 
     def retrying(
         self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
@@ -278,7 +340,8 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> Api
     message, code, param = _error_fields(response)
     fields: dict[str, Any] = {
         "status": status, "code": code, "param": param,
-        "request_id": response.headers.get("x-request-id"),
+        "request_id": next((response.headers[h] for h in REQUEST_ID_HEADERS
+                            if h in response.headers), None),
     }
     if status in RETRYABLE_STATUSES or status >= 500:
         return RetryableApiError(message, retry_after=parse_retry_after(response.headers),

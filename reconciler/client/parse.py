@@ -45,12 +45,22 @@ def _canonical(value: object) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+# Azure OpenAI's statuses beyond OpenAI's: `pending` is its validating_files, and a job
+# pausing or resuming is still on its way (not paused yet, or running again).
+AZURE_STATUSES = {
+    "pending": JobStatus.VALIDATING_FILES,
+    "pausing": JobStatus.RUNNING,
+    "resuming": JobStatus.RUNNING,
+}
+
+
 def job_status(raw: object) -> JobStatus:
     """Unknown statuses count as running: never terminal, so nothing acts on them as finished."""
+    text = str(raw)
     try:
-        return JobStatus(str(raw))
+        return JobStatus(text)
     except ValueError:
-        return JobStatus.RUNNING
+        return AZURE_STATUSES.get(text, JobStatus.RUNNING)
 
 
 def suffix_of(fine_tuned_model: str | None) -> str | None:

@@ -23,14 +23,13 @@ from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
 from reconciler.loader.crosscheck import cross_checks, unique
 from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
+from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Desired,
     Manifest,
     Price,
-    ProviderSettings,
-    ProviderType,
     Settings,
 )
 
@@ -107,7 +106,21 @@ def _load_manifest_files(
     diags.extend(cross_checks(loaded))
     valid = [item.manifest for item in unique(loaded) if item.manifest is not None]
     diags.extend(d for d in map(static_check, valid) if d is not None)
+    if settings.workspace and not settings.provider.speaks_azure:  # fallback settings: unknown
+        diags.extend(_ignored_deployments(valid, settings))
     return tuple(sorted(valid, key=lambda m: m.name)), diags
+
+
+def _ignored_deployments(manifests: list[Manifest], settings: Settings) -> list[Diagnostic]:
+    """spec.deployment on a provider without deployments: valid, so one manifest serves both."""
+    kind = settings.provider.type.value
+    return [
+        warn(f"spec.deployment is ignored: provider {kind} has no deployments",
+             "Only Azure OpenAI serves models through deployments (provider type azure, or "
+             "local with dialect azure); elsewhere the model id is used directly.",
+             subject=m.spec.deployment.source)
+        for m in manifests if m.spec.deployment is not None
+    ]
 
 
 def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
@@ -190,7 +203,7 @@ def _load_settings(
     schema = [d for d in checker(PROJECT_SCHEMA).check(doc) if d.subject not in reported]
     if diags or schema:
         return None, doc, sorted_diagnostics((*diags, *schema))
-    return _settings(doc, root), doc, (*_base_url_errors(doc), *_settings_warnings(doc))
+    return _settings(doc, root), doc, (*_base_url_errors(doc), *provider_diagnostics(doc))
 
 
 def _base_url_errors(doc: Document) -> Diagnostics:
@@ -207,35 +220,9 @@ def _base_url_errors(doc: Document) -> Diagnostics:
     return (error(problem, subject=doc.locate(("provider", "base_url"))),)
 
 
-def _settings_warnings(doc: Document) -> Diagnostics:
-    """Settings that are valid but have no effect with the chosen provider."""
-    data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
-    provider = data.get("provider", {})
-    kind = provider.get("type", "local")
-    unused = ("base_url", "organization", "project") if kind == "local" else ("speed",)
-    detail = (
-        "provider local always runs the built-in emulator on loopback (OPENAI_BASE_URL "
-        "overrides it); set type: openai to use this." if kind == "local"
-        else "speed only sets the pace of the local emulator."
-    )
-    return tuple(
-        warn(f"provider.{key} has no effect with provider type {kind}", detail,
-             subject=doc.locate(("provider", key), prefer_key=True))
-        for key in unused if key in provider
-    )
-
-
 def _settings(doc: Document, root: str) -> Settings:
     data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
-    p = data.get("provider", {})
-    provider = ProviderSettings(
-        type=ProviderType(p.get("type", "local")),
-        base_url=p.get("base_url"),
-        organization=p.get("organization"),
-        project=p.get("project"),
-        allow_insecure_http=bool(p.get("allow_insecure_http", False)),
-        speed=float(p.get("speed", 200.0)),
-    )
+    provider = provider_settings(data.get("provider", {}))
     prices = tuple(
         Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
               input_per_1m=_float(x.get("input_per_1m")),

@@ -23,6 +23,8 @@ from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Check,
     DatasetRef,
+    Deployment,
+    DeploymentSku,
     Evaluation,
     Grader,
     GraderType,
@@ -171,6 +173,7 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
         adopt=s.get("adopt"),
         evaluation=_evaluation(doc, base, root, diags),
         model_source=doc.locate(("spec", "model")),
+        deployment=_deployment(doc, meta["name"]),
     )
     if spec.validation_file and spec.validation_file.repo_path == training.repo_path:
         diags.append(error("validation_file is the same file as training_file",
@@ -192,6 +195,18 @@ def _method(doc: Document, diags: list[Diagnostic]) -> Method:
     hyper = tuple(sorted(raw.get("hyperparameters", {}).items()))
     grader = _canonical(raw["grader"]) if "grader" in raw else None
     return Method(type=kind, hyperparameters=hyper, grader_json=grader)
+
+
+def _deployment(doc: Document, name: str) -> Deployment | None:
+    raw = doc.data["spec"].get("deployment")  # type: ignore[index]
+    if raw is None:
+        return None
+    return Deployment(
+        name=raw.get("name", name),
+        sku=DeploymentSku(raw.get("sku", DeploymentSku.STANDARD.value)),
+        capacity=int(raw.get("capacity", 1)),
+        source=doc.locate(("spec", "deployment"), prefer_key=True),
+    )
 
 
 def _lifecycle(raw: Mapping[str, Any], where: SourceRange | None) -> Lifecycle:

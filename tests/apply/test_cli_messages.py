@@ -82,7 +82,7 @@ def test_a_saved_plan_records_the_manifests_it_was_made_from(project: Project) -
     sources = {rel: (project.root / rel).read_text() for rel in
                ("ftctl.yaml", "models/alpha.yaml")}
     saved = json.loads((project.root / "plan.json").read_text())
-    assert saved["plan"]["fields"]["extra"] == [["manifests_sha256", manifests_digest(sources)]]
+    assert saved["plan"]["extra"] == [["manifests_sha256", manifests_digest(sources)]]
 
 
 def test_a_saved_plan_applied_unchanged_gives_no_hint(project: Project) -> None:
@@ -103,11 +103,12 @@ def test_a_failed_check_is_printed_once(project: Project) -> None:
 
 
 def test_an_http_400_is_printed_once(project: Project) -> None:
-    project.model("alpha", base="gpt-9-not-a-model")
+    # Listed by the provider (so plan accepts it) but refused by job creation: HTTP 400.
+    project.model("alpha", base="gpt-4o-2024-05-13")
     result = run(project.root, "apply", "--auto-approve")
     assert result.exit_code == 1
     assert result.output.count("HTTP 400") == 1, result.output
-    assert result.output.count("gpt-9-not-a-model is not available") == 1
+    assert result.output.count("gpt-4o-2024-05-13 is not available") == 1
 
 
 def test_each_note_is_printed_once(project: Project) -> None:

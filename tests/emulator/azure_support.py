@@ -30,7 +30,8 @@ class Azure:
     def __init__(self, make_emulator: Callable[..., tuple[EmulatorApp, httpx.BaseTransport]],
                  clock: FakeClock, **settings: Any) -> None:
         settings.setdefault("access_token", TOKEN)
-        extra = {k: settings.pop(k) for k in ("faults", "seed", "speed") if k in settings}
+        extra = {k: settings.pop(k) for k in ("faults", "seed", "speed", "db_path")
+                 if k in settings}
         self.app, self.transport = make_emulator(dialect="azure", azure=AzureSettings(**settings),
                                                  **extra)
         self.clock = clock

@@ -138,12 +138,13 @@ def test_settings_defaults(make_project: MakeProject) -> None:
 
 
 def test_settings_errors_are_positioned(make_project: MakeProject) -> None:
-    root = make_project(settings="kind: Project\nworkspace: w\nprovider:\n  type: azure\n"
+    root = make_project(settings="kind: Project\nworkspace: w\nprovider:\n  type: bedrock\n"
                         "concurency: 3\n")
     result = load_project(str(root))
     assert result.desired is None
     got = [(str(d.subject), d.summary) for d in result.diagnostics]
-    assert ("ftctl.yaml:4:9", 'type: expected one of "local", "openai", got "azure"') in got
+    assert ("ftctl.yaml:4:9",
+            'type: expected one of "local", "openai", "azure", got "bedrock"') in got
     assert ("ftctl.yaml:5:1", "unknown key 'concurency' (did you mean 'concurrency'?)") in got
 
 

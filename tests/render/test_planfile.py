@@ -105,11 +105,13 @@ def test_a_plan_file_of_ftctl_0_1_0_is_refused_with_what_to_do() -> None:
     assert "reads format 2" in message and "run `ftctl plan --out` again" in message
 
 
+@pytest.mark.parametrize("variable",
+                         ["OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_ACCESS_TOKEN"])
 def test_the_api_key_is_never_written(
-    cases: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cases: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str,
 ) -> None:
     key = "sk-proj-secret-0123456789"
-    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv(variable, key)
     leaky = Plan(workspace="w", snapshot_fingerprint="f",
                  notes=(Diagnostic(severity=Severity.INFO, summary=f"auth {key}"),))
     path = tmp_path / "plan.json"
