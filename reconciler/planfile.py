@@ -21,7 +21,6 @@ from types import ModuleType
 
 from reconciler import __version__, diagnostics, plan, spec
 from reconciler.errors import FtctlError, StalePlanError
-from reconciler.identity import state_fingerprint
 from reconciler.plan import (
     UNKNOWN,
     CancelJob,
@@ -31,6 +30,7 @@ from reconciler.plan import (
     Plan,
     Step,
 )
+from reconciler.planner.identity import state_fingerprint
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 
 PLANFILE_VERSION = 1

@@ -20,8 +20,8 @@ from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
 from reconciler.events import Reporter
-from reconciler.identity import META_NAME, META_WORKSPACE
-from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.compare import Versions, managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import Desired, Manifest, Settings
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs

@@ -11,8 +11,18 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.diff import field_changes
-from reconciler.essence import (
+from reconciler.plan import FieldChange
+from reconciler.planner.field_diff import field_changes
+from reconciler.planner.identity import (
+    META_NAME,
+    META_SPEC,
+    META_WORKSPACE,
+    job_version,
+    sha_from_file_name,
+    spec_side_changes,
+    spec_value,
+)
+from reconciler.planner.normalize import (
     SIDE_FIELDS,
     comparable,
     forces_new,
@@ -24,16 +34,6 @@ from reconciler.essence import (
     side_values,
     spec_essence,
 )
-from reconciler.identity import (
-    META_NAME,
-    META_SPEC,
-    META_WORKSPACE,
-    job_version,
-    sha_from_file_name,
-    spec_side_changes,
-    spec_value,
-)
-from reconciler.plan import FieldChange
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import DatasetInfo, Desired, Manifest, ParentRef
 
