@@ -37,10 +37,10 @@ from reconciler.client.http import HttpClient
 from reconciler.emulator import make_app
 from reconciler.emulator.context import new_id
 from reconciler.emulator.job_request import build_job_doc
-from reconciler.identity import META_NAME, META_OP, META_VERSION, file_name, operation_id
 from reconciler.observe import observe
 from reconciler.plan import CreateJob, FromStep, PlanOptions, UploadFile
 from reconciler.planner import plan as make_plan
+from reconciler.planner.identity import META_NAME, META_OP, META_VERSION, file_name, operation_id
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Settings
 

@@ -18,8 +18,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
 from reconciler.app.apply import ApplyReport
 from reconciler.events import JobProgress, StepResult, StepStatus
-from reconciler.identity import META_NAME
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, Step, UploadFile
+from reconciler.planner.identity import META_NAME
 from reconciler.render.evaluation import render_text as evaluation_text
 from reconciler.render.wording import format_bytes as size
 from reconciler.snapshot import RemoteJob

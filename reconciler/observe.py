@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.client.api import RemoteApi
 from reconciler.errors import PermanentApiError
-from reconciler.identity import META_WORKSPACE
+from reconciler.planner.identity import META_WORKSPACE
 from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Desired
 

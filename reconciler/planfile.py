@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 
 from reconciler import __version__, plan
 from reconciler.errors import FtctlError, StalePlanError
-from reconciler.identity import state_fingerprint
 from reconciler.plan import (
     CancelJob,
     CreateJob,
@@ -27,6 +26,7 @@ from reconciler.plan import (
     Step,
 )
 from reconciler.planfile_schema import SchemaError, decode_plan, encode_plan
+from reconciler.planner.identity import state_fingerprint
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 
 # 1: ftctl 0.1.0 (values tagged with Python class names). 2: the explicit schema.

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
-from reconciler.identity import file_name, job_metadata, operation_id
 from reconciler.plan import (
     Action,
     CancelJob,
@@ -23,7 +22,8 @@ from reconciler.plan import (
     Plan,
     UploadFile,
 )
-from reconciler.planner_versions import spec_of
+from reconciler.planner.compare import spec_of
+from reconciler.planner.identity import file_name, job_metadata, operation_id
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import (
     DatasetInfo,

@@ -24,7 +24,7 @@ from reconciler.evaluation.verdict import DIGITS, Metric, Outcome, below_minimum
 from reconciler.events import CheckResult, EvalProgress, Reporter
 from reconciler.loader import resolve_base_model
 from reconciler.plan import CreateJob, DriftItem, DriftKind, DriftReport, Plan
-from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.compare import Versions, managed_jobs_by_name, version_of, versions_for
 from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Check, Desired
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from reconciler.app import project
 from reconciler.app.apply import OpenRemote
 from reconciler.diagnostics import Diagnostics, error, has_errors
-from reconciler.identity import META_COMMIT
 from reconciler.observe import observe
-from reconciler.planner_versions import managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.compare import managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.identity import META_COMMIT
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Desired
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.app.operate import Owner, Refused, Workspace, owner_of, workspace_snapshot
-from reconciler.essence import ft_base, models_match
 from reconciler.estimate import is_fine_tuned_id
-from reconciler.planner_versions import dated_base_models, managed_jobs_by_name, versions_for
+from reconciler.planner.compare import dated_base_models, managed_jobs_by_name, versions_for
+from reconciler.planner.normalize import ft_base, models_match
 from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot
 
 

@@ -21,8 +21,8 @@ from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
 from reconciler.estimate import is_fine_tuned_id
 from reconciler.events import Reporter
-from reconciler.identity import META_NAME, META_WORKSPACE
-from reconciler.planner_versions import Versions, managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.compare import Versions, managed_jobs_by_name, version_of, versions_for
+from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import Desired, Manifest, Settings
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs

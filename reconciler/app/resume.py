@@ -17,7 +17,7 @@ from reconciler.client.api import RemoteApi
 from reconciler.events import CheckResult
 from reconciler.executor.run import Verify
 from reconciler.plan import Action, DeleteModel, NoChange, Plan, Reason, Step
-from reconciler.planner_versions import managed_jobs_by_name, versions_for
+from reconciler.planner.compare import managed_jobs_by_name, versions_for
 from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Check, Desired
 

@@ -18,7 +18,7 @@ from reconciler.app.operate import (
     versions_of,
 )
 from reconciler.checks import ask, uses_completions
-from reconciler.planner_versions import root_base_model, version_of
+from reconciler.planner.compare import root_base_model, version_of
 from reconciler.snapshot import RemoteJob
 from reconciler.spec import Check
 

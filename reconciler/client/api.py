@@ -27,7 +27,7 @@ from reconciler.client.parse import (
 )
 from reconciler.client.parts import PartFile, md5_of
 from reconciler.errors import PermanentApiError, RetryableApiError
-from reconciler.identity import META_OP, META_WORKSPACE
+from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import (
     Checkpoint,
     JobEvent,

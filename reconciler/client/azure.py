@@ -39,7 +39,7 @@ from reconciler.client.fallback_identity import (
 )
 from reconciler.client.http import HttpClient
 from reconciler.errors import ConfigError, PermanentApiError
-from reconciler.identity import META_WORKSPACE
+from reconciler.planner.identity import META_WORKSPACE
 from reconciler.snapshot import RemoteFile, RemoteJob
 from reconciler.spec import AzureSettings, Settings
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from reconciler.client.http import HttpClient
 from reconciler.errors import PermanentApiError
-from reconciler.identity import META_OP
+from reconciler.planner.identity import META_OP
 from reconciler.snapshot import RemoteFile, RemoteJob
 
 RECORD_PREFIX = "ftctl-identity."

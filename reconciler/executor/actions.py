@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from reconciler.errors import PermanentApiError
 from reconciler.events import Reporter
-from reconciler.identity import META_OP, META_WORKSPACE
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, FromStep, Step, UploadFile
+from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
 from reconciler.waiting import JobReader
 

@@ -19,14 +19,6 @@ from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator import make_app
 from reconciler.events import JobProgress, StepResult
-from reconciler.identity import (
-    META_NAME,
-    META_VERSION,
-    META_WORKSPACE,
-    file_name,
-    job_metadata,
-    operation_id,
-)
 from reconciler.plan import (
     Action,
     CreateJob,
@@ -35,6 +27,14 @@ from reconciler.plan import (
     Reason,
     Step,
     UploadFile,
+)
+from reconciler.planner.identity import (
+    META_NAME,
+    META_VERSION,
+    META_WORKSPACE,
+    file_name,
+    job_metadata,
+    operation_id,
 )
 from reconciler.snapshot import JobStatus
 from reconciler.spec import Check

@@ -24,9 +24,9 @@ from reconciler.app import project as project_app
 from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator.server import RunningServer, start_in_background
-from reconciler.identity import META_NAME, META_VERSION, META_WORKSPACE
 from reconciler.observe import observe
 from reconciler.planner import plan as make_plan
+from reconciler.planner.identity import META_NAME, META_VERSION, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 
 from .conftest import WORKSPACE, Project, check_records

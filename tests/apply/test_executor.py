@@ -11,8 +11,8 @@ from reconciler.checks import run_checks
 from reconciler.client.api import RemoteApi
 from reconciler.events import StepStatus
 from reconciler.executor import ExecOptions, Execution, execute
-from reconciler.identity import META_OP, META_WORKSPACE
 from reconciler.plan import FromStep, Plan, Step
+from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from reconciler.spec import Check
 

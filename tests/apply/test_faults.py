@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.client.api import RemoteApi
-from reconciler.identity import META_NAME
+from reconciler.planner.identity import META_NAME
 
 from .conftest import FakeClock, Project, api_for, check_records
 from .test_lifecycle import apply, plan_now

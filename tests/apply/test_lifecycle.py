@@ -15,10 +15,10 @@ from reconciler.app.apply import ApplyOptions, ApplyReport, run_apply
 from reconciler.client.api import RemoteApi
 from reconciler.errors import StalePlanError
 from reconciler.events import StepStatus
-from reconciler.identity import META_NAME, META_WORKSPACE
 from reconciler.observe import observe
 from reconciler.plan import Action, Plan, PlanOptions
 from reconciler.planner import plan as make_plan
+from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from reconciler.spec import Settings
 

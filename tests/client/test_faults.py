@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.identity import META_OP, META_WORKSPACE
+from reconciler.planner.identity import META_OP, META_WORKSPACE
 
 FAULTS = "429:0.1,500:0.1,503:0.05,reset:0.1,lost:0.15"
 

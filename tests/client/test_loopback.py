@@ -10,7 +10,7 @@ from reconciler.cli.provider import emulator_db_path, open_remote
 from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator.server import start_in_background
-from reconciler.identity import META_OP, META_WORKSPACE
+from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.spec import ProviderSettings, ProviderType, Settings
 
 

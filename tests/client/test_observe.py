@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reconciler.identity import META_OP, META_WORKSPACE
 from reconciler.observe import observe
+from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.spec import DatasetRef, Desired, Manifest, ModelSpec, Settings
 
 BASE = "gpt-4o-mini-2024-07-18"

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.client.api import RemoteApi
 from reconciler.errors import PermanentApiError
-from reconciler.identity import META_OP, META_WORKSPACE, file_name
+from reconciler.planner.identity import META_OP, META_WORKSPACE, file_name
 from reconciler.snapshot import JobStatus
 
 BASE = "gpt-4o-mini-2024-07-18"

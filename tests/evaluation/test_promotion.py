@@ -12,7 +12,7 @@ from typing import Any
 from reconciler.app.apply import ApplyReport
 from reconciler.app.evaluate import run_eval
 from reconciler.events import StepStatus
-from reconciler.identity import META_NAME, META_WORKSPACE
+from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.render.evaluation import render_evaluation
 from reconciler.snapshot import JobStatus
 

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.app import operate
 from reconciler.app.operate import NotFound, Pacing
-from reconciler.identity import META_NAME
+from reconciler.planner.identity import META_NAME
 from reconciler.snapshot import JobStatus
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from builders import BASE, a_desired, a_job_for, a_manifest, files_for
 
-from reconciler.diff import field_changes
-from reconciler.essence import (
+from reconciler.plan import UNKNOWN, FieldChange
+from reconciler.planner.field_diff import field_changes
+from reconciler.planner.identity import sha_from_file_name, spec_hash
+from reconciler.planner.normalize import (
     comparable,
     forces_new,
     hash_essence,
@@ -15,8 +17,6 @@ from reconciler.essence import (
     models_match,
     spec_essence,
 )
-from reconciler.identity import sha_from_file_name, spec_hash
-from reconciler.plan import UNKNOWN, FieldChange
 from reconciler.spec import UpdatePolicy
 
 

@@ -7,7 +7,9 @@ from dataclasses import replace
 import pytest
 from builders import a_desired, a_file, a_job_for, a_manifest, a_snapshot, files_for, sha_of
 
-from reconciler.identity import (
+from reconciler.ordering import CycleError, dependents, waves
+from reconciler.plan import Action, CancelJob, NoChange, Reason, Step
+from reconciler.planner.identity import (
     file_name,
     job_metadata,
     job_version,
@@ -15,8 +17,6 @@ from reconciler.identity import (
     sha_from_file_name,
     state_fingerprint,
 )
-from reconciler.ordering import CycleError, dependents, waves
-from reconciler.plan import Action, CancelJob, NoChange, Reason, Step
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteModel
 
 

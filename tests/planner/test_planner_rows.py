@@ -20,7 +20,6 @@ from builders import (
 )
 
 from reconciler.diagnostics import Severity
-from reconciler.identity import META_OP, META_SPEC, META_VERSION, file_name, operation_id
 from reconciler.plan import (
     UNKNOWN,
     Action,
@@ -35,6 +34,7 @@ from reconciler.plan import (
     UploadFile,
 )
 from reconciler.planner import plan
+from reconciler.planner.identity import META_OP, META_SPEC, META_VERSION, file_name, operation_id
 from reconciler.snapshot import JobStatus
 from reconciler.spec import UpdatePolicy
 

@@ -10,10 +10,10 @@ import importlib
 
 import pytest
 
-PURE = ("reconciler.planner", "reconciler.planner_versions", "reconciler.planner_scope",
-        "reconciler.planner_steps",
-        "reconciler.planner_drift", "reconciler.essence", "reconciler.diff",
-        "reconciler.ordering", "reconciler.identity")
+PURE = ("reconciler.planner", "reconciler.planner.compare", "reconciler.planner.scope",
+        "reconciler.planner.steps",
+        "reconciler.planner.drift", "reconciler.planner.normalize", "reconciler.planner.field_diff",
+        "reconciler.ordering", "reconciler.planner.identity")
 FORBIDDEN_MODULES = {"os", "sys", "io", "socket", "subprocess", "httpx", "random", "time",
                      "pathlib", "shutil", "tempfile", "sqlite3", "threading", "uuid"}
 FORBIDDEN_CALLS = {"open", "now", "today", "utcnow", "getenv", "input", "print"}

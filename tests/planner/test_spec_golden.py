@@ -16,14 +16,14 @@ import pytest
 from builders import a_desired, a_job_for, a_manifest
 
 from reconciler.app.project import load
-from reconciler.identity import (
+from reconciler.planner.compare import compare, spec_of
+from reconciler.planner.identity import (
     SPEC_SCHEME,
     job_metadata,
     operation_id,
     parse_spec_value,
     spec_side_changes,
 )
-from reconciler.planner_versions import compare, spec_of
 from reconciler.spec import Desired, MethodType
 
 PROJECT = Path(__file__).parents[1] / "fixtures" / "identity"

@@ -21,7 +21,7 @@ from planner_projects import wait_until_settled
 from reconciler.cli import main
 from reconciler.cli.provider import open_remote
 from reconciler.client import RemoteApi
-from reconciler.identity import file_name
+from reconciler.planner.identity import file_name
 from reconciler.spec import Settings
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "identity"

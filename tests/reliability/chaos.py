@@ -38,10 +38,10 @@ from reconciler.client.http import HttpClient
 from reconciler.emulator import ConnectionDropped, make_app
 from reconciler.emulator.server import create_server
 from reconciler.events import StepStatus
-from reconciler.identity import META_NAME, META_OP, META_WORKSPACE
 from reconciler.observe import observe
 from reconciler.plan import PlanOptions
 from reconciler.planner import plan as make_plan
+from reconciler.planner.identity import META_NAME, META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from reconciler.spec import Settings
 

@@ -34,10 +34,10 @@ from reconciler.app.apply import ApplyOptions, run_apply
 from reconciler.client.api import RemoteApi
 from reconciler.client.http import HttpClient
 from reconciler.emulator import ConnectionDropped, make_app
-from reconciler.identity import META_NAME, META_OP, META_VERSION, META_WORKSPACE
 from reconciler.observe import observe
 from reconciler.plan import PlanOptions
 from reconciler.planner import plan as make_plan
+from reconciler.planner.identity import META_NAME, META_OP, META_VERSION, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from reconciler.spec import Settings
 

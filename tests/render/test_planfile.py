@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from reconciler import __version__, planfile, planfile_schema
 from reconciler.diagnostics import Diagnostic, Severity, SourceRange
 from reconciler.errors import StalePlanError
-from reconciler.identity import state_fingerprint
 from reconciler.plan import (
     UNKNOWN,
     Action,
@@ -30,6 +29,7 @@ from reconciler.plan import (
     Reason,
     Step,
 )
+from reconciler.planner.identity import state_fingerprint
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
 
 

@@ -17,10 +17,10 @@ from builders import (  # type: ignore[import-not-found]
 )
 
 from reconciler import planfile
-from reconciler.identity import state_fingerprint
 from reconciler.plan import Plan, PlanOptions
 from reconciler.planner import drift
 from reconciler.planner import plan as make_plan
+from reconciler.planner.identity import state_fingerprint
 from reconciler.render import PLAN_FORMATS, render
 from reconciler.render.drift import render_drift
 from reconciler.snapshot import JobStatus

@@ -11,20 +11,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.diff import field_changes
-from reconciler.essence import (
-    SIDE_FIELDS,
-    comparable,
-    forces_new,
-    ft_base,
-    hash_essence,
-    is_ignored,
-    job_essence,
-    models_match,
-    side_values,
-    spec_essence,
-)
-from reconciler.identity import (
+from reconciler.plan import FieldChange
+from reconciler.planner.field_diff import field_changes
+from reconciler.planner.identity import (
     META_NAME,
     META_SPEC,
     META_WORKSPACE,
@@ -36,7 +25,18 @@ from reconciler.identity import (
     spec_side_changes,
     spec_value,
 )
-from reconciler.plan import FieldChange
+from reconciler.planner.normalize import (
+    SIDE_FIELDS,
+    comparable,
+    forces_new,
+    ft_base,
+    hash_essence,
+    is_ignored,
+    job_essence,
+    models_match,
+    side_values,
+    spec_essence,
+)
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import DatasetInfo, Desired, Manifest, ParentRef
 

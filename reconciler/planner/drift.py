@@ -8,8 +8,7 @@ base models retiring within 90 days of `today` (passed in: the planner reads no 
 from __future__ import annotations
 
 from reconciler.plan import DriftItem, DriftKind, DriftReport
-from reconciler.planner_scope import orphan_names
-from reconciler.planner_versions import (
+from reconciler.planner.compare import (
     dated_base_models,
     managed_jobs_by_name,
     manifest_index,
@@ -17,6 +16,7 @@ from reconciler.planner_versions import (
     root_base_model,
     versions_for,
 )
+from reconciler.planner.scope import orphan_names
 from reconciler.snapshot import JobStatus, Snapshot
 from reconciler.spec import Desired
 

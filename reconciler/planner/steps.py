@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from reconciler import diagnostics as diag
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.estimate import estimate
-from reconciler.identity import file_name, sha_from_file_name
 from reconciler.plan import (
     Action,
     CancelJob,
@@ -26,7 +25,8 @@ from reconciler.plan import (
     Step,
     UploadFile,
 )
-from reconciler.planner_versions import Versions, root_base_model, version_of
+from reconciler.planner.compare import Versions, root_base_model, version_of
+from reconciler.planner.identity import file_name, sha_from_file_name
 from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
 from reconciler.spec import DatasetRef, Desired, Manifest
 

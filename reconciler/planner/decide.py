@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from reconciler import diagnostics as diag
 from reconciler.basemodels import ProviderModels, provider_check
 from reconciler.diagnostics import Severity
-from reconciler.identity import job_metadata, operation_id
-from reconciler.identity import state_fingerprint as _state_fingerprint
 from reconciler.plan import (
     UNKNOWN,
     Action,
@@ -28,27 +26,7 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner_drift import drift
-from reconciler.planner_scope import (
-    cut_to_targets,
-    method_json,
-    plan_orphans,
-    ref_order,
-    retirement_notes,
-    total_estimate,
-)
-from reconciler.planner_steps import (
-    Ctx,
-    cancel,
-    estimate_for,
-    eta,
-    file_ref,
-    noop,
-    retire,
-    retire_settled,
-    usable_files,
-)
-from reconciler.planner_versions import (
+from reconciler.planner.compare import (
     Comparison,
     Versions,
     compare,
@@ -58,6 +36,28 @@ from reconciler.planner_versions import (
     spec_of,
     version_of,
     versions_for,
+)
+from reconciler.planner.drift import drift
+from reconciler.planner.identity import job_metadata, operation_id
+from reconciler.planner.identity import state_fingerprint as _state_fingerprint
+from reconciler.planner.scope import (
+    cut_to_targets,
+    method_json,
+    plan_orphans,
+    ref_order,
+    retirement_notes,
+    total_estimate,
+)
+from reconciler.planner.steps import (
+    Ctx,
+    cancel,
+    estimate_for,
+    eta,
+    file_ref,
+    noop,
+    retire,
+    retire_settled,
+    usable_files,
 )
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest, ParentRef, UpdatePolicy

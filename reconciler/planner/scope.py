@@ -18,7 +18,7 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner_versions import (
+from reconciler.planner.compare import (
     dated_base_models,
     manifest_index,
     parent_chain,
