@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
+from reconciler.planner.verdicts import parse_verdict_file_name
 from reconciler.snapshot import RemoteJob, Snapshot
 
 META_WORKSPACE = "ftctl-workspace"
@@ -95,9 +96,10 @@ def state_fingerprint(snapshot: Snapshot) -> str:
     """Fingerprint of the remote facts a plan depends on, excluding job progress.
 
     Covers: the workspace; every job's id, phase (active or its terminal status), fine-tuned
-    model and metadata; the content-addressed files (id, name, purpose); which of the jobs'
-    fine-tuned models still exist. Other teams' files and models, base models and their dates
-    are left out: they do not decide what a plan does, so they must not make it stale.
+    model and metadata; the content-addressed files and the checks verdict files (id, name,
+    purpose); which of the jobs' fine-tuned models still exist. Other teams' files and models,
+    base models and their dates are left out: they do not decide what a plan does, so they
+    must not make it stale.
     """
     produced = {j.fine_tuned_model for j in snapshot.jobs if j.fine_tuned_model}
     facts = {
@@ -109,6 +111,7 @@ def state_fingerprint(snapshot: Snapshot) -> str:
             [f.id, f.filename, f.purpose]
             for f in snapshot.files
             if sha_from_file_name(f.filename) is not None
+            or parse_verdict_file_name(f.filename) is not None
         ),
         "models": sorted(m.id for m in snapshot.models if m.id in produced),
     }

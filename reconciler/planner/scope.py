@@ -14,7 +14,6 @@ from reconciler.plan import (
     Action,
     CancelJob,
     DeleteModel,
-    Estimate,
     Reason,
     Step,
 )
@@ -24,9 +23,9 @@ from reconciler.planner.compare import (
     parent_chain,
     retiring_base,
     root_base_model,
-    versions_for,
 )
-from reconciler.snapshot import RemoteJob, Snapshot
+from reconciler.planner.state import ModelState, RemoteState
+from reconciler.snapshot import Snapshot
 from reconciler.spec import Desired, Manifest, ParentRef
 
 
@@ -58,19 +57,14 @@ def ref_order(desired: Desired) -> tuple[list[str], list[str]]:
 
 
 def plan_orphans(
-    desired: Desired,
-    snapshot: Snapshot,
-    groups: Mapping[str, list[RemoteJob]],
-    steps: list[Step],
-    notes: list[Diagnostic],
+    desired: Desired, state: RemoteState, steps: list[Step], notes: list[Diagnostic]
 ) -> None:
     """Managed names no manifest declares: prune when asked, warn otherwise.
 
     Never prunes when zero manifests were found: a wrong `manifests` glob must not delete
     everything the workspace manages.
     """
-    declared = {m.name for m in desired.manifests}
-    orphans = orphan_names(groups, declared, snapshot)
+    orphans = state.orphans
     if not orphans:
         return
     if not desired.settings.prune:
@@ -89,45 +83,29 @@ def plan_orphans(
             "ftctl.yaml.",
         ))
         return
-    steps.extend(_prune_steps(orphans, groups, snapshot))
-
-
-def _prune_steps(
-    orphans: Sequence[str], groups: Mapping[str, list[RemoteJob]], snapshot: Snapshot
-) -> list[Step]:
-    """Cancel the orphans' jobs in flight and delete their models (no dependencies)."""
-    out: list[Step] = []
-    model_ids = frozenset(m.id for m in snapshot.models)
     for name in orphans:
-        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
-        for job in reversed(versions.in_flight):
-            out.append(Step(key=f"{name}/cancel/{job.id}", action=Action.CANCEL, name=name,
-                            reason=Reason.ORPHANED, payload=CancelJob(job_id=job.id)))
-        for job in versions.existing:
-            model_id = job.fine_tuned_model or ""
-            out.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
-                            reason=Reason.ORPHANED,
-                            payload=DeleteModel(model_id=model_id, job_id=job.id)))
-    return out
+        steps.extend(_prune_steps(state[name]))
 
 
-def orphan_names(
-    groups: Mapping[str, list[RemoteJob]], declared: set[str], snapshot: Snapshot
-) -> list[str]:
-    """Managed names without a manifest that still hold a model or a job in flight (jobs
-    themselves cannot be deleted, so a pruned name leaves finished jobs behind: not orphans)."""
-    out = []
-    model_ids = frozenset(m.id for m in snapshot.models)
-    for name in sorted(n for n in groups if n not in declared):
-        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
-        if versions.existing or versions.in_flight:
-            out.append(name)
+def _prune_steps(orphan: ModelState) -> list[Step]:
+    """Cancel an orphan's jobs in flight and delete its models (no dependencies)."""
+    name = orphan.name
+    out: list[Step] = []
+    for version in reversed(orphan.in_flight):
+        job_id = version.job.id
+        out.append(Step(key=f"{name}/cancel/{job_id}", action=Action.CANCEL, name=name,
+                        reason=Reason.ORPHANED, payload=CancelJob(job_id=job_id)))
+    for version in orphan.trained:
+        model_id = version.model_id or ""
+        out.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
+                        reason=Reason.ORPHANED,
+                        payload=DeleteModel(model_id=model_id, job_id=version.job.id)))
     return out
 
 
 def cut_to_targets(
     desired: Desired,
-    groups: Mapping[str, list[RemoteJob]],
+    state: RemoteState,
     targets: Sequence[str],
     steps: list[Step],
     notes: list[Diagnostic],
@@ -138,7 +116,7 @@ def cut_to_targets(
     scope: set[str] = set()
     extra: list[Diagnostic] = []
     for target in sorted(set(targets)):
-        if desired.manifest(target) is None and target not in groups:
+        if desired.manifest(target) is None and target not in state.models:
             extra.append(diag.error(
                 f"--target {target}: no such model",
                 "Name a manifest's metadata.name (or an orphaned managed model).",
@@ -152,20 +130,6 @@ def cut_to_targets(
     kept = [s for s in steps if s.key in kept_keys]
     kept_notes = [n for n in notes if n.address is None or n.address in scope]
     return kept, kept_notes + extra
-
-
-def total_estimate(steps: Sequence[Step]) -> Estimate | None:
-    """Sum of the step estimates; a part unknown on any step is unknown in the total."""
-    estimates = [s.estimate for s in steps if s.estimate is not None]
-    if not estimates:
-        return None
-    tokens = [e.training_tokens for e in estimates]
-    costs = [e.cost_usd for e in estimates]
-    return Estimate(
-        training_tokens=None if None in tokens else sum(t for t in tokens if t is not None),
-        epochs=None,
-        cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 6),
-    )
 
 
 def method_json(manifest: Manifest) -> str:

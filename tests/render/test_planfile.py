@@ -18,15 +18,16 @@ from reconciler.plan import (
     Action,
     CancelJob,
     DeleteModel,
-    Estimate,
     FieldChange,
     NoChange,
     Plan,
     Reason,
     Step,
+    VerifyModel,
 )
 from reconciler.planner.identity import state_fingerprint
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
+from reconciler.spec import Check
 
 
 def test_every_case_round_trips(cases: ModuleType, tmp_path: Path) -> None:
@@ -47,6 +48,11 @@ def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Pa
              changes=(FieldChange(path="p", before=(1, 2.5, None), after=UNKNOWN),)),
         Step(key="y/delete", action=Action.DELETE, name="y", reason=Reason.ORPHANED,
              payload=DeleteModel(model_id="ft:m", job_id=None), depends_on=("y/cancel",)),
+        Step(key="z/verify/ftjob-3", action=Action.VERIFY, name="z", reason=Reason.UNVERIFIED,
+             payload=VerifyModel(name="z", job_id="ftjob-3", model_id="ft:z", base_model="b",
+                                 version=3, checks_id="0123456789abcdef",
+                                 checks=(Check(prompt="ünï", expect_regex="^a+$",
+                                               temperature=0.5),))),
     )
     note = Diagnostic(severity=Severity.WARNING, summary="ünïcode ✓", detail="d",
                       subject=SourceRange(file="models/a.yaml", line=3, column=5),
@@ -55,15 +61,13 @@ def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Pa
         workspace="w", snapshot_fingerprint="f",
         steps=cases.create_only().steps + base.steps + extra_steps,
         notes=(note,),
-        extra=(("nested", {"k": [1, {"z": None}]}), ("t", (True, "s"))),
-        total_estimate=Estimate(training_tokens=1, epochs=None, cost_usd=0.1 + 0.2),
         targets=("y",),
     )
     path = tmp_path / "sub" / "plan.json"
     planfile.save(original, str(path))
     loaded = planfile.load(str(path))
     assert loaded == original
-    assert loaded.steps[-2].changes[0].after is UNKNOWN
+    assert loaded.steps[-3].changes[0].after is UNKNOWN
     assert planfile.dumps(loaded) == path.read_text(encoding="utf-8")
 
 
