@@ -1,8 +1,8 @@
 """Billing estimates: default epochs, price lookup, and cost of a training run.
 
 L1 pure logic: values in, values out; no I/O. The constants are those of OpenAI's cookbook
-(dataset-rules §1.5): three epochs by default, clamped so that epochs x examples lands between
-100 and 25,000, and never outside [1, 25]. Validation tokens are not billed.
+and its documented defaults: three epochs by default, clamped so that epochs x examples lands
+between 100 and 25,000, and never outside [1, 25]. Validation tokens are not billed.
 """
 
 from __future__ import annotations

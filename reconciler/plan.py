@@ -171,8 +171,8 @@ Payload = UploadFile | CreateJob | CancelJob | DeleteModel | VerifyModel | NoCha
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanOptions:
-    """Planning options (DESIGN §9 flags). today: YYYY-MM-DD for retirement warnings (the
-    planner reads no clock; the caller passes it in, None skips those warnings)."""
+    """Planning options (the `plan` and `apply` flags). today: YYYY-MM-DD for retirement
+    warnings (the planner reads no clock; the caller passes it in, None skips them)."""
 
     targets: tuple[str, ...] = ()
     retry_failed: bool = False

@@ -6,9 +6,7 @@ them into a Snapshot; the planner reads them as values.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 JsonScalar = str | int | float | bool | None
@@ -91,11 +89,6 @@ class Snapshot:
     files: tuple[RemoteFile, ...] = ()
     jobs: tuple[RemoteJob, ...] = ()
     models: tuple[RemoteModel, ...] = ()
-
-    def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of the snapshot."""
-        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -116,8 +116,6 @@ class Price:
 
     model: str
     training_per_1m: float
-    input_per_1m: float | None = None
-    output_per_1m: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,7 +147,7 @@ class DatasetInfo:
     """Facts about one dataset file, read by `datasets` and handed to the planner as values.
 
     tokens: sum over examples of min(per-example limit, tokens) — the billable tokens of one
-    epoch (dataset-rules §1.5). tokens is None when the tokenizer for the model is unknown.
+    epoch. tokens is None when the tokenizer for the model is unknown.
     """
 
     repo_path: str

@@ -38,7 +38,7 @@ OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyOptions:
-    """DESIGN §9 `apply` flags. concurrency None: the project's setting."""
+    """`ftctl apply` flags. concurrency None: the project's setting."""
 
     planfile: str | None = None
     auto_approve: bool = False

@@ -30,7 +30,7 @@ OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanRunOptions:
-    """DESIGN §9 `plan` flags (format and exit codes are the CLI's)."""
+    """`ftctl plan` flags (format and exit codes are the CLI's)."""
 
     targets: tuple[str, ...] = ()
     retry_failed: bool = False

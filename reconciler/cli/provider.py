@@ -54,5 +54,4 @@ def _local_emulator(settings: Settings) -> Any:
     speed = getattr(settings.provider, "speed", None) or DEFAULT_LOCAL_SPEED
     return start_in_background(
         db_path, host="127.0.0.1", port=0, api_key=LOCAL_API_KEY, speed=float(speed),
-        faults=getattr(settings.provider, "faults", None),
     )

@@ -33,7 +33,7 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]
 
 JOBS_PAGE = 100
-FILES_PAGE = 10_000  # the API's maximum and default (openai-api.md §1.1)
+FILES_PAGE = 10_000  # the API's maximum and default page size
 UPLOAD_THRESHOLD = 8 * 1024 * 1024  # above this, the Uploads API in parts
 PART_SIZE = 8 * 1024 * 1024  # the API allows up to 64 MB; smaller parts bound memory
 PART_WORKERS = 3  # at most PART_WORKERS * PART_SIZE bytes in memory at once

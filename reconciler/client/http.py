@@ -3,7 +3,7 @@
 The only module that imports httpx. Everything it raises belongs to the errors.py tree; httpx
 exceptions never leave it, and no message, repr or exception it produces carries the API key.
 
-Retry policy (openai-api.md §3.3, DESIGN §5):
+Retry policy (docs/reliability.md):
 - retried: 408, 409, 429, every 5xx, timeouts and connection errors (including a response lost
   after the request was sent); never 400/401/403/404 or any other 4xx.
 - wait: `retry-after-ms`, then `Retry-After` (seconds or an HTTP date) when the server gives

@@ -208,9 +208,7 @@ def _settings(doc: Document, root: str) -> Settings:
         speed=float(p.get("speed", 200.0)),
     )
     prices = tuple(
-        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
-              input_per_1m=_float(x.get("input_per_1m")),
-              output_per_1m=_float(x.get("output_per_1m")))
+        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]))
         for x in data.get("prices", [])
     )
     extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}

@@ -1,6 +1,6 @@
 """Naming conventions that identify what ftctl manages: metadata keys, spec hashes, file names.
 
-L1 pure logic, no I/O. The metadata key names are a public contract (DESIGN §3): other tools
+L1 pure logic, no I/O. The metadata key names are a public contract (docs/identity.md): other tools
 read them. Also: spec hashes, operation ids and the remote-state fingerprint of saved plans.
 """
 
@@ -19,8 +19,6 @@ META_SPEC = "ftctl-spec"
 META_VERSION = "ftctl-version"
 META_OP = "ftctl-op"
 META_COMMIT = "ftctl-commit"
-
-METADATA_KEYS = (META_WORKSPACE, META_NAME, META_SPEC, META_VERSION, META_OP, META_COMMIT)
 
 FILE_NAME_PREFIX = "ftctl-"
 
@@ -65,7 +63,7 @@ def operation_id(workspace: str, name: str, version: int, spec: str) -> str:
 def job_metadata(
     *, workspace: str, name: str, spec: str, version: int, op: str, commit: str | None
 ) -> tuple[tuple[str, str], ...]:
-    """Metadata stamped on every job ftctl creates (DESIGN §3), in a fixed order."""
+    """Metadata stamped on every job ftctl creates (docs/identity.md), in a fixed order."""
     pairs = [
         (META_WORKSPACE, workspace),
         (META_NAME, name),

@@ -1,4 +1,4 @@
-"""The plan as JSON for machines (DESIGN §9): a stable, versioned display contract.
+"""The plan as JSON for machines (docs/plan-format.md): a stable, versioned display contract.
 
 Pure: a Plan in, a str out. This is not the saved-plan format (planfile.py is). Keys come out
 in a fixed order; bump JSON_FORMAT_VERSION only when a consumer would break.

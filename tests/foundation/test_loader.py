@@ -107,7 +107,7 @@ manifests: [ft/*.yaml]
 prune: true
 concurrency: 8
 prices:
-  - {model: gpt-4o-mini, training_per_1m: 3, input_per_1m: 0.3}
+  - {model: gpt-4o-mini, training_per_1m: 3}
 """
     root = make_project({"ft/a.yaml": _manifest("a")}, settings=settings)
     result = load_project(str(root))
@@ -122,7 +122,6 @@ prices:
     assert (s.provider.organization, s.provider.project) == ("org-1", "proj-1")
     assert s.provider.allow_insecure_http and s.provider.speed == 50.0
     assert s.prices[0].model == "gpt-4o-mini" and s.prices[0].training_per_1m == 3.0
-    assert s.prices[0].input_per_1m == 0.3 and s.prices[0].output_per_1m is None
     assert s.root == str(root)
 
 
