@@ -84,9 +84,10 @@ def estimate(
     cost_usd is None when that is unknown or the price table has no entry for the model.
     """
     epochs = resolve_epochs(n_epochs, info.examples)
-    if info.tokens is None:
+    tokens = info.tokens_for(model)
+    if tokens is None:
         return Estimate(training_tokens=None, epochs=epochs, cost_usd=None)
-    charged = epochs * info.tokens
+    charged = epochs * tokens
     price = price_for(model, prices)
     cost = None if price is None else round(charged * price.training_per_1m / 1_000_000, 6)
     return Estimate(training_tokens=charged, epochs=epochs, cost_usd=cost)

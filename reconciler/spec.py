@@ -157,6 +157,12 @@ class DatasetInfo:
     tokens: int | None = None
     format: str | None = None  # chat | prompt_completion | dpo | reinforcement | mixed
     has_errors: bool = False
+    # (base model, tokens) for every base model a manifest trains on this file with.
+    tokens_by_model: tuple[tuple[str, int | None], ...] = ()
+
+    def tokens_for(self, model: str) -> int | None:
+        """Billable tokens of one epoch for `model` (`tokens` when it was not counted apart)."""
+        return next((t for m, t in self.tokens_by_model if m == model), self.tokens)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,8 +18,8 @@ from reconciler.app.operate import (
     model_state,
 )
 from reconciler.checks import ask, uses_completions
-from reconciler.planner.compare import root_base_model
 from reconciler.planner.state import Version
+from reconciler.refs import root_base_model
 from reconciler.spec import Check
 
 
@@ -79,7 +79,8 @@ def resolve(ws: Workspace, ref: str, version: int | None = None) -> Target:
             have = ", ".join(str(v.number) for v in reversed(state.trained)) or "none"
             raise NotFound(f"{ref} has no version {version} with a model "
                            f"(versions with a model: {have})")
-    base = root_base_model(ws.desired, ref) if ws.manifest(ref) else None
+    index = {m.name: m for m in ws.desired.manifests}
+    base = root_base_model(index, ref) if ws.manifest(ref) else None
     assert chosen.model_id is not None
     return Target(model=chosen.model_id, base_model=base or chosen.job.model, name=ref,
                   version=chosen.number)

@@ -34,7 +34,7 @@ from reconciler.spec import (
 
 __all__ = [
     "MANIFEST_SCHEMA", "PROJECT_SCHEMA", "SETTINGS_FILE", "LoadResult", "check_dataset_path",
-    "load_project", "resolve_base_model", "schema_text",
+    "load_project", "schema_text",
 ]
 
 SETTINGS_FILE = "ftctl.yaml"
@@ -105,22 +105,6 @@ def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
     if patterns and len(patterns) == len(items):
         return dataclasses.replace(base, manifests=patterns)
     return base
-
-
-def resolve_base_model(desired: Desired, name: str) -> str | None:
-    """The base model at the root of `name`'s {ref:} chain; None if missing or cyclic."""
-    seen: set[str] = set()
-    current: str | None = name
-    while current is not None and current not in seen:
-        seen.add(current)
-        manifest = desired.manifest(current)
-        if manifest is None:
-            return None
-        model = manifest.spec.model
-        if isinstance(model, str):
-            return model
-        current = model.name
-    return None
 
 
 def _leads_outside(path: str, root: str) -> bool:

@@ -115,34 +115,6 @@ def manifest_index(desired: Desired) -> dict[str, Manifest]:
     return {m.name: m for m in desired.manifests}
 
 
-def parent_chain(
-    desired: Desired, name: str, index: Mapping[str, Manifest] | None = None
-) -> list[str]:
-    """name's {ref:} ancestors, nearest first; stops at a cycle or a missing manifest."""
-    index = manifest_index(desired) if index is None else index
-    chain: list[str] = []
-    manifest = index.get(name)
-    while manifest is not None and isinstance(manifest.spec.model, ParentRef):
-        parent = manifest.spec.model.name
-        if parent in chain or parent == name:
-            break
-        chain.append(parent)
-        manifest = index.get(parent)
-    return chain
-
-
-def root_base_model(
-    desired: Desired, name: str, index: Mapping[str, Manifest] | None = None
-) -> str | None:
-    """The base model at the root of name's {ref:} chain, None when it cannot be resolved."""
-    index = manifest_index(desired) if index is None else index
-    chain = parent_chain(desired, name, index)
-    manifest = index.get(chain[-1] if chain else name)
-    if manifest is None or isinstance(manifest.spec.model, ParentRef):
-        return None
-    return manifest.spec.model
-
-
 RETIREMENT_WINDOW_DAYS = 90
 
 

@@ -34,7 +34,6 @@ from reconciler.planner.scope import (
     cut_to_targets,
     method_json,
     plan_orphans,
-    ref_order,
     retirement_notes,
 )
 from reconciler.planner.state import ModelState, Verdict, Version, build_state
@@ -51,6 +50,7 @@ from reconciler.planner.steps import (
     usable_files,
     verify,
 )
+from reconciler.refs import parents_first, parents_of
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest, ParentRef, UpdatePolicy
 
@@ -69,7 +69,7 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
         remote_files=usable_files(snapshot),
         index=manifest_index(desired),
     )
-    order, cyclic = ref_order(desired)
+    order, cyclic = parents_first(parents_of(desired.manifests))
     for name in cyclic:
         ctx.note(Severity.ERROR, name, f"{name}: model {{ref:}} chain forms a cycle",
                  "A model cannot be built on itself; fix the spec.model references.")

@@ -12,9 +12,9 @@ from reconciler.planner.compare import (
     dated_base_models,
     manifest_index,
     retiring_base,
-    root_base_model,
 )
 from reconciler.planner.state import ModelState, RemoteState, Verdict, build_state
+from reconciler.refs import root_base_model
 from reconciler.snapshot import JobStatus, Snapshot
 from reconciler.spec import Desired
 
@@ -105,7 +105,7 @@ def _retiring(desired: Desired, snapshot: Snapshot, today: str) -> list[DriftIte
     dated = dated_base_models(snapshot.models)
     index = manifest_index(desired)
     for manifest in desired.manifests:
-        base = root_base_model(desired, manifest.name, index)
+        base = root_base_model(index, manifest.name)
         found = retiring_base(base, dated, today) if base and dated else None
         if found is None:
             continue

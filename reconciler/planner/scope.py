@@ -19,41 +19,12 @@ from reconciler.plan import (
 )
 from reconciler.planner.compare import (
     dated_base_models,
-    manifest_index,
-    parent_chain,
     retiring_base,
-    root_base_model,
 )
 from reconciler.planner.state import ModelState, RemoteState
+from reconciler.refs import ancestors, parents_of, root_base_model
 from reconciler.snapshot import Snapshot
-from reconciler.spec import Desired, Manifest, ParentRef
-
-
-def ref_order(desired: Desired) -> tuple[list[str], list[str]]:
-    """(names with parents before children, names caught in a {ref:} cycle); by name within."""
-    index = manifest_index(desired)
-    names = sorted(index)
-    order: list[str] = []
-    cyclic: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cyclic.extend(n for n in path[path.index(name):] if n not in cyclic)
-            return
-        state[name] = 1
-        manifest = index.get(name)
-        parent = manifest.spec.model if manifest is not None else None
-        if isinstance(parent, ParentRef) and parent.name in index:
-            visit(parent.name, [*path, name])
-        state[name] = 2
-        order.append(name)
-
-    for name in names:
-        visit(name, [name])
-    return [n for n in order if n not in cyclic], sorted(cyclic)
+from reconciler.spec import Desired, Manifest
 
 
 def plan_orphans(
@@ -115,6 +86,7 @@ def cut_to_targets(
         return steps, notes
     scope: set[str] = set()
     extra: list[Diagnostic] = []
+    parents = parents_of(desired.manifests)
     for target in sorted(set(targets)):
         if desired.manifest(target) is None and target not in state.models:
             extra.append(diag.error(
@@ -122,7 +94,7 @@ def cut_to_targets(
                 "Name a manifest's metadata.name (or an orphaned managed model).",
             ))
         scope.add(target)
-        scope.update(parent_chain(desired, target))
+        scope.update(ancestors(parents, target))
     kept = [s for s in steps if s.name in scope and s.action is not Action.UPLOAD]
     needed = {d for s in kept for d in s.depends_on}
     uploads = {s.key for s in steps if s.action is Action.UPLOAD and s.key in needed}
@@ -153,7 +125,7 @@ def retirement_notes(
     dated = dated_base_models(snapshot.models)
     notes: list[Diagnostic] = []
     for manifest in desired.manifests if dated else ():
-        base = root_base_model(desired, manifest.name, index)
+        base = root_base_model(index, manifest.name)
         found = retiring_base(base, dated, today) if base else None
         if found is not None:
             listed, left = found

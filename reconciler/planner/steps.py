@@ -27,9 +27,9 @@ from reconciler.plan import (
     UploadFile,
     VerifyModel,
 )
-from reconciler.planner.compare import root_base_model
 from reconciler.planner.identity import file_name, sha_from_file_name
 from reconciler.planner.state import ModelState, RemoteState, Version
+from reconciler.refs import root_base_model
 from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
 from reconciler.spec import DatasetRef, Desired, Manifest
 
@@ -107,7 +107,7 @@ def file_ref(ctx: Ctx, name: str, ref: DatasetRef | None) -> str | FromStep | No
 
 def estimate_for(ctx: Ctx, manifest: Manifest) -> Estimate | None:
     info = ctx.desired.datasets.get(manifest.spec.training_file.repo_path)
-    base = root_base_model(ctx.desired, manifest.name, ctx.index)
+    base = root_base_model(ctx.index, manifest.name)
     if info is None or base is None:
         return None
     n_epochs = manifest.spec.method.hyperparameter("n_epochs")
