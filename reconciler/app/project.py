@@ -15,6 +15,7 @@ from types import MappingProxyType
 from reconciler import datasets
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics
 from reconciler.loader import LoadResult, check_dataset_path, load_project
+from reconciler.paths import inside
 from reconciler.refs import root_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
 
@@ -33,9 +34,7 @@ def load(directory: str, config: str | None = None, *, with_datasets: bool = Tru
 def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnostic]]:
     root = desired.settings.root
     cache_dir: str | None = os.path.join(root, ".ftctl", "cache")
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(os.path.join(root, ".ftctl"))]) \
-            != real_root:
+    if not inside(root, os.path.join(root, ".ftctl")):
         cache_dir = None  # a committed .ftctl symlink must not make us write outside the repo
     infos: dict[str, DatasetInfo] = {}
     diags: list[Diagnostic] = []

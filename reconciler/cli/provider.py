@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
 from reconciler.errors import ConfigError
+from reconciler.paths import inside
 from reconciler.spec import ProviderType, Settings
 
 DEFAULT_LOCAL_SPEED = 200.0
@@ -46,8 +47,7 @@ def _local_emulator(settings: Settings) -> Any:
     from reconciler.emulator.server import start_in_background
 
     db_path = emulator_db_path(settings)
-    real_root = os.path.realpath(settings.root)
-    if os.path.commonpath([real_root, os.path.realpath(db_path)]) != real_root:
+    if not inside(settings.root, db_path):
         raise ConfigError(f"{STATE_DIR} in the project is a symlink that leads outside it; "
                           "remove it (the local emulator keeps its state there)")
     os.makedirs(os.path.dirname(db_path), exist_ok=True)

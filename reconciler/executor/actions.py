@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from reconciler.errors import PermanentApiError, RetryableApiError
 from reconciler.events import Reporter
+from reconciler.paths import inside
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, FromStep, Step, UploadFile
 from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
@@ -85,7 +86,7 @@ class Actions:
         if present is not None:
             return present, "already present"
         path = os.path.join(self.root, p.repo_path)
-        if not _inside(self.root, path):
+        if not inside(self.root, path):
             # A saved plan is a file anyone could edit: never send bytes from outside the project.
             raise StepFailed(f"{p.repo_path} is outside the project; refusing to upload it")
         if _sha256_of(path) != p.sha256:
@@ -201,12 +202,6 @@ class Actions:
                 raise
             return "already gone"
         return ""
-
-
-def _inside(root: str, path: str) -> bool:
-    """path, symlinks resolved, lies inside root."""
-    real_root, real = os.path.realpath(root), os.path.realpath(path)
-    return os.path.commonpath([real_root, real]) == real_root
 
 
 def _sha256_of(path: str) -> str:

@@ -22,6 +22,7 @@ from reconciler.diagnostics import warning as warn
 from reconciler.loader.crosscheck import cross_checks, unique
 from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
+from reconciler.paths import inside
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Desired,
@@ -56,7 +57,7 @@ def load_project(directory: str, config: str | None = None) -> LoadResult:
     root = os.path.dirname(settings_path)
     label = os.path.basename(settings_path)
     sources: dict[str, str] = {}
-    if _leads_outside(settings_path, root):
+    if not inside(root, settings_path):
         # A pull request may replace ftctl.yaml with a link to /proc/self/environ or ~/.netrc.
         return LoadResult(None, (error(
             "the settings file is a symlink that resolves outside the project directory",
@@ -105,12 +106,6 @@ def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
     if patterns and len(patterns) == len(items):
         return dataclasses.replace(base, manifests=patterns)
     return base
-
-
-def _leads_outside(path: str, root: str) -> bool:
-    """path, symlinks resolved, lies outside root (the settings file's own directory)."""
-    real_root, real = os.path.realpath(root), os.path.realpath(path)
-    return os.path.commonpath([real_root, real]) != real_root
 
 
 def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None, Diagnostics]:
@@ -212,7 +207,6 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
     found: set[str] = set()
     diags: list[Diagnostic] = []
     settings_file = settings.source.file if settings.source else SETTINGS_FILE
-    real_root = os.path.realpath(settings.root)
     for i, pattern in enumerate(settings.manifests):
         where = doc.locate(("manifests", i)) or settings.source
         if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
@@ -225,7 +219,7 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
                 continue
-            if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+            if not inside(settings.root, full):
                 diags.append(error(
                     f"manifest {rel} resolves outside the project through a symlink",
                     f"Matched by '{pattern}'; it was not read. Manifests must live inside the "
