@@ -27,7 +27,14 @@ from reconciler.client.parse import (
 from reconciler.client.parts import PartFile, md5_of
 from reconciler.errors import PermanentApiError, RetryableApiError
 from reconciler.planner.identity import META_OP, META_WORKSPACE
-from reconciler.snapshot import Checkpoint, JobEvent, RemoteFile, RemoteJob, RemoteModel
+from reconciler.snapshot import (
+    Checkpoint,
+    JobEvent,
+    RemoteFile,
+    RemoteJob,
+    RemoteModel,
+    first_usable,
+)
 
 T = TypeVar("T")
 Progress = Callable[[int, int], None]
@@ -117,11 +124,9 @@ class RemoteApi:
 
     def find_file(self, filename: str, size: int, purpose: str = "fine-tune") -> RemoteFile | None:
         """An uploaded file with this name and byte size (content-addressed names)."""
-        found = [
-            f for f in self.list_files(purpose)
-            if f.filename == filename and f.bytes == size and f.status != "error"
-        ]
-        return min(found, key=lambda f: (f.created_at, f.id)) if found else None
+        return first_usable(
+            f for f in self.list_files(purpose) if f.filename == filename and f.bytes == size
+        )
 
     # -- writes ------------------------------------------------------------------------------
 

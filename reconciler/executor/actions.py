@@ -30,7 +30,8 @@ Outputs = tuple[dict[str, str], str, RemoteJob | None]  # (values for FromStep, 
 class Remote(JobReader, Protocol):
     """The part of RemoteApi (reconciler.client.api) the executor uses."""
 
-    def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]: ...
+    def find_file(self, filename: str, size: int, purpose: str = "fine-tune"
+                  ) -> RemoteFile | None: ...
 
     def upload_file(
         self,
@@ -112,11 +113,7 @@ class Actions:
 
     def _find_file(self, p: UploadFile) -> RemoteFile | None:
         """The oldest usable file under the content-addressed name (racing uploads agree)."""
-        files = [
-            f for f in self.api.list_files(p.purpose)
-            if f.filename == p.filename and f.bytes == p.bytes and f.status != "error"
-        ]
-        return min(files, key=lambda f: (f.created_at, f.id)) if files else None
+        return self.api.find_file(p.filename, p.bytes, p.purpose)
 
     def _create(self, p: CreateJob) -> tuple[RemoteJob, str]:
         body = self._body(p)

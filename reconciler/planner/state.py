@@ -207,7 +207,7 @@ def _recorded_verdicts(snapshot: Snapshot) -> dict[str, list[RecordedVerdict]]:
     out: dict[str, list[RecordedVerdict]] = {}
     for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
         recorded = parse_verdict_file_name(f.filename)
-        if recorded is not None and f.status not in ("error", "deleted"):
+        if recorded is not None and f.usable:
             out.setdefault(recorded.job_id, []).append(recorded)
     return out
 

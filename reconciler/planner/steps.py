@@ -30,7 +30,7 @@ from reconciler.plan import (
 from reconciler.planner.identity import file_name, sha_from_file_name
 from reconciler.planner.state import ModelState, RemoteState, Version
 from reconciler.refs import root_base_model
-from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
+from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot, first_usable
 from reconciler.spec import DatasetRef, Desired, Manifest
 
 MODEL_FIELD = "fine_tuned_model"  # the result field a {ref:} child reads from its parent's step
@@ -70,14 +70,13 @@ class Ctx:
 
 def usable_files(snapshot: Snapshot) -> dict[str, RemoteFile]:
     """sha256 -> the oldest usable remote file carrying it (so re-uploads are never needed)."""
-    out: dict[str, RemoteFile] = {}
-    for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
-        if f.purpose != "fine-tune" or f.status in ("error", "deleted"):
-            continue
+    by_sha: dict[str, list[RemoteFile]] = {}
+    for f in snapshot.files:
         sha = sha_from_file_name(f.filename)
-        if sha is not None and sha not in out:
-            out[sha] = f
-    return out
+        if sha is not None and f.purpose == "fine-tune":
+            by_sha.setdefault(sha, []).append(f)
+    found = {sha: first_usable(files) for sha, files in by_sha.items()}
+    return {sha: f for sha, f in found.items() if f is not None}
 
 
 
