@@ -34,7 +34,7 @@ class ProviderType(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParentRef:
-    """`model: {ref: NAME}`: build on the current version of another managed model."""
+    """`model: {ref: NAME}`: build on the serving version of another managed model."""
 
     name: str
 

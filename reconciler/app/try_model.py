@@ -54,7 +54,7 @@ class TryResult:
 
 
 def resolve(ws: Workspace, ref: str, version: int | None = None) -> Target:
-    """A manifest/managed name (its current version, or `version`), a job id, or a model id."""
+    """A manifest/managed name (its serving version, or `version`), a job id, or a model id."""
     if is_model_id(ref) or is_job_id(ref):
         if version is not None:
             raise Refused("--version selects a version of a model name; "

@@ -49,7 +49,7 @@ def _canonical(value: object) -> str:
 def spec_hash(essence: Mapping[str, object]) -> str:
     """The `ftctl-spec` value: sha256 (first 32 hex) of the retrain-forcing essence of a spec.
 
-    The caller (essence.spec_essence) decides which fields are in it; this only hashes.
+    The caller (normalize.hash_essence) decides which fields are in it; this only hashes.
     """
     return hashlib.sha256(_canonical(essence).encode()).hexdigest()[:32]
 

@@ -1,4 +1,4 @@
-"""Essences: a manifest and a remote job normalised into the same manifest vocabulary.
+"""Normal forms ("essences"): a manifest and a remote job in the same manifest vocabulary.
 
 L1 pure logic, no I/O. The planner compares essences, never raw objects (kopf's diff-base
 essence): both sides are reduced to the fields that force a retrain, and the loose rules are

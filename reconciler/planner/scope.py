@@ -1,6 +1,7 @@
-"""The planner's whole-plan concerns: the {ref:} order, orphans, --target, the cost total.
+"""The planner's whole-plan concerns: orphans, --target, base-model retirement notes, and the
+job's `method` body.
 
-Pure, no I/O; part of the planner (split out of planner.py to keep modules small).
+Pure, no I/O; part of the planner.
 """
 
 from __future__ import annotations
