@@ -169,6 +169,26 @@ def test_a_model_to_delete_that_is_gone_makes_it_stale() -> None:
         planfile.ensure_fresh(plan, _snapshot(done, models=()))
 
 
+def test_a_model_to_verify_that_is_gone_or_a_verdict_recorded_since_makes_it_stale() -> None:
+    done = _job("ftjob-1", JobStatus.SUCCEEDED, "ft:a:1")
+    verify = Step(key="a/verify/ftjob-1", action=Action.VERIFY, name="a",
+                  reason=Reason.UNVERIFIED,
+                  payload=VerifyModel(name="a", job_id="ftjob-1", model_id="ft:a:1",
+                                      base_model="gpt-4o-mini", version=1,
+                                      checks=(Check(prompt="p", expect_contains="x"),),
+                                      checks_id="0" * 16))
+    plan = _plan_for(_snapshot(done), verify)
+    with pytest.raises(StalePlanError, match="model ft:a:1 it would check no longer exists"):
+        planfile.ensure_fresh(plan, _snapshot(done, models=()))
+    verdict = RemoteFile(id="file-v", filename=f"ftctl-verdict-ftjob-1-{'0' * 16}-passed.jsonl",
+                         bytes=10, purpose="fine-tune", created_at=2)
+    recorded = _snapshot(done)
+    recorded = Snapshot(workspace="w", files=(*recorded.files, verdict), jobs=recorded.jobs,
+                        models=recorded.models)
+    with pytest.raises(StalePlanError, match="managed jobs, files or models changed"):
+        planfile.ensure_fresh(plan, recorded)
+
+
 def test_another_change_is_stale_in_general_words() -> None:
     before = _snapshot()
     plan = _plan_for(before, _DELETE)
