@@ -79,10 +79,6 @@ class ModelState:
     checks_id: str | None = None  # identity of its manifest's checks; None without checks
 
     @property
-    def jobs(self) -> tuple[RemoteJob, ...]:
-        return tuple(v.job for v in self.versions)
-
-    @property
     def latest(self) -> Version | None:
         """The newest version, not counting cancelled duplicates of a version another job
         holds (two racing applies create one version twice and cancel the later job)."""
@@ -128,9 +124,6 @@ class ModelState:
     def max_version(self) -> int:
         return max((v.number for v in self.versions), default=0)
 
-    def version(self, number: int) -> Version | None:
-        return next((v for v in reversed(self.versions) if v.number == number), None)
-
     def newer_than(self, version: Version, other: Version | None) -> bool:
         return other is None or self.versions.index(version) > self.versions.index(other)
 
@@ -158,11 +151,6 @@ class RemoteState:
 
     def __iter__(self) -> Iterator[ModelState]:
         return iter(self.models[n] for n in sorted(self.models))
-
-    def owner_of(self, job_id: str) -> ModelState | None:
-        """The model a job is a version of (None: not one of this workspace's)."""
-        return next((m for m in self.models.values() if any(j.id == job_id for j in m.jobs)),
-                    None)
 
 
 def version_number(job: RemoteJob) -> int:

@@ -15,6 +15,7 @@ from reconciler.app.apply import ApplyOptions, ApplyReport, run_apply
 from reconciler.app.inspect import ModelInfo, outputs, run_show
 from reconciler.app.plan import PlanRunOptions, run_drift, run_plan
 from reconciler.app.try_model import Prompt, try_model
+from reconciler.cli.cmd_show import format_models
 from reconciler.events import NullReporter
 from reconciler.plan import Action, DriftKind, Plan, Reason
 from reconciler.planner.verdicts import parse_verdict_file_name
@@ -112,6 +113,10 @@ def test_a_version_that_failed_its_checks_never_serves(local: Local) -> None:
     assert (v2.version, v2.verdict, v2.current) == (2, "checks failed", False)
     assert (bot.versions[1].model_id, bot.versions[1].current) == (v1, True)
     assert bot.current_model == v1
+    lines = format_models((bot,)).splitlines()
+    assert lines[0] == f"bot: {v1}"
+    assert lines[1].startswith("  v2  ") and lines[1].endswith("(checks failed)")
+    assert lines[2].startswith("  v1  ") and lines[2].endswith("(current)")
     assert outputs(models.values())["bot"] == v1
     answered = try_model(local.workspace(), "bot", Prompt(text="Where is order 3?"))
     assert answered.target.model == v1 and "tracking" in answered.answer
