@@ -6,8 +6,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from builders import a_desired, a_job_for, a_manifest, a_snapshot, a_verdict_file, files_for
+from builders import (
+    a_desired,
+    a_job_for,
+    a_manifest,
+    a_snapshot,
+    a_verdict_file,
+    files_for,
+)
 
+from reconciler.plan import Action, CreateJob, NoChange, Reason
+from reconciler.planner import plan
 from reconciler.planner.state import ModelState, Verdict, build_state
 from reconciler.planner.verdicts import (
     RecordedVerdict,
@@ -18,7 +27,7 @@ from reconciler.planner.verdicts import (
     verdict_file_name,
 )
 from reconciler.snapshot import RemoteJob
-from reconciler.spec import Check
+from reconciler.spec import Check, Manifest, UpdatePolicy
 
 CHECKS = (Check(prompt="Where is my order?", expect_contains="tracking"),)
 
@@ -103,3 +112,37 @@ def test_without_checks_every_trained_version_may_serve() -> None:
     state, jobs = _state(False, checks=())  # a failed verdict under checks since removed
     assert [v.verdict for v in state.versions] == [Verdict.NO_CHECKS, Verdict.NO_CHECKS]
     assert state.serving is not None and state.serving.job.id == jobs[1].id
+
+
+def _checked(manifest: Manifest) -> Manifest:
+    return replace(manifest, spec=replace(manifest.spec, checks=CHECKS))
+
+
+def test_continue_trains_from_the_serving_version_never_from_a_failed_one() -> None:
+    old = a_desired(_checked(a_manifest("bot", update=UpdatePolicy.CONTINUE)))
+    v1 = a_job_for(old, "bot", id="ftjob-1")
+    v2 = a_job_for(old, "bot", id="ftjob-2", version=2, model=v1.fine_tuned_model)
+    files = (*files_for(old), a_verdict_file(v1, CHECKS, passed=True, created_at=2),
+             a_verdict_file(v2, CHECKS, passed=False, created_at=3))
+    new = a_desired(_checked(a_manifest("bot", update=UpdatePolicy.CONTINUE,
+                                        hyperparameters={"n_epochs": 5})))
+    result = plan(new, a_snapshot(jobs=[v1, v2], files=files))
+    create = next(s for s in result.steps if s.key == "bot/create-job")
+    assert create.action is Action.CONTINUE
+    assert isinstance(create.payload, CreateJob) and create.payload.model == v1.fine_tuned_model
+
+
+def test_going_back_to_the_serving_version_spec_trains_nothing() -> None:
+    old = a_desired(_checked(a_manifest("bot", hyperparameters={"n_epochs": 2})))
+    new = a_desired(_checked(a_manifest("bot", hyperparameters={"n_epochs": 4})))
+    v1 = a_job_for(old, "bot", id="ftjob-1")
+    v2 = a_job_for(new, "bot", id="ftjob-2", version=2)
+    files = (*files_for(old), a_verdict_file(v1, CHECKS, passed=True, created_at=2),
+             a_verdict_file(v2, CHECKS, passed=False, created_at=3))
+    reverted = plan(old, a_snapshot(jobs=[v1, v2], files=files))
+    assert not reverted.changes and reverted.converged
+    (step,) = reverted.steps
+    assert step.reason is Reason.UNCHANGED and step.payload == NoChange(
+        job_id="ftjob-1", model_id=v1.fine_tuned_model, status="succeeded", version=1)
+    stuck = plan(new, a_snapshot(jobs=[v1, v2], files=files))
+    assert [s.reason for s in stuck.steps] == [Reason.CHECKS_FAILED] and not stuck.converged
