@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 
 from reconciler import planfile
@@ -31,6 +30,7 @@ from reconciler.plan import NoChange, Plan, PlanOptions, Reason, VerifyModel
 from reconciler.planner import plan as make_plan
 from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Desired, Settings
+from reconciler.timestamps import utc_date
 from reconciler.waiting import DEFAULT_POLL_INTERVAL
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
@@ -174,7 +174,7 @@ class _Session:
         snapshot = observe(self.api, self.desired)
         if self.options.planfile is not None:
             return _saved_plan(self.options.planfile, snapshot), snapshot
-        today = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
+        today = utc_date(self.clock())
         plan = make_plan(self.desired, snapshot, PlanOptions(
             targets=self.options.targets, retry_failed=self.options.retry_failed,
             commit=git_commit(self.desired.settings.root), today=today,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 
@@ -12,6 +11,7 @@ from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
 from reconciler.diagnostics import has_errors
 from reconciler.render.diagnostics import format_text
+from reconciler.timestamps import utc_minute
 
 
 @click.command("show")
@@ -66,4 +66,4 @@ def _version_line(v: VersionInfo) -> str:
 
 
 def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    return utc_minute(ts)

@@ -7,7 +7,6 @@ models; the decisions live in decide.py.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from reconciler import diagnostics as diag
@@ -32,6 +31,7 @@ from reconciler.planner.state import ModelState, RemoteState, Version
 from reconciler.refs import root_base_model
 from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot, first_usable
 from reconciler.spec import DatasetRef, Desired, Manifest
+from reconciler.timestamps import utc_minute
 
 MODEL_FIELD = "fine_tuned_model"  # the result field a {ref:} child reads from its parent's step
 
@@ -178,5 +178,4 @@ def noop(ctx: Ctx, name: str, reason: Reason, version: Version | None) -> None:
 def eta(job: RemoteJob) -> str:
     if not job.estimated_finish:
         return ""
-    when = dt.datetime.fromtimestamp(job.estimated_finish, tz=dt.UTC)
-    return f" (ETA {when.strftime('%Y-%m-%d %H:%M')} UTC)"
+    return f" (ETA {utc_minute(job.estimated_finish)} UTC)"
