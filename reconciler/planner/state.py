@@ -14,7 +14,7 @@ serving until it is checked again; a version whose checks failed never serves. P
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from reconciler.planner.identity import META_NAME, META_SPEC, META_WORKSPACE, job_version
@@ -77,6 +77,18 @@ class ModelState:
     versions: tuple[Version, ...] = ()
     declared: bool = True  # False: no manifest declares it (an orphan, or a name typed wrong)
     checks_id: str | None = None  # identity of its manifest's checks; None without checks
+    # Derived once from `versions` (every reader asks for them, many times per plan):
+    trained: tuple[Version, ...] = field(init=False)  # succeeded, model exists; newest first
+    in_flight: tuple[Version, ...] = field(init=False)  # still training; newest first
+    serving: Version | None = field(init=False)  # the version that serves (module doc)
+
+    def __post_init__(self) -> None:
+        newest_first = tuple(reversed(self.versions))
+        trained = tuple(v for v in newest_first if v.trained)
+        object.__setattr__(self, "trained", trained)
+        object.__setattr__(self, "in_flight",
+                           tuple(v for v in newest_first if not v.status.is_terminal))
+        object.__setattr__(self, "serving", next((v for v in trained if v.may_serve), None))
 
     @property
     def latest(self) -> Version | None:
@@ -95,25 +107,10 @@ class ModelState:
         )
 
     @property
-    def in_flight(self) -> tuple[Version, ...]:
-        """Versions still training (or validating, queued, paused), newest first."""
-        return tuple(v for v in reversed(self.versions) if not v.status.is_terminal)
-
-    @property
-    def trained(self) -> tuple[Version, ...]:
-        """Succeeded versions whose model still exists, newest first."""
-        return tuple(v for v in reversed(self.versions) if v.trained)
-
-    @property
     def candidate(self) -> Version | None:
         """The newest trained version: what the manifest is compared with."""
         trained = self.trained
         return trained[0] if trained else None
-
-    @property
-    def serving(self) -> Version | None:
-        """The version that serves: the newest trained one allowed to (see the module doc)."""
-        return next((v for v in self.trained if v.may_serve), None)
 
     @property
     def serving_model(self) -> str | None:
