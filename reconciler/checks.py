@@ -75,12 +75,16 @@ def gate(
     """Run the checks of a trained version, then record the verdict on the provider.
 
     The one call the executor makes for a version's gate (metrics: room for an evaluation's
-    numbers, recorded with the verdict). No checks: nothing to run or record."""
+    numbers, recorded with the verdict). No checks: nothing to run or record. A check the
+    model could not answer (the provider failed) records nothing: the step fails and the next
+    plan verifies the version again, rather than a passing model being marked failed for good."""
     checks = [c for c in request.checks if isinstance(c, Check)]
     if not checks:
         return ()
     results = run_checks(api, request.name, request.model_id, checks,
                          base_model=request.base_model)
+    if any(r.unanswered for r in results):
+        return results
     record_verdict(api, VerdictRecord(
         name=request.name, job_id=request.job_id, model_id=request.model_id,
         checks_id=request.checks_id, passed=all(r.passed for r in results),
@@ -156,11 +160,12 @@ def run_checks(
     completions = uses_completions(model, base_model)
     results = []
     for index, check in enumerate(checks, start=1):
+        unanswered = False
         try:
             answer = ask(api, model, check, completions=completions)
             reason = verdict(check, answer)
         except ApiError as exc:
-            answer, reason = "", f"the model could not be queried: {exc}"
+            answer, reason, unanswered = "", f"the model could not be queried: {exc}", True
         if reason:
             reason = f"{reason}, got {_clip(answer)!r}" if answer else reason
         results.append(
@@ -172,6 +177,7 @@ def run_checks(
                 passed=not reason,
                 answer=answer,
                 reason=reason,
+                unanswered=unanswered,
             )
         )
     return tuple(results)

@@ -60,6 +60,7 @@ class CheckResult:
     passed: bool
     answer: str = ""
     reason: str = ""  # why it failed, in one sentence
+    unanswered: bool = False  # the model could not be queried: no verdict either way
 
 
 class Reporter(Protocol):

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.checks import (
     VerdictNotRecorded,
+    gate,
     record_verdict,
     run_checks,
     uses_completions,
@@ -17,7 +18,7 @@ from reconciler.checks import (
 from reconciler.client.api import RemoteApi
 from reconciler.errors import PermanentApiError
 from reconciler.executor import ExecOptions, execute
-from reconciler.plan import Plan
+from reconciler.plan import Plan, VerifyModel
 from reconciler.planner.verdicts import VerdictRecord, verdict_bytes
 from reconciler.spec import Check
 
@@ -125,3 +126,14 @@ def test_a_provider_that_cannot_store_a_verdict_is_a_clear_error() -> None:
     message = str(info.value)
     assert "refused to store the checks verdict of job ftjob-1" in message
     assert "ftctl-verdict-" in message and "Invalid purpose" in message
+
+
+def test_a_model_that_cannot_be_queried_records_no_verdict(api: RemoteApi) -> None:
+    request = VerifyModel(name="bot", job_id="ftjob-x", model_id="ft:gpt-4o-mini:org:gone:1",
+                          base_model="gpt-4o-mini-2024-07-18", version=1,
+                          checks=(Check(prompt="hi", expect_contains="hello"),),
+                          checks_id="0" * 16)
+    (result,) = gate(api, request)
+    assert not result.passed and result.unanswered
+    assert "could not be queried" in result.reason
+    assert not [f for f in api.list_files("fine-tune") if f.filename.startswith("ftctl-verdict")]
