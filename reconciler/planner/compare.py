@@ -1,9 +1,9 @@
-"""How a remote job compares with its manifest, and the manifests' {ref:} and base-model facts.
+"""How a remote job compares with its manifest, and which base models are close to retirement.
 
 Pure, no I/O; part of the planner. Versions, verdicts and the serving version are the
-model-state layer's (state.py); this module compares one job with what a manifest asks for now
-and answers questions about the manifests: the {ref:} chain, the base model at its root, and
-base models close to retirement.
+model-state layer's (state.py), the {ref:} chain is refs.py's; this module compares one job with
+what a manifest asks for now (its `ftctl-spec`, then field by field) and finds base models that
+announce a shutdown date.
 """
 
 from __future__ import annotations
