@@ -1,20 +1,30 @@
-"""Run a manifest's `checks` against a newly trained model: the gate before retiring old versions.
+"""The gate: run a manifest's `checks` against a trained version and record the verdict.
 
-`run_gate` is the whole gate: the checks, then the evaluation against the serving version when
-the manifest has one (its result carries the metrics). Chat models are asked through chat
-completions; the legacy completion bases (babbage-002, davinci-002) and models fine-tuned from
-them through completions. Only reads the remote.
+A version serves, and older versions are retired, only once its checks passed. Chat models are
+asked through chat completions; the legacy completion bases (babbage-002, davinci-002) and
+models fine-tuned from them through completions. The verdict is recorded on the provider as a
+small file (planner.verdicts), so it outlives the machine that reached it; that upload is the
+only write here.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
-from typing import Any, Protocol
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-from reconciler.errors import ApiError
-from reconciler.evaluation.runner import EvalRequest, evaluate
+from reconciler.errors import ApiError, FtctlError, PermanentApiError
 from reconciler.events import CheckResult
+from reconciler.plan import VerifyModel
+from reconciler.planner.verdicts import (
+    VERDICT_PREFIX,
+    VERDICT_PURPOSE,
+    VerdictRecord,
+    verdict_bytes,
+)
+from reconciler.snapshot import RemoteFile
 from reconciler.spec import Check
 
 COMPLETION_BASES = ("babbage-002", "davinci-002")
@@ -40,6 +50,69 @@ class ModelCaller(Protocol):
         max_tokens: int | None = None,
         temperature: float | None = None,
     ) -> str: ...
+
+
+class VerdictStore(Protocol):
+    """The part of RemoteApi that records verdicts."""
+
+    def find_file(self, filename: str, size: int, purpose: str = ...) -> RemoteFile | None: ...
+
+    def upload_file(self, path: str, *, filename: str, purpose: str = ...) -> RemoteFile: ...
+
+
+class GateApi(ModelCaller, VerdictStore, Protocol):
+    """What the gate needs of the remote: ask the model, record the verdict."""
+
+
+class VerdictNotRecorded(FtctlError):
+    """The provider did not store a checks verdict: without it no later run can tell whether
+    the version passed, so the version is not treated as checked."""
+
+
+def gate(
+    api: GateApi, request: VerifyModel, *, metrics: Mapping[str, object] | None = None
+) -> tuple[CheckResult, ...]:
+    """Run the checks of a trained version, then record the verdict on the provider.
+
+    The one call the executor makes for a version's gate (metrics: room for an evaluation's
+    numbers, recorded with the verdict). No checks: nothing to run or record. A check the
+    model could not answer (the provider failed) records nothing: the step fails and the next
+    plan verifies the version again, rather than a passing model being marked failed for good."""
+    checks = [c for c in request.checks if isinstance(c, Check)]
+    if not checks:
+        return ()
+    results = run_checks(api, request.name, request.model_id, checks,
+                         base_model=request.base_model)
+    if any(r.unanswered for r in results):
+        return results
+    record_verdict(api, VerdictRecord(
+        name=request.name, job_id=request.job_id, model_id=request.model_id,
+        checks_id=request.checks_id, passed=all(r.passed for r in results),
+        failures=tuple((r.index, r.reason) for r in results if not r.passed),
+        metrics=dict(metrics or {}),
+    ))
+    return results
+
+
+def record_verdict(api: VerdictStore, record: VerdictRecord) -> None:
+    """Upload the verdict file once: a retry or a resumed apply finds it and stops."""
+    data = verdict_bytes(record)
+    name = record.file_name
+    if api.find_file(name, len(data), VERDICT_PURPOSE) is not None:
+        return
+    with tempfile.TemporaryDirectory(prefix="ftctl-verdict") as tmp:
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        try:
+            api.upload_file(path, filename=name, purpose=VERDICT_PURPOSE)
+        except PermanentApiError as exc:
+            raise VerdictNotRecorded(
+                f"the provider refused to store the checks verdict of job {record.job_id} "
+                f"({exc}); ftctl records verdicts as small files named {VERDICT_PREFIX}…, "
+                f"purpose {VERDICT_PURPOSE}, and without one it cannot tell later whether "
+                f"{record.model_id} passed its checks"
+            ) from exc
 
 
 def uses_completions(model: str, base_model: str | None = None) -> bool:
@@ -87,11 +160,12 @@ def run_checks(
     completions = uses_completions(model, base_model)
     results = []
     for index, check in enumerate(checks, start=1):
+        unanswered = False
         try:
             answer = ask(api, model, check, completions=completions)
             reason = verdict(check, answer)
         except ApiError as exc:
-            answer, reason = "", f"the model could not be queried: {exc}"
+            answer, reason, unanswered = "", f"the model could not be queried: {exc}", True
         if reason:
             reason = f"{reason}, got {_clip(answer)!r}" if answer else reason
         results.append(
@@ -103,6 +177,7 @@ def run_checks(
                 passed=not reason,
                 answer=answer,
                 reason=reason,
+                unanswered=unanswered,
             )
         )
     return tuple(results)

@@ -297,7 +297,7 @@ def _headline(report: ApplyReport) -> str:
     if report.plan is not None and report.plan.has_errors:
         return "Apply refused: the plan has errors (above). Nothing was changed."
     if report.plan is not None and not report.plan.changes and not report.results:
-        if report.ok:
+        if report.ok and report.plan.converged:
             return "No changes. The remote matches the manifests."
         return "No changes to carry out, but the current versions need attention:"
     if report.ok:

@@ -3,7 +3,6 @@
     FtctlError                      anything ftctl reports and exits 1 for
     ├── ConfigError                 settings cannot be used at all (no ftctl.yaml, bad flag combo)
     ├── StalePlanError              a saved plan no longer matches the remote
-    ├── PlanFailedError             the plan cannot be carried out (prevent_destroy, ...)
     └── ApiError                    the provider answered with an error (status, request id)
         ├── RetryableApiError       408, 409, 429, 5xx, connection errors: retried with backoff
         └── PermanentApiError       400, 401, 403, 404 and other 4xx: never retried
@@ -26,10 +25,6 @@ class ConfigError(FtctlError):
 
 class StalePlanError(FtctlError):
     """A saved plan was made from a remote state that has since changed."""
-
-
-class PlanFailedError(FtctlError):
-    """The plan cannot be carried out as asked (e.g. it would delete a prevent_destroy model)."""
 
 
 class ApiError(FtctlError):

@@ -1,8 +1,8 @@
 """Billing estimates: default epochs, price lookup, cost of a training run and of an evaluation.
 
 L1 pure logic: values in, values out; no I/O. The constants are those of OpenAI's cookbook
-(dataset-rules §1.5): three epochs by default, clamped so that epochs x examples lands between
-100 and 25,000, and never outside [1, 25]. Validation tokens are not billed.
+and its documented defaults: three epochs by default, clamped so that epochs x examples lands
+between 100 and 25,000, and never outside [1, 25]. Validation tokens are not billed.
 """
 
 from __future__ import annotations
@@ -95,9 +95,10 @@ def estimate(
     cost_usd is None when that is unknown or the price table has no entry for the model.
     """
     epochs = resolve_epochs(n_epochs, info.examples)
-    if info.tokens is None:
+    tokens = info.tokens_for(model)
+    if tokens is None:
         return Estimate(training_tokens=None, epochs=epochs, cost_usd=None)
-    charged = epochs * info.tokens
+    charged = epochs * tokens
     price = price_for(model, prices)
     cost = None if price is None else round(charged * price.training_per_1m / 1_000_000, 6)
     return Estimate(training_tokens=charged, epochs=epochs, cost_usd=cost)

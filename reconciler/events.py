@@ -66,6 +66,7 @@ class CheckResult:
     answer: str = ""
     reason: str = ""  # why it failed, in one sentence
     evaluation: Outcome | None = None
+    unanswered: bool = False  # the model could not be queried: no verdict either way
 
 
 class Reporter(Protocol):

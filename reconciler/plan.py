@@ -7,7 +7,7 @@ re-plans).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.diagnostics import Diagnostics
@@ -39,6 +39,7 @@ class Action(StrEnum):
     CONTINUE = "continue"
     CANCEL = "cancel"
     DELETE = "delete"
+    VERIFY = "verify"
     NOOP = "noop"
 
     @property
@@ -53,6 +54,7 @@ _SYMBOLS = {
     Action.CONTINUE: "~",
     Action.CANCEL: "x",
     Action.DELETE: "-",
+    Action.VERIFY: "?",
     Action.NOOP: " ",
 }
 
@@ -69,12 +71,20 @@ class Reason(StrEnum):
     ORPHANED = "orphaned"
     DUPLICATE = "duplicate"
     MISSING_FILE = "missing_file"
+    UNVERIFIED = "unverified"  # a trained version whose checks have not run (verify)
+    CHECKS_CHANGED = "checks_changed"  # the serving version, checked again under new checks
     # Reasons carried by NOOP steps (reporting only; apply skips them).
     UNCHANGED = "unchanged"
     IN_PROGRESS = "in_progress"
     FAILED = "failed"  # latest job failed with this spec; no retry without a flag
+    CHECKS_FAILED = "checks_failed"  # the newest version failed its checks with this spec
     ADOPTED = "adopted"  # a hand-made job taken over through spec.adopt
     BLOCKED = "blocked"  # cannot be planned (e.g. its {ref:} parent has no version)
+
+
+# NOOP reasons that leave a model short of its manifest: a plan with one is not "No changes".
+UNSETTLED_REASONS = frozenset({Reason.IN_PROGRESS, Reason.FAILED, Reason.CHECKS_FAILED,
+                               Reason.BLOCKED})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +143,20 @@ class DeleteModel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyModel:
+    """Run a manifest's checks against a trained version and record the verdict on the
+    provider. checks_id: the checks' identity the verdict is recorded under."""
+
+    name: str
+    job_id: str
+    model_id: str
+    base_model: str  # what the job trained from: decides chat or completions for the checks
+    version: int
+    checks: tuple[object, ...]  # spec.Check values
+    checks_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoChange:
     """Payload of a NOOP step: what the model currently is, for reporting. Apply skips it."""
 
@@ -142,22 +166,18 @@ class NoChange:
     version: int | None = None
 
 
-Payload = UploadFile | CreateJob | CancelJob | DeleteModel | NoChange
+Payload = UploadFile | CreateJob | CancelJob | DeleteModel | VerifyModel | NoChange
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanOptions:
-    """Planning options (DESIGN §9 flags). today: YYYY-MM-DD for retirement warnings (the
-    planner reads no clock; the caller passes it in, None skips those warnings)."""
+    """Planning options (the `plan` and `apply` flags). today: YYYY-MM-DD for retirement
+    warnings (the planner reads no clock; the caller passes it in, None skips them)."""
 
     targets: tuple[str, ...] = ()
     retry_failed: bool = False
     commit: str | None = None
     today: str | None = None
-    # Names whose current version passed its checks in this apply (e.g. a job resumed and
-    # checked). Without it the planner cannot know, so versions beyond keep_versions of a model
-    # with checks are kept until a new version's create step (which runs the checks) succeeds.
-    checks_passed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,10 +208,9 @@ class Plan:
     steps: tuple[Step, ...] = ()
     notes: Diagnostics = ()
     format_version: str = FORMAT_VERSION
-    extra: tuple[tuple[str, object], ...] = field(default=())
-    # Sum of the step estimates (None when no step has one).
-    total_estimate: Estimate | None = None
     targets: tuple[str, ...] = ()  # --target names the plan was cut down to (empty: all)
+    # Facts the app attaches to a saved plan (the digest of the manifests it was made from).
+    extra: tuple[tuple[str, object], ...] = ()
 
     @property
     def changes(self) -> tuple[Step, ...]:
@@ -207,6 +226,17 @@ class Plan:
     def has_changes(self) -> bool:
         return any(s.action is not Action.NOOP for s in self.steps)
 
+    @property
+    def unsettled(self) -> tuple[Step, ...]:
+        """Models with nothing to carry out that still do not match their manifest: a job in
+        flight, a failed job or failed checks, or no serving version to build on."""
+        return tuple(s for s in self.steps if s.reason in UNSETTLED_REASONS)
+
+    @property
+    def converged(self) -> bool:
+        """Nothing to do and nothing pending: every model serves what its manifest asks for."""
+        return not self.has_changes and not self.unsettled
+
     def summary(self) -> dict[str, int]:
         counts = {a.value: 0 for a in Action}
         for step in self.steps:
@@ -218,6 +248,7 @@ class DriftKind(StrEnum):
     DELETED_OUT_OF_BAND = "deleted_out_of_band"  # a managed version's model is gone
     FAILED_JOB = "failed_job"  # the latest managed job failed
     CANCELLED_JOB = "cancelled_job"  # the latest managed job was cancelled
+    CHECKS_FAILED = "checks_failed"  # the newest trained version failed its checks
     ORPHAN = "orphan"  # managed jobs/models whose manifest is gone
     UNMANAGED_MODEL = "unmanaged_model"  # a fine-tuned model no managed job produced
     BASE_MODEL_RETIRING = "base_model_retiring"  # shutdown_date within 90 days

@@ -24,6 +24,7 @@ from reconciler.plan import (
     NoChange,
     Plan,
     Step,
+    VerifyModel,
 )
 from reconciler.planfile_schema import SchemaError, decode_plan, encode_plan
 from reconciler.planner.identity import state_fingerprint
@@ -163,6 +164,8 @@ def _step_stale(
             return f"job {p.job_id} it would cancel has since {_ended(job)}"
     if isinstance(p, DeleteModel) and p.model_id not in models:
         return f"model {p.model_id} it would delete no longer exists"
+    if isinstance(p, VerifyModel) and p.model_id not in models:
+        return f"model {p.model_id} it would check no longer exists"
     if isinstance(p, CreateJob):
         for file_id in (p.training_file, p.validation_file):
             if isinstance(file_id, str) and file_id not in files:

@@ -34,6 +34,7 @@ from reconciler.plan import (
     Reason,
     Step,
     UploadFile,
+    VerifyModel,
 )
 from reconciler.spec import Check
 
@@ -231,6 +232,10 @@ PAYLOADS: dict[str, Record] = {
     )),
     "cancel_job": Record(CancelJob, (("job_id", STR),)),
     "delete_model": Record(DeleteModel, (("model_id", STR), ("job_id", optional(STR)))),
+    "verify_model": Record(VerifyModel, (
+        ("name", STR), ("job_id", STR), ("model_id", STR), ("base_model", STR), ("version", INT),
+        ("checks", tuple_of(CHECK.kind())), ("checks_id", STR),
+    )),
     "no_change": Record(NoChange, (
         ("job_id", optional(STR)), ("model_id", optional(STR)), ("status", optional(STR)),
         ("version", optional(INT)),
@@ -256,8 +261,7 @@ DIAGNOSTIC = Record(Diagnostic, (
 PLAN = Record(Plan, (
     ("format_version", STR), ("workspace", STR), ("snapshot_fingerprint", STR),
     ("targets", STRS), ("steps", tuple_of(STEP.kind())),
-    ("notes", tuple_of(DIAGNOSTIC.kind())), ("total_estimate", optional(ESTIMATE.kind())),
-    ("extra", pairs(VALUE)),
+    ("notes", tuple_of(DIAGNOSTIC.kind())), ("extra", pairs(VALUE)),
 ))
 # Every record of the schema, for the test that each covers all of its class's fields.
 RECORDS: tuple[Record, ...] = (

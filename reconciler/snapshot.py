@@ -6,9 +6,8 @@ them into a Snapshot; the planner reads them as values.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 JsonScalar = str | int | float | bool | None
@@ -36,6 +35,17 @@ class RemoteFile:
     purpose: str
     created_at: int
     status: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Not failed or deleted: a job may train on it, a verdict in it stands."""
+        return self.status not in ("error", "deleted")
+
+
+def first_usable(files: Iterable[RemoteFile]) -> RemoteFile | None:
+    """The oldest usable file (by created_at, then id): racing uploads of one name agree on it."""
+    usable = [f for f in files if f.usable]
+    return min(usable, key=lambda f: (f.created_at, f.id)) if usable else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,11 +101,6 @@ class Snapshot:
     files: tuple[RemoteFile, ...] = ()
     jobs: tuple[RemoteJob, ...] = ()
     models: tuple[RemoteModel, ...] = ()
-
-    def fingerprint(self) -> str:
-        """sha256 of the canonical JSON of the snapshot."""
-        text = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

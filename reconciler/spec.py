@@ -51,7 +51,7 @@ class DeploymentSku(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParentRef:
-    """`model: {ref: NAME}`: build on the current version of another managed model."""
+    """`model: {ref: NAME}`: build on the serving version of another managed model."""
 
     name: str
 
@@ -197,7 +197,8 @@ class Manifest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Price:
-    """USD per 1M training tokens for a base model (or a prefix such as `gpt-4o-mini`)."""
+    """USD per 1M tokens for a base model (or a prefix such as `gpt-4o-mini`): training, and the
+    inference of its fine-tuned models (what an evaluation costs)."""
 
     model: str
     training_per_1m: float
@@ -259,7 +260,7 @@ class DatasetInfo:
     """Facts about one dataset file, read by `datasets` and handed to the planner as values.
 
     tokens: sum over examples of min(per-example limit, tokens) — the billable tokens of one
-    epoch (dataset-rules §1.5). tokens is None when the tokenizer for the model is unknown.
+    epoch. tokens is None when the tokenizer for the model is unknown.
     """
 
     repo_path: str
@@ -269,6 +270,12 @@ class DatasetInfo:
     tokens: int | None = None
     format: str | None = None  # chat | prompt_completion | dpo | reinforcement | mixed
     has_errors: bool = False
+    # (base model, tokens) for every base model a manifest trains on this file with.
+    tokens_by_model: tuple[tuple[str, int | None], ...] = ()
+
+    def tokens_for(self, model: str) -> int | None:
+        """Billable tokens of one epoch for `model` (`tokens` when it was not counted apart)."""
+        return next((t for m, t in self.tokens_by_model if m == model), self.tokens)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -24,8 +24,10 @@ from reconciler.plan import (
 )
 from reconciler.planner.compare import spec_of
 from reconciler.planner.identity import file_name, job_metadata, operation_id
+from reconciler.planner.verdicts import checks_id, verdict_file_name
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import (
+    Check,
     DatasetInfo,
     DatasetRef,
     Desired,
@@ -119,6 +121,14 @@ def a_desired(
 def a_file(sha256: str, *, id: str | None = None, created_at: int = 1) -> RemoteFile:
     return RemoteFile(id=id or f"file-{sha256[:8]}", filename=file_name(sha256), bytes=1234,
                       purpose="fine-tune", created_at=created_at, status="processed")
+
+
+def a_verdict_file(job: RemoteJob, checks: Sequence[Check], *, passed: bool,
+                   created_at: int = 2) -> RemoteFile:
+    """The file a gate uploads to record `job`'s verdict for `checks`."""
+    name = verdict_file_name(job.id, checks_id(checks), passed=passed)
+    return RemoteFile(id=f"file-verdict-{job.id}", filename=name, bytes=200, purpose="fine-tune",
+                      created_at=created_at, status="processed")
 
 
 def files_for(desired: Desired) -> tuple[RemoteFile, ...]:

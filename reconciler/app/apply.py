@@ -2,7 +2,8 @@
 -> confirm -> execute (uploads, jobs, waiting, checks, retiring) -> an ApplyReport.
 
 With --wait, jobs an earlier apply left training are followed alongside the new work; once
-they end, a second round carries out what they unlock ({ref:} children, retiring).
+they end, a second round plans and carries out what they unlock (verifying what they trained,
+{ref:} children, retiring). Every step comes from the planner.
 
 Never prints: progress goes to the injected Reporter, the summary is rendered by the CLI.
 """
@@ -12,25 +13,24 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 
 from reconciler import planfile
 from reconciler.app import project
-from reconciler.app.evaluate import gate
-from reconciler.app.resume import in_progress, retire_verified
+from reconciler.checks import gate
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
-from reconciler.executor import ExecOptions, Followed, execute
+from reconciler.executor import ExecOptions, execute
 from reconciler.observe import observe
-from reconciler.plan import Plan, PlanOptions
+from reconciler.plan import NoChange, Plan, PlanOptions, Reason, VerifyModel
 from reconciler.planner import plan as make_plan
 from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Check, Desired, Settings
+from reconciler.spec import Desired, Settings
+from reconciler.timestamps import utc_date
 from reconciler.waiting import DEFAULT_POLL_INTERVAL
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
@@ -38,7 +38,7 @@ OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyOptions:
-    """DESIGN §9 `apply` flags. concurrency None: the project's setting."""
+    """`ftctl apply` flags. concurrency None: the project's setting."""
 
     planfile: str | None = None
     auto_approve: bool = False
@@ -122,30 +122,20 @@ class _Session:
         self.sources: Mapping[str, str] = {}
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
-        plan, snapshot = self._plan()
+        plan, _ = self._plan()
         follow = self._to_follow(plan)
-        report = self._round(plan, snapshot, confirm, follow=follow)
+        report = self._round(plan, confirm, follow=follow)
         if report.interrupted or not report.approved or not follow:
             return report
-        # Jobs an earlier apply left training have ended: what they unlock ({ref:} children,
-        # retiring older versions once checks passed) is planned and carried out now.
-        plan, snapshot = self._plan()
-        verdicts: dict[str, bool] = {}
-        for c in report.checks:
-            verdicts[c.name] = verdicts.get(c.name, True) and c.passed
-        more = self._round(plan, snapshot, confirm, follow={}, verdicts=verdicts)
+        # Jobs an earlier apply left training have ended: what they unlock (verifying them,
+        # {ref:} children, retiring older versions once checks passed) is planned now.
+        plan, _ = self._plan()
+        more = self._round(plan, confirm, follow={})
         return _merge(report, more)
 
-    def _round(self, plan: Plan, snapshot: Snapshot, confirm: Callable[[Plan], bool] | None,
-               *, follow: Mapping[str, Followed],
-               verdicts: Mapping[str, bool] | None = None) -> ApplyReport:
-        checks: tuple[CheckResult, ...] = ()
-        if self.options.planfile is None and self.options.wait:
-            # A saved plan is carried out exactly as reviewed; a fresh one may also retire
-            # surplus versions whose current version passes its checks now.
-            plan, checks = retire_verified(self.api, self.desired, snapshot, plan,
-                                           verdicts or {}, verify=self._verify)
-        done = ApplyReport(plan=plan, checks=checks, diagnostics=plan.notes)
+    def _round(self, plan: Plan, confirm: Callable[[Plan], bool] | None,
+               *, follow: Mapping[str, str]) -> ApplyReport:
+        done = ApplyReport(plan=plan, diagnostics=plan.notes)
         if plan.has_errors or (not plan.changes and not follow):
             return done
         if plan.changes and self.options.auto_approve and self.announce is not None:
@@ -163,28 +153,24 @@ class _Session:
             poll_interval=self.options.poll_interval,
         ), verify=self._verify, follow=follow, clock=self.clock, sleep=self.sleep)
         return dataclasses.replace(
-            done, results=execution.results, checks=(*checks, *execution.checks),
+            done, results=execution.results, checks=execution.checks,
             jobs=execution.jobs, interrupted=execution.interrupted,
         )
 
-    def _to_follow(self, plan: Plan) -> dict[str, Followed]:
-        """Jobs the plan reports in progress, with their manifests' checks (only with --wait,
-        and never for a saved plan, which is carried out exactly as reviewed)."""
+    def _to_follow(self, plan: Plan) -> dict[str, str]:
+        """{job id: name} of the jobs the plan reports in progress (only with --wait, and
+        never for a saved plan, which is carried out exactly as reviewed)."""
         if self.options.planfile is not None or not self.options.wait:
             return {}
-        out: dict[str, Followed] = {}
-        for job_id, name in in_progress(plan).items():
-            manifest = self.desired.manifest(name)
-            out[job_id] = (name, manifest.spec.checks if manifest else ())
-        return out
+        return {
+            s.payload.job_id: s.name
+            for s in plan.steps
+            if s.reason is Reason.IN_PROGRESS and isinstance(s.payload, NoChange)
+            and s.payload.job_id
+        }
 
-    def _verify(self, name: str, model: str, checks: Sequence[Check],
-                base_model: str | None) -> tuple[CheckResult, ...]:
-        """The gate of a new version: checks, then the evaluation against the version that
-        served when the plan was made."""
-        assert self.snapshot is not None  # set by _plan before anything runs
-        return gate(self.api, self.desired, self.snapshot, name, model, checks,
-                    base_model=base_model, reporter=self.reporter)
+    def _verify(self, request: VerifyModel) -> tuple[CheckResult, ...]:
+        return gate(self.api, request)
 
     def _plan(self) -> tuple[Plan, Snapshot]:
         """A fresh plan, or the saved one checked fresh, and the snapshot it rests on."""
@@ -196,7 +182,7 @@ class _Session:
             if changed is not None:
                 saved = dataclasses.replace(saved, notes=(*saved.notes, changed))
             return saved, snapshot
-        today = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
+        today = utc_date(self.clock())
         plan = make_plan(self.desired, snapshot, PlanOptions(
             targets=self.options.targets, retry_failed=self.options.retry_failed,
             commit=git_commit(self.desired.settings.root), today=today,

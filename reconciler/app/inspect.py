@@ -1,8 +1,8 @@
 """The show and output use cases: what each managed model is made of on the remote right now.
 
 `inventory` is pure (snapshot in, values out); `run_show` reads the project and the remote.
-Versions and "current" follow the planner's rules (planner_versions), so show, output and plan
-agree on which fine-tuned model a name currently serves.
+Versions, verdicts and the serving version come from the model-state layer (planner.state), so
+show, output, try and plan agree on which fine-tuned model a name serves.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from reconciler.app import project
 from reconciler.app.apply import OpenRemote
 from reconciler.diagnostics import Diagnostics, error, has_errors
 from reconciler.observe import observe
-from reconciler.planner.compare import managed_jobs_by_name, version_of, versions_for
 from reconciler.planner.identity import META_COMMIT
+from reconciler.planner.state import build_state
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Desired
 
@@ -27,7 +27,8 @@ class VersionInfo:
     status: str
     model_id: str | None  # the fine-tuned model the job produced, if any
     model_exists: bool
-    current: bool
+    verdict: str  # passed, checks failed, not checked, no checks
+    current: bool  # the version that serves
     created_at: int
     finished_at: int | None
     trained_tokens: int | None
@@ -37,7 +38,7 @@ class VersionInfo:
         return {
             "version": self.version, "job_id": self.job_id, "status": self.status,
             "model_id": self.model_id, "model_exists": self.model_exists,
-            "current": self.current, "created_at": self.created_at,
+            "verdict": self.verdict, "current": self.current, "created_at": self.created_at,
             "finished_at": self.finished_at, "trained_tokens": self.trained_tokens,
             "commit": self.commit,
         }
@@ -67,30 +68,25 @@ def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = ()) -
     ModelInfo, ...
 ]:
     """Every manifest's model and every orphaned name, sorted by name (or only `names`)."""
-    groups = managed_jobs_by_name(snapshot)
     wanted = set(names)
-    all_names = sorted({m.name for m in desired.manifests} | set(groups))
     out = []
-    for name in all_names:
-        if wanted and name not in wanted:
+    for model in build_state(desired, snapshot):
+        if wanted and model.name not in wanted:
             continue
-        manifest = desired.manifest(name)
-        versions = versions_for(name, manifest, groups, snapshot)
-        current = versions.current
+        serving = model.serving
         rows = tuple(
             VersionInfo(
-                version=version_of(job), job_id=job.id, status=job.status.value,
-                model_id=job.fine_tuned_model,
-                model_exists=job.fine_tuned_model in versions.model_ids,
-                current=current is not None and job.id == current.id,
-                created_at=job.created_at, finished_at=job.finished_at,
-                trained_tokens=job.trained_tokens, commit=job.meta(META_COMMIT),
+                version=v.number, job_id=v.job.id, status=v.status.value, model_id=v.model_id,
+                model_exists=v.model_exists, verdict=v.verdict.value,
+                current=v is serving, created_at=v.job.created_at,
+                finished_at=v.job.finished_at, trained_tokens=v.job.trained_tokens,
+                commit=v.job.meta(META_COMMIT),
             )
-            for job in reversed(versions.jobs)  # newest first
+            for v in reversed(model.versions)  # newest first
         )
         out.append(ModelInfo(
-            name=name, managed=manifest is not None,
-            current_model=current.fine_tuned_model if current else None, versions=rows,
+            name=model.name, managed=model.declared,
+            current_model=serving.model_id if serving else None, versions=rows,
         ))
     return tuple(out)
 

@@ -18,8 +18,8 @@ from reconciler.app.operate import (
     get_job,
     is_job_id,
     job_for,
+    model_state,
     owner_of,
-    versions_of,
     workspace_snapshot,
 )
 from reconciler.snapshot import JobEvent, RemoteJob
@@ -145,12 +145,12 @@ def cancel_target(ws: Workspace, ref: str) -> CancelTarget:
         if job.status.is_terminal:
             raise Refused(f"job {job.id} has already {job.status.value}; nothing to cancel")
         return CancelTarget(jobs=(job,), owner=owner_of(ws, job))
-    versions = versions_of(ws, ref)
-    if not versions.in_flight:
-        latest = versions.latest
-        last = f" (latest: {latest.id} {latest.status.value})" if latest else ""
+    state = model_state(ws, ref)
+    if not state.in_flight:
+        latest = state.latest
+        last = f" (latest: {latest.job.id} {latest.status.value})" if latest else ""
         raise NotFound(f"{ref} has no job in progress{last}; nothing to cancel")
-    jobs = versions.in_flight
+    jobs = tuple(v.job for v in state.in_flight)
     return CancelTarget(jobs=jobs, owner=owner_of(ws, jobs[0]))
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from reconciler.app.operate import Owner, Refused, Workspace, owner_of, workspace_snapshot
 from reconciler.estimate import is_fine_tuned_id
-from reconciler.planner.compare import dated_base_models, managed_jobs_by_name, versions_for
+from reconciler.planner.compare import dated_base_models
 from reconciler.planner.normalize import ft_base, models_match
+from reconciler.planner.state import build_state
 from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot
 
 
@@ -64,14 +65,8 @@ def _root_base(model_id: str, job: RemoteJob | None) -> str | None:
 
 
 def _current_models(ws: Workspace, snapshot: Snapshot) -> frozenset[str]:
-    groups = managed_jobs_by_name(snapshot)
-    names = set(groups) | {m.name for m in ws.desired.manifests}
-    out = set()
-    for name in names:
-        current = versions_for(name, ws.manifest(name), groups, snapshot).current
-        if current is not None and current.fine_tuned_model:
-            out.add(current.fine_tuned_model)
-    return frozenset(out)
+    served = (model.serving_model for model in build_state(ws.desired, snapshot))
+    return frozenset(m for m in served if m)
 
 
 def delete_target(ws: Workspace, model_id: str, *, force: bool = False) -> ModelRow:

@@ -1,9 +1,9 @@
 """Day-to-day operations shared by follow, jobs, try and models: open the project's workspace,
 resolve what the user named (a manifest name, a job id or a model id) and follow a job.
 
-Names resolve through the project's manifests and this workspace's job metadata, with the
-planner's own version rules (planner_versions), so these commands, show and plan agree on what
-"the current version" is. Raw ids (ftjob-…, ft:…) reach anything in the organization. Never
+Names resolve through the project's manifests and this workspace's job metadata, read through
+the model-state layer (planner.state), so these commands, show and plan agree on which version
+serves. Raw ids (ftjob-…, ft:…) reach anything in the organization. Never
 prints: values go back to the CLI, progress goes to the injected Reporter.
 """
 
@@ -21,8 +21,8 @@ from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
 from reconciler.estimate import is_fine_tuned_id
 from reconciler.events import Reporter
-from reconciler.planner.compare import Versions, managed_jobs_by_name, version_of, versions_for
 from reconciler.planner.identity import META_NAME, META_WORKSPACE
+from reconciler.planner.state import ModelState, build_state, version_number
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import Desired, Manifest, Settings
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs
@@ -109,13 +109,13 @@ class Owner:
 
 def owner_of(ws: Workspace, job: RemoteJob) -> Owner:
     if job.id in ws.adopted:
-        return Owner(workspace=ws.name, name=ws.adopted[job.id], version=version_of(job),
+        return Owner(workspace=ws.name, name=ws.adopted[job.id], version=version_number(job),
                      managed=True, manifest=True)
     workspace, name = job.meta(META_WORKSPACE), job.meta(META_NAME)
     if workspace is None:
         return Owner()
     mine = workspace == ws.name and name is not None
-    return Owner(workspace=workspace, name=name, version=version_of(job) or None,
+    return Owner(workspace=workspace, name=name, version=version_number(job) or None,
                  managed=mine, manifest=mine and ws.manifest(name or "") is not None)
 
 
@@ -142,7 +142,8 @@ def get_job(ws: Workspace, job_id: str) -> RemoteJob:
 
 def workspace_snapshot(ws: Workspace, *, all_jobs: list[RemoteJob] | None = None,
                        models: list[RemoteModel] | None = None) -> Snapshot:
-    """This workspace's jobs (plus adopted ones) and every model, as the planner sees them."""
+    """This workspace's jobs (plus adopted ones), files (which hold the checks verdicts) and
+    every model, as the planner sees them."""
     jobs = all_jobs if all_jobs is not None else ws.api.list_jobs(
         metadata={META_WORKSPACE: ws.name})
     mine = {j.id: j for j in jobs if j.meta(META_WORKSPACE) == ws.name}
@@ -154,22 +155,23 @@ def workspace_snapshot(ws: Workspace, *, all_jobs: list[RemoteJob] | None = None
     return Snapshot(
         workspace=ws.name,
         jobs=tuple(mine[k] for k in sorted(mine)),
+        files=tuple(sorted(ws.api.list_files("fine-tune"), key=lambda f: f.id)),
         models=tuple(sorted(models if models is not None else ws.api.list_models(),
                             key=lambda m: m.id)),
     )
 
 
-def versions_of(ws: Workspace, name: str, snapshot: Snapshot | None = None) -> Versions:
-    """A name's versions (oldest first); NotFound when no manifest or job has that name."""
+def model_state(ws: Workspace, name: str, snapshot: Snapshot | None = None) -> ModelState:
+    """A name's state (versions oldest first, verdicts, serving); NotFound when no manifest or
+    job has that name."""
     snapshot = snapshot or workspace_snapshot(ws)
-    manifest = ws.manifest(name)
-    versions = versions_for(name, manifest, managed_jobs_by_name(snapshot), snapshot)
-    if manifest is None and not versions.jobs:
+    state = build_state(ws.desired, snapshot)[name]
+    if not state.declared and not state.versions:
         raise NotFound(
             f"no model named {name!r} in workspace {ws.name!r}: name a manifest's "
             "metadata.name, or give a job id (ftjob-…) or a model id (ft:…)"
         )
-    return versions
+    return state
 
 
 def job_for(ws: Workspace, ref: str) -> tuple[RemoteJob, str]:
@@ -178,11 +180,11 @@ def job_for(ws: Workspace, ref: str) -> tuple[RemoteJob, str]:
     if is_job_id(ref):
         job = get_job(ws, ref)
         return job, owner_of(ws, job).name or job.id
-    versions = versions_of(ws, ref)
-    newest = versions.in_flight[0] if versions.in_flight else versions.latest
+    state = model_state(ws, ref)
+    newest = state.in_flight[0] if state.in_flight else state.latest
     if newest is None:
         raise NotFound(f"{ref} has no fine-tuning job yet; `ftctl apply` starts one")
-    return newest, ref
+    return newest.job, ref
 
 
 # -- follow ----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 
 from reconciler import planfile
@@ -25,13 +24,14 @@ from reconciler.plan import DriftReport, Plan, PlanOptions
 from reconciler.planner import drift, plan
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Settings
+from reconciler.timestamps import utc_date
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanRunOptions:
-    """DESIGN §9 `plan` flags (format and exit codes are the CLI's)."""
+    """`ftctl plan` flags (format and exit codes are the CLI's)."""
 
     targets: tuple[str, ...] = ()
     retry_failed: bool = False
@@ -69,7 +69,7 @@ class DriftRun:
 
 def today_of(clock: Callable[[], float]) -> str:
     """The UTC date (YYYY-MM-DD) for retirement warnings; the planner reads no clock itself."""
-    return datetime.fromtimestamp(clock(), UTC).strftime("%Y-%m-%d")
+    return utc_date(clock())
 
 
 def run_plan(

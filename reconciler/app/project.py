@@ -17,7 +17,9 @@ from types import MappingProxyType
 from reconciler import datasets
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics, warning
 from reconciler.evaluation import evalset
-from reconciler.loader import LoadResult, check_dataset_path, load_project, resolve_base_model
+from reconciler.loader import LoadResult, check_dataset_path, load_project
+from reconciler.paths import inside
+from reconciler.refs import root_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
 
 
@@ -36,9 +38,7 @@ def load(directory: str, config: str | None = None, *, with_datasets: bool = Tru
 def cache_dir(root: str) -> str | None:
     """The project's cache directory (.ftctl/cache), or None when .ftctl leads outside the
     project: a committed .ftctl symlink must not make us write outside the repository."""
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(os.path.join(root, ".ftctl"))]) \
-            != real_root:
+    if not inside(root, os.path.join(root, ".ftctl")):
         return None
     return os.path.join(root, ".ftctl", "cache")
 
@@ -48,23 +48,25 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
     cache = cache_dir(root)
     infos: dict[str, DatasetInfo] = {}
     diags: list[Diagnostic] = []
-    done: set[tuple[str, str | None, str]] = set()
+    # One inspection per (path, base, method, role): a validation file need not reach the
+    # training minimum, so the same file listed as training by another manifest is checked again.
+    done: set[tuple[str, str | None, str, bool]] = set()
     overlaps: set[tuple[str, str]] = set()
+    index = {m.name: m for m in desired.manifests}
     for manifest in desired.manifests:  # sorted by name, so the first user wins: deterministic
-        base = resolve_base_model(desired, manifest.name)
+        base = root_base_model(index, manifest.name)
         method = manifest.spec.method.type.value
         valid = manifest.spec.validation_file
         for path in _usable_paths(manifest, root):
-            if (path, base, method) in done:
-                continue
-            done.add((path, base, method))
-            # A validation file need not reach the training file's minimum example count.
             is_validation = valid is not None and path == valid.repo_path
+            if (path, base, method, is_validation) in done:
+                continue
+            done.add((path, base, method, is_validation))
             info, found = datasets.inspect(
                 root, path, base_model=base, method=method, cache_dir=cache,
                 validation=is_validation,
             )
-            infos.setdefault(path, info)
+            infos[path] = _merged(infos.get(path), info, base)
             diags.extend(found)
         pair = _overlap_pair(manifest, root)
         if pair and pair not in overlaps:
@@ -88,6 +90,17 @@ def _check_eval_sets(desired: Desired) -> list[Diagnostic]:
         if not check_dataset_path(path, "", root, None):  # others are already reported
             diags.extend(evalset.read(root, path)[1])
     return diags
+
+
+def _merged(known: DatasetInfo | None, info: DatasetInfo, base: str | None) -> DatasetInfo:
+    """One DatasetInfo per path, with the token count for every base model that trains on it
+    (tokenizers and per-example limits differ, and so do the costs)."""
+    if known is None:
+        known = info
+    if base is None or any(b == base for b, _ in known.tokens_by_model):
+        return known
+    tokens = (*known.tokens_by_model, (base, info.tokens))
+    return dataclasses.replace(known, tokens_by_model=tuple(sorted(tokens)))
 
 
 def _usable_paths(manifest: Manifest, root: str) -> list[str]:

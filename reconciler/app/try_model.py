@@ -15,11 +15,11 @@ from reconciler.app.operate import (
     get_job,
     is_job_id,
     is_model_id,
-    versions_of,
+    model_state,
 )
 from reconciler.checks import ask, uses_completions
-from reconciler.planner.compare import root_base_model, version_of
-from reconciler.snapshot import RemoteJob
+from reconciler.planner.state import Version
+from reconciler.refs import root_base_model
 from reconciler.spec import Check
 
 
@@ -54,7 +54,7 @@ class TryResult:
 
 
 def resolve(ws: Workspace, ref: str, version: int | None = None) -> Target:
-    """A manifest/managed name (its current version, or `version`), a job id, or a model id."""
+    """A manifest/managed name (its serving version, or `version`), a job id, or a model id."""
     if is_model_id(ref) or is_job_id(ref):
         if version is not None:
             raise Refused("--version selects a version of a model name; "
@@ -65,22 +65,25 @@ def resolve(ws: Workspace, ref: str, version: int | None = None) -> Target:
         if not made.fine_tuned_model:
             raise NotFound(f"job {made.id} is {made.status.value} and has no fine-tuned model")
         return Target(model=made.fine_tuned_model, base_model=made.model)
-    versions = versions_of(ws, ref)
-    job: RemoteJob | None
+    state = model_state(ws, ref)
+    chosen: Version | None
     if version is None:
-        job = versions.current
-        if job is None or not job.fine_tuned_model:
-            raise NotFound(f"{ref} has no current version (no succeeded job whose model still "
-                           "exists); `ftctl show` lists its versions")
+        chosen = state.serving
+        if chosen is None or not chosen.model_id:
+            raise NotFound(f"{ref} has no serving version (no trained version whose model "
+                           "still exists and that passed its checks); `ftctl show` lists its "
+                           "versions, `--version N` picks one")
     else:
-        job = next((j for j in versions.existing if version_of(j) == version), None)
-        if job is None or not job.fine_tuned_model:
-            have = ", ".join(str(version_of(j)) for j in reversed(versions.existing)) or "none"
+        chosen = next((v for v in state.trained if v.number == version), None)
+        if chosen is None or not chosen.model_id:
+            have = ", ".join(str(v.number) for v in reversed(state.trained)) or "none"
             raise NotFound(f"{ref} has no version {version} with a model "
                            f"(versions with a model: {have})")
-    base = root_base_model(ws.desired, ref) if ws.manifest(ref) else None
-    return Target(model=job.fine_tuned_model, base_model=base or job.model, name=ref,
-                  version=version_of(job))
+    index = {m.name: m for m in ws.desired.manifests}
+    base = root_base_model(index, ref) if ws.manifest(ref) else None
+    assert chosen.model_id is not None
+    return Target(model=chosen.model_id, base_model=base or chosen.job.model, name=ref,
+                  version=chosen.number)
 
 
 def try_model(ws: Workspace, ref: str, prompt: Prompt, *, version: int | None = None

@@ -12,7 +12,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -23,6 +22,7 @@ from reconciler.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, global_
 from reconciler.cli.provider import open_remote
 from reconciler.render.diagnostics import format_text
 from reconciler.snapshot import JobEvent, JobStatus, RemoteJob
+from reconciler.timestamps import utc_minute, utc_second
 from reconciler.waiting import DEFAULT_POLL_INTERVAL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,7 +77,7 @@ def confirmed(question: str, yes: bool, flag_hint: str) -> bool:
 
 
 def when(ts: int | None) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
+    return utc_minute(ts) if ts else "-"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -200,8 +200,7 @@ def events(ref: str, follow_: bool, fmt: str, poll_interval: float) -> int:
 
 
 def event_line(event: JobEvent) -> str:
-    stamp = datetime.fromtimestamp(event.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{stamp}  {event.level:<5}  {event.message}"
+    return f"{utc_second(event.created_at)}  {event.level:<5}  {event.message}"
 
 
 def _json_line(event: JobEvent) -> None:

@@ -4,7 +4,7 @@ The plan goes to stdout in the chosen format; problems loading the project, and 
 block the plan (prevent_destroy, --max-cost), go to stderr as FILE:LINE:COL diagnostics (as
 annotations on stdout too with --format github; JSON and Markdown also carry the plan's
 errors). Exit codes: 0 ok, 1 error (including a plan that cannot be carried out); with
---detailed-exitcode, 2 when there are changes.
+--detailed-exitcode, 2 until the remote matches the manifests.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def use_color(fmt: str) -> bool:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format; github: text plus annotations, Markdown to the step summary.")
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.")
+              help="Exit 0 when the remote matches the manifests, 2 when it does not yet "
+                   "(changes, jobs in flight, failed checks), 1 on error.")
 @click.option("--target", "targets", multiple=True, metavar="NAME",
               help="Only this model and what it depends on. Repeatable.")
 @click.option("--retry-failed", is_flag=True,
@@ -79,6 +80,6 @@ def plan(
     if run.saved_to:
         click.echo(f"Saved the plan to {run.saved_to}; apply it with "
                    f"`ftctl apply {run.saved_to}`.", err=True)
-    if detailed_exitcode and run.plan.has_changes:
+    if detailed_exitcode and not run.plan.converged:
         return EXIT_CHANGES
     return EXIT_OK

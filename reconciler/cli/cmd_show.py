@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import click
 
@@ -12,6 +11,7 @@ from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
 from reconciler.diagnostics import has_errors
 from reconciler.render.diagnostics import format_text
+from reconciler.timestamps import utc_minute
 
 
 @click.command("show")
@@ -40,7 +40,7 @@ def format_models(models: tuple[ModelInfo, ...]) -> str:
     lines: list[str] = []
     for model in models:
         tag = "" if model.managed else "  (no manifest: orphaned)"
-        lines.append(f"{model.name}: {model.current_model or 'no current model'}{tag}")
+        lines.append(f"{model.name}: {model.current_model or 'no serving model'}{tag}")
         if not model.versions:
             lines.append("  no versions yet")
         lines.extend(_version_line(v) for v in model.versions)
@@ -58,10 +58,12 @@ def _version_line(v: VersionInfo) -> str:
         parts.append(f"{v.trained_tokens} tokens")
     if v.commit:
         parts.append(f"commit {v.commit[:12]}")
+    if v.status == "succeeded" and v.verdict in ("checks failed", "not checked"):
+        parts.append(f"({v.verdict})")
     if v.current:
         parts.append("(current)")
     return "  ".join(parts)
 
 
 def _when(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    return utc_minute(ts)

@@ -1,4 +1,4 @@
-"""The commands of DESIGN §9, each in its own module, loaded only when used.
+"""The ftctl commands, each in its own module, loaded only when used.
 
 `ftctl data check` should not pay for importing the planner, the client and the emulator, so
 the group maps command names to modules and imports a command's module on first use.

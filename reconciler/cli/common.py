@@ -1,7 +1,7 @@
 """Shared pieces of the command line: the global options object, the one error handler and
 exit-code table, and the stub for commands that are not built yet.
 
-Exit codes (DESIGN §9): 0 success, 1 error, 2 changes/drift present (only where asked), 130
+Exit codes (docs/commands.md): 0 success, 1 error, 2 changes/drift present (only where asked), 130
 interrupted. Commands return an exit code; only `run` turns it into a process exit.
 """
 
@@ -78,8 +78,3 @@ def handled(func: F) -> F:
 
     return wrapper  # type: ignore[return-value]
 
-
-def not_available(command: str) -> int:
-    """Commands built by later issues say so instead of pretending."""
-    click.echo(f"ftctl {command}: not available yet in this version.", err=True)
-    return EXIT_ERROR

@@ -23,6 +23,7 @@ from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
 from reconciler.client.azure import LOCAL_ACCESS_TOKEN
 from reconciler.client.retry import RetryNotice
 from reconciler.errors import ConfigError
+from reconciler.paths import inside
 from reconciler.spec import ProviderType, Settings
 
 DEFAULT_LOCAL_SPEED = 200.0
@@ -60,8 +61,7 @@ def _local_emulator(settings: Settings) -> Any:
     from reconciler.emulator.server import start_in_background
 
     db_path = emulator_db_path(settings)
-    real_root = os.path.realpath(settings.root)
-    if os.path.commonpath([real_root, os.path.realpath(db_path)]) != real_root:
+    if not inside(settings.root, db_path):
         raise ConfigError(f"{STATE_DIR} in the project is a symlink that leads outside it; "
                           "remove it (the local emulator keeps its state there)")
     os.makedirs(os.path.dirname(db_path), exist_ok=True)
@@ -73,6 +73,5 @@ def _local_emulator(settings: Settings) -> Any:
         azure = AzureSettings(access_token=LOCAL_ACCESS_TOKEN)
     return start_in_background(
         db_path, host="127.0.0.1", port=0, api_key=LOCAL_API_KEY, speed=float(speed),
-        faults=getattr(settings.provider, "faults", None),
         dialect=settings.provider.dialect.value, azure=azure,
     )

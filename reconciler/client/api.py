@@ -35,12 +35,13 @@ from reconciler.snapshot import (
     RemoteFile,
     RemoteJob,
     RemoteModel,
+    first_usable,
 )
 
 Progress = Callable[[int, int], None]
 
 JOBS_PAGE = 100
-FILES_PAGE = 10_000  # the API's maximum and default (openai-api.md §1.1)
+FILES_PAGE = 10_000  # the API's maximum and default page size
 UPLOAD_THRESHOLD = 8 * 1024 * 1024  # above this, the Uploads API in parts
 PART_SIZE = 8 * 1024 * 1024  # the API allows up to 64 MB; smaller parts bound memory
 PART_WORKERS = 3  # at most PART_WORKERS * PART_SIZE bytes in memory at once
@@ -125,11 +126,9 @@ class RemoteApi:
 
     def find_file(self, filename: str, size: int, purpose: str = "fine-tune") -> RemoteFile | None:
         """An uploaded file with this name and byte size (content-addressed names)."""
-        found = [
-            f for f in self.list_files(purpose)
-            if f.filename == filename and f.bytes == size and f.status != "error"
-        ]
-        return min(found, key=lambda f: (f.created_at, f.id)) if found else None
+        return first_usable(
+            f for f in self.list_files(purpose) if f.filename == filename and f.bytes == size
+        )
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Pure: a parsed line in, issues into an IssueSink out. Roles include developer and tool; content
 is a string or a list of parts; weight is 0 or 1 and only on assistant messages; tool calls
 carry arguments that parse as a JSON object and name a declared function; tool messages carry a
-tool_call_id; images only in user messages, at most 10 per example (dataset-rules §3.4, §6.2).
+tool_call_id; images only in user messages, at most 10 per example.
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 Per line: string `prompt` and `completion`, a non-empty completion, case-insensitive header
 hints. Over the whole file (streamed, constant memory): all prompts or all completions
 identical (errors, as in the legacy tool), and as warnings the legacy suggestions on a common
-prompt separator, a common completion ending (stop sequence) and a leading space
-(dataset-rules §2.2). No I/O.
+prompt separator, a common completion ending (stop sequence) and a leading space. No I/O.
 """
 
 from __future__ import annotations

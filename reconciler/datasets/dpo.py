@@ -1,4 +1,4 @@
-"""Structure checks for preference (DPO) examples (dataset-rules §3.5).
+"""Structure checks for preference (DPO) examples.
 
 Pure. `input` holds chat messages (and optional tools) ending before the answer;
 `preferred_output` and `non_preferred_output` each hold the final assistant turn. The

@@ -1,8 +1,8 @@
 """What a base model implies for its dataset: tokenizer encoding, per-example token limit, format.
 
-Pure lookups, no I/O. Encodings follow dataset-rules §1.3 (o200k_base for the gpt-4o, gpt-4.1
+Pure lookups, no I/O. Encodings follow OpenAI's tokenizers (o200k_base for the gpt-4o, gpt-4.1
 and o-series families; cl100k_base for gpt-3.5, gpt-4, babbage-002 and davinci-002). Limits are
-the training-example contexts of dataset-rules §3.2; an unknown model has an unknown limit
+the documented training-example contexts; an unknown model has an unknown limit
 (None), which callers report rather than guess.
 """
 

@@ -218,14 +218,3 @@ def _count_keys_deep(value: object) -> int:
         elif type(item) is list:
             stack.extend(v for v in item if type(v) is dict or type(v) is list)
     return n
-
-
-def raw_key_count(line: bytes) -> int:
-    """Occurrences of a closing quote followed by a colon: the keys as written in the line.
-
-    A quote inside a JSON string is always escaped, so `":` outside strings ends a key; an
-    escaped `\\":` is text. Whitespace before the colon makes this undercount, which only sends
-    the line down the slow path.
-    """
-    n = line.count(b'":')
-    return n - line.count(b'\\":') if b"\\" in line else n

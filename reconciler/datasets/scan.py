@@ -137,7 +137,7 @@ class Scan:
                     self._mixed(obj, lineno)
                     keys = count_keys(obj)
                 # Keys as written vs keys parsed: a difference means a duplicate key (or an
-                # odd spacing, which the slow check then clears). See reading.raw_key_count.
+                # odd spacing, which the slow check then clears).
                 written = line.count(b'":')
                 if written != keys and (
                     b"\\" not in line or written - line.count(b'\\":') != keys

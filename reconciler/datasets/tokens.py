@@ -1,4 +1,4 @@
-"""Token counts per example, with the cookbook's overheads made explicit (dataset-rules §1.3).
+"""Token counts per example, with the cookbook's overheads made explicit.
 
 Chat: 3 per message, the tokens of the role, the text content (text parts of list content),
 the name (+1) and tool-call names/arguments, 85 per image (low detail), +3 per example for

@@ -1,6 +1,6 @@
 """Fault injection: a seeded draw per request decides whether (and how) the answer misbehaves.
 
-Spec (DESIGN §9): a comma list of `kind:probability`, e.g.
+Spec (`ftctl emulator serve --faults`): a comma list of `kind:probability`, e.g.
 `429:0.1,500:0.05,503:0.05,reset:0.05,lost:0.05,slow:0.02`.
 - 429/500/502/503/504: answer that status with OpenAI's error body (429 carries Retry-After)
   and do nothing else.

@@ -19,6 +19,6 @@ Safety rules, in one place (run.py schedules, actions.py does the remote work):
 from __future__ import annotations
 
 from reconciler.executor.actions import Remote
-from reconciler.executor.run import ExecOptions, Execution, Followed, Verify, execute
+from reconciler.executor.run import ExecOptions, Execution, Verify, execute
 
-__all__ = ["ExecOptions", "Execution", "Followed", "Remote", "Verify", "execute"]
+__all__ = ["ExecOptions", "Execution", "Remote", "Verify", "execute"]

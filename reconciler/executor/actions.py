@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from reconciler.errors import PermanentApiError
 from reconciler.events import Reporter
+from reconciler.paths import inside
 from reconciler.plan import CancelJob, CreateJob, DeleteModel, FromStep, Step, UploadFile
 from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
@@ -29,7 +30,8 @@ Outputs = tuple[dict[str, str], str, RemoteJob | None]  # (values for FromStep, 
 class Remote(JobReader, Protocol):
     """The part of RemoteApi (reconciler.client.api) the executor uses."""
 
-    def list_files(self, purpose: str | None = "fine-tune") -> list[RemoteFile]: ...
+    def find_file(self, filename: str, size: int, purpose: str = "fine-tune"
+                  ) -> RemoteFile | None: ...
 
     def upload_file(
         self,
@@ -85,7 +87,7 @@ class Actions:
         if present is not None:
             return present, "already present"
         path = os.path.join(self.root, p.repo_path)
-        if not _inside(self.root, path):
+        if not inside(self.root, path):
             # A saved plan is a file anyone could edit: never send bytes from outside the project.
             raise StepFailed(f"{p.repo_path} is outside the project; refusing to upload it")
         if _sha256_of(path) != p.sha256:
@@ -102,11 +104,7 @@ class Actions:
 
     def _find_file(self, p: UploadFile) -> RemoteFile | None:
         """The oldest usable file under the content-addressed name (racing uploads agree)."""
-        files = [
-            f for f in self.api.list_files(p.purpose)
-            if f.filename == p.filename and f.bytes == p.bytes and f.status != "error"
-        ]
-        return min(files, key=lambda f: (f.created_at, f.id)) if files else None
+        return self.api.find_file(p.filename, p.bytes, p.purpose)
 
     def _create(self, p: CreateJob) -> tuple[RemoteJob, str]:
         body = self._body(p)
@@ -182,12 +180,6 @@ class Actions:
                 raise
             return "already gone"
         return ""
-
-
-def _inside(root: str, path: str) -> bool:
-    """path, symlinks resolved, lies inside root."""
-    real_root, real = os.path.realpath(root), os.path.realpath(path)
-    return os.path.commonpath([real_root, real]) == real_root
 
 
 def _sha256_of(path: str) -> str:

@@ -3,23 +3,26 @@ remote calls (actions.py), and a job watcher; all bookkeeping stays on the calli
 
 A step starts as soon as what it depends on is done (a topological walk without fixed waves, so
 fast chains do not wait on slow ones). What needs a dependency's trained model (a {ref:} child,
-a DeleteModel retiring an older version) waits until that job succeeded and its checks passed;
-a failure skips only what depends on it, and deleting is skipped for a model with any failure.
+a DeleteModel retiring an older version) waits until that job succeeded and its checks passed
+(the gate records the verdict on the provider); a verify step runs the gate on a version trained
+earlier. A failure skips only what depends on it, and deleting is skipped for a model with any
+failure.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import ApiError
+from reconciler.errors import FtctlError
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor.actions import Actions, Outputs, Remote, StepFailed
-from reconciler.plan import Action, CreateJob, DeleteModel, FromStep, Plan, Step
+from reconciler.plan import Action, CreateJob, DeleteModel, FromStep, Plan, Step, VerifyModel
+from reconciler.planner.verdicts import checks_id
 from reconciler.snapshot import JobStatus, RemoteJob
 from reconciler.spec import Check
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobWatcher, poll_delays
@@ -55,11 +58,10 @@ class _State:
     checks: list[CheckResult] = field(default_factory=list)
 
 
-Verify = Callable[[str, str, Sequence[Check], str | None], tuple[CheckResult, ...]]
-Followed = tuple[str, Sequence[Check]]  # (model name, its manifest's checks)
-"""(name, new model id, the manifest's checks, base model) -> the gate's results: one per
-check, plus the evaluation's when the manifest has one. The app passes its gate bound to the
-remote (executor and checks are sibling layers); it is called for every new version."""
+Verify = Callable[[VerifyModel], tuple[CheckResult, ...]]
+"""The gate: run a trained version's checks and record the verdict on the provider; one result
+per check. The app passes checks.gate bound to the remote (executor and checks are sibling
+layers)."""
 
 
 def execute(
@@ -69,18 +71,18 @@ def execute(
     options: ExecOptions,
     *,
     verify: Verify | None = None,
-    follow: Mapping[str, Followed] | None = None,
+    follow: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Execution:
     """Run the plan. Never raises for remote errors: they become failed StepResults.
     KeyboardInterrupt stops the run (training continues remotely) and returns interrupted.
     Without `verify`, a trained version counts as checked (library use with no checks).
-    follow: jobs an earlier apply left training ({job id: (name, checks)}), followed alongside
-    the plan's own work and checked when they succeed; their final states are in `jobs`."""
+    follow: jobs an earlier apply left training ({job id: name}), followed alongside the plan's
+    own work; their final states are in `jobs` (the next plan verifies what they trained)."""
     run = _Run(plan, api, reporter, options, verify=verify, clock=clock, sleep=sleep)
-    for job_id, (name, checks) in (follow or {}).items():
-        run.follow(job_id, name, checks)
+    for job_id, name in (follow or {}).items():
+        run.follow(job_id, name)
     interrupted = run.loop()
     state = run.state
     results = tuple(
@@ -125,7 +127,7 @@ class _Run:
         self.watched: dict[str, str] = {}  # job id -> create step key
         self.running: dict[Future[Any], tuple[str, str]] = {}  # future -> (kind, step key)
         self.checking: set[str] = set()  # create keys whose checks are running
-        self.followed: dict[str, Followed] = {}  # job id -> what an earlier apply left running
+        self.followed: dict[str, str] = {}  # job id -> name: what an earlier apply left running
         self.actions = Actions(api, reporter, workspace=plan.workspace, root=options.root,
                                outputs=self.state.outputs)
 
@@ -176,7 +178,10 @@ class _Run:
                 self._record(step, StepResult(key=key, status=StepStatus.SKIPPED, message=verdict))
                 continue
             self.reporter.step_started(step)
-            self.running[pool.submit(self.actions.perform, step)] = ("step", key)
+            if isinstance(step.payload, VerifyModel):
+                self.running[pool.submit(self._gate, step.payload)] = ("verify", key)
+            else:
+                self.running[pool.submit(self.actions.perform, step)] = ("step", key)
 
     def _readiness(self, step: Step) -> str | None:
         """None: not yet. "": ready. Otherwise: why the step will not run (skip)."""
@@ -225,11 +230,13 @@ class _Run:
         step = self.steps[key]
         try:
             value = future.result()
-        except (StepFailed, ApiError, OSError) as exc:
+        except (StepFailed, FtctlError, OSError) as exc:
             self._record(step, _failed(key, str(exc)))
             return
         if kind == "checks":
             self._checks_done(step, value)
+        elif kind == "verify":
+            self._verified(step, value)
         else:
             self._step_done(step, value)
 
@@ -251,16 +258,13 @@ class _Run:
             self.watched[job.id] = step.key
             self.watcher.watch(job.id, step.name)
 
-    def follow(self, job_id: str, name: str, checks: Sequence[Check]) -> None:
-        self.followed[job_id] = (name, checks)
+    def follow(self, job_id: str, name: str) -> None:
+        self.followed[job_id] = name
         self.watcher.watch(job_id, name)
 
     def _followed_ended(self, job: RemoteJob) -> None:
-        name, checks = self.followed.pop(job.id)
+        name = self.followed.pop(job.id)
         self.state.jobs[f"{name}/followed/{job.id}"] = job
-        if job.status is JobStatus.SUCCEEDED and job.fine_tuned_model and self.verify:
-            # A few requests: run here rather than tie a worker to bookkeeping.
-            self.state.checks.extend(self.verify(name, job.fine_tuned_model, checks, job.model))
 
     def _job_ended(self, pool: ThreadPoolExecutor, job: RemoteJob) -> None:
         if job.id in self.followed:
@@ -288,11 +292,23 @@ class _Run:
         if not failed:
             self.state.verified.add(step.key)
             return
-        first = failed[0]
-        # Each failed check's reason is listed once, under Checks in the summary.
-        message = (f"{len(failed)} of {len(results)} check(s) failed on {first.model}"
-                   if first.index else f"evaluation refused {first.model}: {first.reason}")
-        self._record(step, _failed(step.key, message, remote_id=job.id if job else None))
+        self._record(step, _failed(step.key, _check_failure(failed[0]),
+                                   remote_id=job.id if job else None))
+
+    def _verified(self, step: Step, results: tuple[CheckResult, ...]) -> None:
+        """A verify step's gate ran: its model is what {ref:} children and retiring wait for."""
+        payload = step.payload
+        assert isinstance(payload, VerifyModel)
+        self.state.checks.extend(results)
+        failed = [r for r in results if not r.passed]
+        if failed:
+            self._record(step, _failed(step.key, _check_failure(failed[0]),
+                                       remote_id=payload.job_id))
+            return
+        self.state.outputs[step.key] = {"fine_tuned_model": payload.model_id,
+                                        "job_id": payload.job_id}
+        self._record(step, StepResult(key=step.key, status=StepStatus.DONE,
+                                      remote_id=payload.model_id))
 
     def _record(self, step: Step, result: StepResult) -> None:
         self.state.results[step.key] = result
@@ -301,12 +317,21 @@ class _Run:
     # -- work done in the pool ----------------------------------------------------------------
 
     def _run_checks(self, step: Step, job: RemoteJob) -> tuple[CheckResult, ...]:
+        """The gate on the version a create step just trained."""
         payload = step.payload
         assert isinstance(payload, CreateJob) and job.fine_tuned_model
-        checks = [c for c in payload.checks if isinstance(c, Check)]
-        if self.verify is None:
+        checks = tuple(c for c in payload.checks if isinstance(c, Check))
+        if not checks:
             return ()
-        return self.verify(step.name, job.fine_tuned_model, checks, job.model)
+        return self._gate(VerifyModel(
+            name=step.name, job_id=job.id, model_id=job.fine_tuned_model, base_model=job.model,
+            version=payload.version, checks=checks, checks_id=checks_id(checks),
+        ))
+
+    def _gate(self, request: VerifyModel) -> tuple[CheckResult, ...]:
+        if self.verify is None or not request.checks:
+            return ()
+        return self.verify(request)
 
 
 
@@ -316,6 +341,10 @@ def _refs(payload: object) -> list[FromStep]:
     values = (payload.model, payload.training_file, payload.validation_file)
     return [v for v in values if isinstance(v, FromStep)]
 
+
+
+def _check_failure(first: CheckResult) -> str:
+    return f"check {first.index} failed on {first.model} (prompt {first.prompt!r}): {first.reason}"
 
 
 def _failed(key: str, message: str, *, remote_id: str | None = None) -> StepResult:

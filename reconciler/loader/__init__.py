@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from reconciler.basemodels import static_check
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
 from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
@@ -25,6 +24,8 @@ from reconciler.loader.crosscheck import cross_checks, unique
 from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
 from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
+from reconciler.paths import inside
+from reconciler.planner.basemodels import static_check
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Desired,
@@ -35,7 +36,7 @@ from reconciler.spec import (
 
 __all__ = [
     "MANIFEST_SCHEMA", "PROJECT_SCHEMA", "SETTINGS_FILE", "LoadResult", "check_dataset_path",
-    "load_project", "resolve_base_model", "schema_text",
+    "load_project", "schema_text",
 ]
 
 SETTINGS_FILE = "ftctl.yaml"
@@ -64,7 +65,7 @@ def load_project(
     root = os.path.dirname(settings_path)
     label = os.path.basename(settings_path)
     sources: dict[str, str] = {}
-    if _leads_outside(settings_path, root):
+    if not inside(root, settings_path):
         # A pull request may replace ftctl.yaml with a link to /proc/self/environ or ~/.netrc.
         return LoadResult(None, (error(
             "the settings file is a symlink that resolves outside the project directory",
@@ -135,28 +136,6 @@ def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
     return base
 
 
-def resolve_base_model(desired: Desired, name: str) -> str | None:
-    """The base model at the root of `name`'s {ref:} chain; None if missing or cyclic."""
-    seen: set[str] = set()
-    current: str | None = name
-    while current is not None and current not in seen:
-        seen.add(current)
-        manifest = desired.manifest(current)
-        if manifest is None:
-            return None
-        model = manifest.spec.model
-        if isinstance(model, str):
-            return model
-        current = model.name
-    return None
-
-
-def _leads_outside(path: str, root: str) -> bool:
-    """path, symlinks resolved, lies outside root (the settings file's own directory)."""
-    real_root, real = os.path.realpath(root), os.path.realpath(path)
-    return os.path.commonpath([real_root, real]) != real_root
-
-
 def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None, Diagnostics]:
     where = SourceRange(file=label)
     try:
@@ -224,9 +203,7 @@ def _settings(doc: Document, root: str) -> Settings:
     data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
     provider = provider_settings(data.get("provider", {}))
     prices = tuple(
-        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
-              input_per_1m=_float(x.get("input_per_1m")),
-              output_per_1m=_float(x.get("output_per_1m")))
+        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]))
         for x in data.get("prices", [])
     )
     extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}
@@ -248,7 +225,6 @@ def _manifest_files(
     found: set[str] = set()
     diags: list[Diagnostic] = []
     settings_file = settings.source.file if settings.source else SETTINGS_FILE
-    real_root = os.path.realpath(settings.root)
     for i, pattern in enumerate(settings.manifests):
         where = doc.locate(("manifests", i)) or settings.source
         if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
@@ -260,7 +236,7 @@ def _manifest_files(
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
                 continue
-            if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+            if not inside(settings.root, full):
                 diags.append(error(
                     f"manifest {rel} resolves outside the project through a symlink",
                     f"Matched by '{pattern}'; it was not read. Manifests must live inside the "

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from reconciler.diagnostics import Diagnostic, error
 from reconciler.loader.manifests import Loaded
+from reconciler.refs import cycle_through, parent_of
 from reconciler.spec import ParentRef
 
 
@@ -60,6 +61,7 @@ def _adopt_checks(by_name: Mapping[str, Loaded]) -> list[Diagnostic]:
 
 def _ref_checks(by_name: Mapping[str, Loaded]) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
+    parents = {name: parent_of(item.manifest) for name, item in by_name.items()}
     for name, item in by_name.items():
         model = item.manifest.spec.model if item.manifest else None
         if not isinstance(model, ParentRef):
@@ -72,27 +74,9 @@ def _ref_checks(by_name: Mapping[str, Loaded]) -> list[Diagnostic]:
             diags.append(error(f"{{ref: {model.name}}} names no model in this project",
                                detail, subject=where, address=name))
             continue
-        cycle = _cycle_from(name, by_name)
+        cycle = cycle_through(parents, name)
         if cycle:
             diags.append(error(f"reference cycle: {' -> '.join(cycle)}",
                                "A model cannot build on itself, directly or through others.",
                                subject=where, address=name))
     return diags
-
-
-def _parent(item: Loaded | None) -> str | None:
-    model = item.manifest.spec.model if item and item.manifest else None
-    return model.name if isinstance(model, ParentRef) else None
-
-
-def _cycle_from(name: str, by_name: Mapping[str, Loaded]) -> list[str]:
-    chain = [name]
-    current = _parent(by_name.get(name))
-    while current is not None:
-        if current == name:
-            return [*chain, name]
-        if current in chain:
-            return []  # a cycle further up; reported at its own members
-        chain.append(current)
-        current = _parent(by_name.get(current))
-    return []

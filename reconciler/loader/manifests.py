@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from reconciler.loader.schemas import MANIFEST_SCHEMA, checker
+from reconciler.paths import inside
 from reconciler.schema import schema_problem
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
@@ -324,9 +325,7 @@ def check_dataset_path(
                       "Datasets must live inside the project (the directory of ftctl.yaml).",
                       subject=where),)
     full = os.path.join(root, rel)
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(full)
-    if os.path.lexists(full) and os.path.commonpath([real_root, real]) != real_root:
+    if os.path.lexists(full) and not inside(root, full):
         return (error(f"dataset path '{path}' is a symlink that resolves outside the project",
                       subject=where),)
     if not os.path.exists(full):

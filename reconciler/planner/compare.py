@@ -1,8 +1,9 @@
-"""A model's versions as the remote shows them, and how a job compares with its manifest.
+"""How a remote job compares with its manifest, and which base models are close to retirement.
 
-Pure, no I/O; part of the planner (split out of planner.py to keep modules small). A model's
-versions are its jobs (metadata ftctl-name, or the job a manifest adopts); the current version
-is the newest succeeded job whose fine-tuned model still exists in the snapshot's models.
+Pure, no I/O; part of the planner. Versions, verdicts and the serving version are the
+model-state layer's (state.py), the {ref:} chain is refs.py's; this module compares one job with
+what a manifest asks for now (its `ftctl-spec`, then field by field) and finds base models that
+announce a shutdown date.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from dataclasses import dataclass
 from reconciler.plan import FieldChange
 from reconciler.planner.field_diff import field_changes
 from reconciler.planner.identity import (
-    META_NAME,
     META_SPEC,
-    META_WORKSPACE,
     SPEC_SCHEME,
-    job_version,
     known_scheme,
     parse_spec_value,
     sha_from_file_name,
@@ -37,115 +35,8 @@ from reconciler.planner.normalize import (
     side_values,
     spec_essence,
 )
-from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
+from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot
 from reconciler.spec import DatasetInfo, Desired, Manifest, ParentRef
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Versions:
-    """One name's jobs, oldest first (by ftctl-version, then created_at, then id)."""
-
-    jobs: tuple[RemoteJob, ...] = ()
-    model_ids: frozenset[str] = frozenset()
-
-    @property
-    def latest(self) -> RemoteJob | None:
-        """The newest job, not counting cancelled duplicates of a version another job holds.
-
-        Two racing applies can create the same version twice; the later one is cancelled, and
-        that cancellation must not read as "the latest job was cancelled".
-        """
-        live = [j for j in self.jobs if not self._cancelled_duplicate(j)]
-        return live[-1] if live else None
-
-    def _cancelled_duplicate(self, job: RemoteJob) -> bool:
-        if job.status is not JobStatus.CANCELLED:
-            return False
-        version = version_of(job)
-        return version > 0 and any(
-            other is not job
-            and version_of(other) == version
-            and other.status is not JobStatus.CANCELLED
-            for other in self.jobs
-        )
-
-    @property
-    def in_flight(self) -> tuple[RemoteJob, ...]:
-        """Jobs not finished yet, newest first."""
-        return tuple(reversed([j for j in self.jobs if not j.status.is_terminal]))
-
-    @property
-    def existing(self) -> tuple[RemoteJob, ...]:
-        """Succeeded jobs whose fine-tuned model still exists, newest first."""
-        return tuple(
-            j
-            for j in reversed(self.jobs)
-            if j.status is JobStatus.SUCCEEDED and j.fine_tuned_model in self.model_ids
-        )
-
-    @property
-    def current(self) -> RemoteJob | None:
-        existing = self.existing
-        return existing[0] if existing else None
-
-    @property
-    def max_version(self) -> int:
-        return max((version_of(j) for j in self.jobs), default=0)
-
-    def newer_than(self, job: RemoteJob, other: RemoteJob | None) -> bool:
-        return other is None or self.jobs.index(job) > self.jobs.index(other)
-
-    def lineage_root(self, job: RemoteJob) -> str:
-        """What `job`'s line of versions was first built on: follows `update: continue` jobs
-        (trained from this name's own earlier models) back to a base or {ref:} parent model."""
-        produced = {j.fine_tuned_model: j for j in self.jobs if j.fine_tuned_model}
-        model, seen = job.model, set()
-        while model in produced and model not in seen:
-            seen.add(model)
-            model = produced[model].model
-        return model
-
-
-def version_of(job: RemoteJob) -> int:
-    """ftctl-version, 0 for a job without one (an adopted hand-made job)."""
-    return job_version(dict(job.metadata)) or 0
-
-
-def _order(job: RemoteJob) -> tuple[int, int, str]:
-    return (version_of(job), job.created_at, job.id)
-
-
-def managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[RemoteJob]]:
-    """This workspace's jobs grouped by ftctl-name (jobs without a name are ignored)."""
-    groups: dict[str, list[RemoteJob]] = {}
-    for job in sorted(snapshot.jobs, key=lambda j: j.id):
-        meta = dict(job.metadata)
-        name = meta.get(META_NAME)
-        if name and meta.get(META_WORKSPACE) == snapshot.workspace:
-            groups.setdefault(name, []).append(job)
-    return groups
-
-
-def versions_for(
-    name: str,
-    manifest: Manifest | None,
-    groups: Mapping[str, list[RemoteJob]],
-    snapshot: Snapshot,
-    *,
-    model_ids: frozenset[str] | None = None,
-) -> Versions:
-    """The versions of `name`: its managed jobs plus the job its manifest adopts.
-
-    model_ids: the ids of snapshot.models, when the caller has them (planning thousands of
-    models must not rebuild the set for each one).
-    """
-    jobs = list(groups.get(name, ()))
-    adopt = manifest.spec.adopt if manifest is not None else None
-    if adopt and all(j.id != adopt for j in jobs):
-        jobs.extend(j for j in snapshot.jobs if j.id == adopt)
-    if model_ids is None:
-        model_ids = frozenset(m.id for m in snapshot.models)
-    return Versions(jobs=tuple(sorted(jobs, key=_order)), model_ids=model_ids)
 
 
 def file_shas(snapshot: Snapshot) -> dict[str, str]:
@@ -248,34 +139,6 @@ def _lookup(essence: Mapping[str, object], path: str) -> object:
 def manifest_index(desired: Desired) -> dict[str, Manifest]:
     """name -> manifest (Desired.manifest is a linear search; planning needs many lookups)."""
     return {m.name: m for m in desired.manifests}
-
-
-def parent_chain(
-    desired: Desired, name: str, index: Mapping[str, Manifest] | None = None
-) -> list[str]:
-    """name's {ref:} ancestors, nearest first; stops at a cycle or a missing manifest."""
-    index = manifest_index(desired) if index is None else index
-    chain: list[str] = []
-    manifest = index.get(name)
-    while manifest is not None and isinstance(manifest.spec.model, ParentRef):
-        parent = manifest.spec.model.name
-        if parent in chain or parent == name:
-            break
-        chain.append(parent)
-        manifest = index.get(parent)
-    return chain
-
-
-def root_base_model(
-    desired: Desired, name: str, index: Mapping[str, Manifest] | None = None
-) -> str | None:
-    """The base model at the root of name's {ref:} chain, None when it cannot be resolved."""
-    index = manifest_index(desired) if index is None else index
-    chain = parent_chain(desired, name, index)
-    manifest = index.get(chain[-1] if chain else name)
-    if manifest is None or isinstance(manifest.spec.model, ParentRef):
-        return None
-    return manifest.spec.model
 
 
 RETIREMENT_WINDOW_DAYS = 90

@@ -1,10 +1,12 @@
-"""The planner: (desired manifests, remote snapshot, options) -> Plan, per DESIGN §4.
+"""The planner: (desired manifests, remote snapshot, options) -> Plan.
 
 A pure, deterministic function: no disk, network, clock, environment or randomness (the
-caller passes `today` in), so the same inputs give a byte-identical plan. Models are planned
-parents first so a `{ref:}` child sees what its parent will do. Version bookkeeping and
-job-vs-manifest comparison live in planner_versions, step construction in planner_steps,
-orphans/--target/totals in planner_scope, drift in planner_drift.
+caller passes `today` in), so the same inputs give a byte-identical plan. The remote is read
+once into the model-state layer (state.py); every decision is made here and becomes a step:
+train (create, retrain, continue), verify a trained version's checks, retire older versions
+once a newer one passed, cancel, upload. Models are planned parents first so a `{ref:}` child
+sees what its parent will do. Job-vs-manifest comparison lives in compare, step construction
+in steps, orphans/--target in scope, drift in drift.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import dataclasses
 from dataclasses import dataclass
 
 from reconciler import diagnostics as diag
-from reconciler.basemodels import ProviderModels, provider_check
 from reconciler.diagnostics import Severity
 from reconciler.plan import (
     UNKNOWN,
@@ -26,61 +27,50 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner.compare import (
-    Comparison,
-    Versions,
-    compare,
-    file_shas,
-    managed_jobs_by_name,
-    manifest_index,
-    spec_of,
-    version_of,
-    versions_for,
-)
+from reconciler.planner.basemodels import ProviderModels, provider_check
+from reconciler.planner.compare import Comparison, compare, file_shas, manifest_index, spec_of
 from reconciler.planner.drift import drift
-from reconciler.planner.identity import job_metadata, operation_id
-from reconciler.planner.identity import state_fingerprint as _state_fingerprint
+from reconciler.planner.identity import job_metadata, operation_id, state_fingerprint
 from reconciler.planner.scope import (
     cut_to_targets,
     method_json,
     plan_orphans,
-    ref_order,
     retirement_notes,
-    total_estimate,
 )
+from reconciler.planner.state import ModelState, Verdict, Version, build_state
 from reconciler.planner.steps import (
+    MODEL_FIELD,
     Ctx,
+    Outcome,
     cancel,
     estimate_for,
     eta,
     file_ref,
     noop,
     retire,
-    retire_settled,
     usable_files,
+    verify,
 )
+from reconciler.refs import parents_first, parents_of
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest, ParentRef, UpdatePolicy
 
 __all__ = ["PlanOptions", "drift", "plan"]
 
-_MODEL_FIELD = "fine_tuned_model"  # the result field a {ref:} child reads from its parent's step
-
 
 def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = None) -> Plan:
     """What apply would do to bring `snapshot` in line with `desired`."""
     options = options or PlanOptions()
+    state = build_state(desired, snapshot)
     ctx = Ctx(
         desired=desired,
-        snapshot=snapshot,
+        state=state,
         options=options,
-        groups=managed_jobs_by_name(snapshot),
         file_sha=file_shas(snapshot),
         remote_files=usable_files(snapshot),
-        model_ids=frozenset(m.id for m in snapshot.models),
         index=manifest_index(desired),
     )
-    order, cyclic = ref_order(desired)
+    order, cyclic = parents_first(parents_of(desired.manifests))
     for name in cyclic:
         ctx.note(Severity.ERROR, name, f"{name}: model {{ref:}} chain forms a cycle",
                  "A model cannot be built on itself; fix the spec.model references.")
@@ -89,16 +79,15 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
         manifest = ctx.index.get(name)
         if manifest is not None:
             _plan_model(ctx, manifest, provider_models)
-    plan_orphans(desired, snapshot, ctx.groups, ctx.steps, ctx.notes)
+    plan_orphans(desired, state, ctx.steps, ctx.notes)
     if options.today:
         ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
-    steps, notes = cut_to_targets(desired, ctx.groups, options.targets, ctx.steps, ctx.notes)
+    steps, notes = cut_to_targets(desired, state, options.targets, ctx.steps, ctx.notes)
     return Plan(
         workspace=desired.settings.workspace,
-        snapshot_fingerprint=_state_fingerprint(snapshot),
+        snapshot_fingerprint=state_fingerprint(snapshot),
         steps=tuple(steps),
         notes=diag.sorted_diagnostics(notes),
-        total_estimate=total_estimate(steps),
         targets=tuple(sorted(set(options.targets))),
     )
 
@@ -110,7 +99,7 @@ class _Model:
     """What is known about one manifest while planning it."""
 
     manifest: Manifest
-    versions: Versions
+    state: ModelState
     spec: str  # ftctl-spec of the manifest as it is now
     parent_value: object  # for comparison: parent model id, UNKNOWN, or None (not a {ref:})
     parent_payload: str | FromStep | None
@@ -121,49 +110,49 @@ class _Model:
 
     def compare(self, ctx: Ctx, job: RemoteJob) -> Comparison:
         # A continued version's model is this name's previous model: compare its root instead.
-        rooted = dataclasses.replace(job, model=self.versions.lineage_root(job))
+        rooted = dataclasses.replace(job, model=self.state.lineage_root(job))
         return compare(self.manifest, rooted, spec=self.spec, datasets=ctx.desired.datasets,
                        file_sha=ctx.file_sha, parent_model=self.parent_value)
 
 
 def _plan_model(ctx: Ctx, manifest: Manifest, provider_models: ProviderModels) -> None:
     name = manifest.name
-    versions = versions_for(name, manifest, ctx.groups, ctx.snapshot, model_ids=ctx.model_ids)
-    current = versions.current
-    ctx.outcome[name] = current.fine_tuned_model if current else None
+    state = ctx.state[name]
+    serving = state.serving
+    ctx.outcome[name] = Outcome.served(serving.model_id) if serving and serving.model_id else None
     missing_base = provider_check(manifest, provider_models)
     if missing_base is not None:
         # Apply would only fail with HTTP 400: plan nothing for it (certainly no retiring).
         ctx.notes.append(missing_base)
-        noop(ctx, name, Reason.BLOCKED, current)
+        noop(ctx, name, Reason.BLOCKED, serving)
         return
     adopt = manifest.spec.adopt
-    if adopt and not versions.jobs:
+    if adopt and not state.versions:
         ctx.note(Severity.ERROR, name, f"{name}: adopted job {adopt} was not found",
                  "spec.adopt must name an existing fine-tuning job of this organization.")
         noop(ctx, name, Reason.BLOCKED, None)
         return
     parent = _parent(ctx, manifest)
     if parent is None:
-        noop(ctx, name, Reason.BLOCKED, current)
+        noop(ctx, name, Reason.BLOCKED, serving)
         return
     model = _Model(
         manifest=manifest,
-        versions=versions,
+        state=state,
         spec=spec_of(manifest, ctx.desired.datasets),
-        parent_value=parent[0],
-        parent_payload=parent[1],
+        parent_value=parent.value,
+        parent_payload=parent.payload,
     )
-    if versions.in_flight:
+    if state.in_flight:
         _plan_in_flight(ctx, model)
     else:
         _plan_settled(ctx, model)
 
 
-def _parent(ctx: Ctx, manifest: Manifest) -> tuple[object, str | FromStep | None] | None:
-    """(value to compare, value for the job) of a {ref:} parent's model; None when blocked."""
+def _parent(ctx: Ctx, manifest: Manifest) -> Outcome | None:
+    """What a {ref:} child builds on (Outcome.none() when not a {ref:}); None when blocked."""
     if not isinstance(manifest.spec.model, ParentRef):
-        return (None, None)
+        return Outcome(value=None, payload=None)
     parent = manifest.spec.model.name
     name = manifest.name
     if parent not in ctx.index:
@@ -171,95 +160,140 @@ def _parent(ctx: Ctx, manifest: Manifest) -> tuple[object, str | FromStep | None
                  "A {ref: NAME} must name another manifest of this workspace.")
         return None
     out = ctx.outcome.get(parent)
-    if isinstance(out, FromStep):
-        return (UNKNOWN, out)
-    if isinstance(out, str):
-        return (out, out)
-    ctx.note(Severity.WARNING, name, f"{name}: waiting for {parent}, which has no current version",
-             f"{name} is built on {parent}; it is planned once {parent} has a fine-tuned model.")
+    if out is not None:
+        return out
+    ctx.note(Severity.WARNING, name, f"{name}: waiting for {parent}, which has no serving version",
+             f"{name} is built on {parent}; it is planned once {parent} has a fine-tuned model "
+             "that passed its checks.")
     return None
 
 
 def _plan_in_flight(ctx: Ctx, model: _Model) -> None:
-    newest, *others = model.versions.in_flight
+    newest, *others = model.state.in_flight
     cancels: list[str] = []
-    for job in others:  # two applies raced: keep one job per model
-        cancels.append(cancel(ctx, model.name, job, Reason.DUPLICATE))
-    cmp = model.compare(ctx, newest)
+    for version in others:  # two applies raced: keep one job per model
+        cancels.append(cancel(ctx, model.name, version.job, Reason.DUPLICATE))
+    cmp = model.compare(ctx, newest.job)
     if not cmp.forced:
         ctx.note(Severity.INFO, model.name,
-                 f"{model.name}: job {newest.id} is {newest.status.value}{eta(newest)}")
+                 f"{model.name}: job {newest.job.id} is {newest.status.value}{eta(newest.job)}")
         noop(ctx, model.name, Reason.IN_PROGRESS, newest)
         return
-    cancels.append(cancel(ctx, model.name, newest, Reason.IN_FLIGHT_SPEC_MISMATCH, cmp.changes))
+    cancels.append(cancel(ctx, model.name, newest.job, Reason.IN_FLIGHT_SPEC_MISMATCH,
+                          cmp.changes))
     _create(ctx, model, Reason.IN_FLIGHT_SPEC_MISMATCH, cmp, depends_on=tuple(cancels))
 
 
 def _plan_settled(ctx: Ctx, model: _Model) -> None:
-    versions = model.versions
-    latest, current = versions.latest, versions.current
+    state = model.state
+    latest, candidate = state.latest, state.candidate
     failed = latest is not None and latest.status in (JobStatus.FAILED, JobStatus.CANCELLED)
-    if latest is not None and failed and versions.newer_than(latest, current):
-        cmp = model.compare(ctx, latest)
+    if latest is not None and failed and state.newer_than(latest, candidate):
+        cmp = model.compare(ctx, latest.job)
         if not cmp.forced and latest.status is JobStatus.CANCELLED:
             # A cancelled job is not a cost loop: the manifest still asks for the model, so
             # the reconciler starts it again (as `ftctl jobs cancel` warns).
             _create(ctx, model, Reason.CANCELLED, Comparison(changes=(), forced=True))
             return
         if not cmp.forced:
-            _report_failed(ctx, model, latest, cmp)
+            _report_failed(ctx, model, latest)
             return
-        if current is None:
+        if candidate is None:
             _create(ctx, model, Reason.SPEC_CHANGED, cmp)
             return
-    if current is not None:
-        cmp = model.compare(ctx, current)
-        if not cmp.forced:
-            adopted = version_of(current) == 0
-            noop(ctx, model.name, Reason.ADOPTED if adopted else Reason.UNCHANGED, current)
-            retire_settled(ctx, model.manifest, versions)
-            return
-        is_ref = isinstance(model.manifest.spec.model, ParentRef)
-        reason = Reason.PARENT_CHANGED if is_ref and cmp.only_model else Reason.SPEC_CHANGED
-        _create(ctx, model, reason, cmp)
+    if candidate is not None:
+        _plan_trained(ctx, model, candidate)
         return
-    gone = [j for j in versions.jobs if j.status is JobStatus.SUCCEEDED]
+    gone = [v for v in state.versions if v.status is JobStatus.SUCCEEDED]
     if gone:
-        change = FieldChange(path=_MODEL_FIELD, before=gone[-1].fine_tuned_model, after=UNKNOWN)
+        change = FieldChange(path=MODEL_FIELD, before=gone[-1].model_id, after=UNKNOWN)
         cmp = Comparison(changes=(change,), forced=True)
         _create(ctx, model, Reason.DELETED_OUT_OF_BAND, cmp)
         return
     _create(ctx, model, Reason.NEW, Comparison(changes=(), forced=True))
 
 
-def _report_failed(ctx: Ctx, model: _Model, job: RemoteJob, cmp: Comparison) -> None:
+def _plan_trained(ctx: Ctx, model: _Model, candidate: Version) -> None:
+    """The newest trained version exists: train again, verify it, or keep it."""
+    cmp = model.compare(ctx, candidate.job)
+    serving = model.state.serving
+    # The manifest went back to what the serving version was made from: nothing to train.
+    reverted = (cmp.forced and serving is not None and serving is not candidate
+                and not model.compare(ctx, serving.job).forced)
+    if reverted and serving is not None:
+        _keep(ctx, model, serving)
+        return
+    if cmp.forced:
+        is_ref = isinstance(model.manifest.spec.model, ParentRef)
+        reason = Reason.PARENT_CHANGED if is_ref and cmp.only_model else Reason.SPEC_CHANGED
+        _create(ctx, model, reason, cmp)
+        return
+    if candidate.verdict is Verdict.FAILED:
+        _report_checks_failed(ctx, model, candidate)
+        return
+    if candidate.verdict is Verdict.NOT_RUN:
+        reason = Reason.CHECKS_CHANGED if candidate.verified_before else Reason.UNVERIFIED
+        key = verify(ctx, model.manifest, candidate, reason)
+        assert candidate.model_id is not None  # a trained version has a model
+        ctx.outcome[model.name] = Outcome(value=candidate.model_id,
+                                          payload=FromStep(key=key, field=MODEL_FIELD))
+        retire(ctx, model.manifest, model.state, kept=candidate, after=key)
+        return
+    _keep(ctx, model, candidate)
+
+
+def _keep(ctx: Ctx, model: _Model, version: Version) -> None:
+    """`version` serves what the manifest asks for: report it, retire what is beyond
+    keep_versions among the older ones."""
+    noop(ctx, model.name, Reason.ADOPTED if version.number == 0 else Reason.UNCHANGED, version)
+    retire(ctx, model.manifest, model.state, kept=version, after=None)
+
+
+def _report_failed(ctx: Ctx, model: _Model, latest: Version) -> None:
     if ctx.options.retry_failed:
         _create(ctx, model, Reason.RETRY_FAILED, Comparison(changes=(), forced=True))
         return
+    job = latest.job
     why = f": {job.error_message}" if job.error_message else ""
     ctx.note(Severity.WARNING, model.name,
              f"{model.name}: latest job {job.id} {job.status.value}{why}",
              "Not retried with the same spec (no cost loops): change the spec, or plan/apply "
              "with --retry-failed.")
-    noop(ctx, model.name, Reason.FAILED, job)
+    noop(ctx, model.name, Reason.FAILED, latest)
+
+
+def _report_checks_failed(ctx: Ctx, model: _Model, version: Version) -> None:
+    if ctx.options.retry_failed:
+        _create(ctx, model, Reason.RETRY_FAILED, Comparison(changes=(), forced=True))
+        return
+    serving = model.state.serving
+    still = (f"version {serving.number} ({serving.model_id}) keeps serving" if serving
+             else "no version serves")
+    ctx.note(Severity.WARNING, model.name,
+             f"{model.name}: version {version.number} ({version.model_id}) failed its checks; "
+             f"{still}",
+             "Not retrained with the same spec (no cost loops): change the spec or the checks, "
+             "or plan/apply with --retry-failed. `ftctl show` lists the versions.")
+    noop(ctx, model.name, Reason.CHECKS_FAILED, version)
 
 
 def _create(
     ctx: Ctx, model: _Model, reason: Reason, cmp: Comparison, depends_on: tuple[str, ...] = ()
 ) -> None:
     """A new version: uploads first, then the job; retire what keep_versions no longer keeps."""
-    manifest, versions, name = model.manifest, model.versions, model.name
+    manifest, state, name = model.manifest, model.state, model.name
     spec = manifest.spec
+    serving = state.serving
     training = file_ref(ctx, name, spec.training_file)
     validation = file_ref(ctx, name, spec.validation_file) if spec.validation_file else None
     if training is None or (spec.validation_file is not None and validation is None):
-        noop(ctx, name, Reason.BLOCKED, versions.current)
+        noop(ctx, name, Reason.BLOCKED, serving)
         return
     # A new base (or {ref:} parent) model cannot be honoured by continuing the current model.
     rebase = any(c.path == "model" and c.forces_new for c in cmp.changes)
-    action = _action(manifest, versions.current, rebase=rebase)
+    action = _action(manifest, serving, trained=state.candidate is not None, rebase=rebase)
     base = _base_model(model, action)
-    version = versions.max_version + 1
+    version = state.max_version + 1
     workspace = ctx.desired.settings.workspace
     op = operation_id(workspace, name, version, model.spec)
     payload = CreateJob(
@@ -282,16 +316,16 @@ def _create(
     ctx.steps.append(Step(key=key, action=action, name=name, reason=reason, payload=payload,
                           changes=cmp.changes, depends_on=tuple(dict.fromkeys(deps)),
                           estimate=estimate_for(ctx, manifest)))
-    ctx.outcome[name] = FromStep(key=key, field=_MODEL_FIELD)
-    retire(ctx, manifest, versions, after=key)
+    ctx.outcome[name] = Outcome(value=UNKNOWN, payload=FromStep(key=key, field=MODEL_FIELD))
+    retire(ctx, manifest, state, kept=None, after=key)
 
 
 def _base_model(model: _Model, action: Action) -> str | FromStep:
-    """What the new job trains from: the current model (continue), the {ref:} parent's model,
-    or spec.model."""
-    current = model.versions.current
-    if action is Action.CONTINUE and current is not None and current.fine_tuned_model:
-        return current.fine_tuned_model
+    """What the new job trains from: the serving model (continue), the {ref:} parent's model,
+    or spec.model. Never an unverified or failed version."""
+    serving = model.state.serving
+    if action is Action.CONTINUE and serving is not None and serving.model_id:
+        return serving.model_id
     if model.parent_payload is not None:
         return model.parent_payload
     spec_model = model.manifest.spec.model
@@ -299,9 +333,12 @@ def _base_model(model: _Model, action: Action) -> str | FromStep:
     return spec_model
 
 
-def _action(manifest: Manifest, current: RemoteJob | None, *, rebase: bool) -> Action:
-    if current is None:
+def _action(
+    manifest: Manifest, serving: Version | None, *, trained: bool, rebase: bool
+) -> Action:
+    """create: nothing trained yet; continue: from the serving model (never from one that
+    did not pass its checks); retrain: from the base model, next to what exists."""
+    if not trained and serving is None:
         return Action.CREATE
-    if manifest.spec.update is UpdatePolicy.CONTINUE and not rebase:
-        return Action.CONTINUE
-    return Action.RETRAIN
+    continues = manifest.spec.update is UpdatePolicy.CONTINUE and not rebase
+    return Action.CONTINUE if continues and serving is not None else Action.RETRAIN

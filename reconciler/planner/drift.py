@@ -10,13 +10,11 @@ from __future__ import annotations
 from reconciler.plan import DriftItem, DriftKind, DriftReport
 from reconciler.planner.compare import (
     dated_base_models,
-    managed_jobs_by_name,
     manifest_index,
     retiring_base,
-    root_base_model,
-    versions_for,
 )
-from reconciler.planner.scope import orphan_names
+from reconciler.planner.state import ModelState, RemoteState, Verdict, build_state
+from reconciler.refs import root_base_model
 from reconciler.snapshot import JobStatus, Snapshot
 from reconciler.spec import Desired
 
@@ -25,9 +23,10 @@ _KIND_ORDER = {kind: i for i, kind in enumerate(DriftKind)}
 
 def drift(desired: Desired, snapshot: Snapshot, *, today: str) -> DriftReport:
     """Everything in `snapshot` that git does not account for, sorted by kind then name."""
+    state = build_state(desired, snapshot)
     items = [
-        *_per_manifest(desired, snapshot),
-        *_orphans(desired, snapshot),
+        *_per_manifest(desired, state),
+        *_orphans(state),
         *_unmanaged(desired, snapshot),
         *_retiring(desired, snapshot, today),
     ]
@@ -35,44 +34,55 @@ def drift(desired: Desired, snapshot: Snapshot, *, today: str) -> DriftReport:
     return DriftReport(workspace=desired.settings.workspace, items=tuple(items), today=today)
 
 
-def _per_manifest(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
-    groups = managed_jobs_by_name(snapshot)
-    model_ids = frozenset(m.id for m in snapshot.models)
+def _per_manifest(desired: Desired, state: RemoteState) -> list[DriftItem]:
     items: list[DriftItem] = []
     for manifest in desired.manifests:
-        name = manifest.name
-        versions = versions_for(name, manifest, groups, snapshot, model_ids=model_ids)
-        succeeded = [j for j in versions.jobs if j.status is JobStatus.SUCCEEDED]
-        if succeeded and succeeded[-1].fine_tuned_model not in versions.model_ids:
-            gone = succeeded[-1]
-            items.append(DriftItem(
-                kind=DriftKind.DELETED_OUT_OF_BAND, name=name, subject=gone.fine_tuned_model,
-                message=f"{name}: model {gone.fine_tuned_model} (version from {gone.id}) "
-                        "was deleted outside ftctl",
-            ))
-        latest = versions.latest
-        if latest is not None and latest.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            kind = (DriftKind.FAILED_JOB if latest.status is JobStatus.FAILED
-                    else DriftKind.CANCELLED_JOB)
-            why = f": {latest.error_message}" if latest.error_message else ""
-            items.append(DriftItem(kind=kind, name=name, subject=latest.id,
-                                   message=f"{name}: latest job {latest.id} "
-                                           f"{latest.status.value}{why}"))
+        model = state[manifest.name]
+        items.extend(_model_drift(model))
     return items
 
 
-def _orphans(desired: Desired, snapshot: Snapshot) -> list[DriftItem]:
-    declared = {m.name for m in desired.manifests}
-    items = []
-    groups = managed_jobs_by_name(snapshot)
-    model_ids = frozenset(m.id for m in snapshot.models)
-    for name in orphan_names(groups, declared, snapshot):
-        jobs = groups[name]
-        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
-        models = [j.fine_tuned_model for j in versions.existing]
-        running = len(versions.in_flight)
+def _model_drift(model: ModelState) -> list[DriftItem]:
+    name = model.name
+    items: list[DriftItem] = []
+    succeeded = [v for v in model.versions if v.status is JobStatus.SUCCEEDED]
+    if succeeded and not succeeded[-1].model_exists:
+        gone = succeeded[-1]
         items.append(DriftItem(
-            kind=DriftKind.ORPHAN, name=name, subject=models[0] if models else jobs[-1].id,
+            kind=DriftKind.DELETED_OUT_OF_BAND, name=name, subject=gone.model_id,
+            message=f"{name}: model {gone.model_id} (version from {gone.job.id}) "
+                    "was deleted outside ftctl",
+        ))
+    latest = model.latest
+    if latest is not None and latest.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        kind = (DriftKind.FAILED_JOB if latest.status is JobStatus.FAILED
+                else DriftKind.CANCELLED_JOB)
+        why = f": {latest.job.error_message}" if latest.job.error_message else ""
+        items.append(DriftItem(kind=kind, name=name, subject=latest.job.id,
+                               message=f"{name}: latest job {latest.job.id} "
+                                       f"{latest.status.value}{why}"))
+    candidate = model.candidate
+    if candidate is not None and candidate.verdict is Verdict.FAILED:
+        serving = model.serving
+        still = (f"version {serving.number} keeps serving" if serving
+                 else "no version serves")
+        items.append(DriftItem(
+            kind=DriftKind.CHECKS_FAILED, name=name, subject=candidate.model_id,
+            message=f"{name}: version {candidate.number} ({candidate.model_id}) failed its "
+                    f"checks; {still}",
+        ))
+    return items
+
+
+def _orphans(state: RemoteState) -> list[DriftItem]:
+    items = []
+    for name in state.orphans:
+        orphan = state[name]
+        models = [v.model_id for v in orphan.trained]
+        running = len(orphan.in_flight)
+        items.append(DriftItem(
+            kind=DriftKind.ORPHAN, name=name,
+            subject=models[0] if models else orphan.versions[-1].job.id,
             message=f"{name}: no manifest declares it; {len(models)} model(s), "
                     f"{running} job(s) in flight",
         ))
@@ -95,7 +105,7 @@ def _retiring(desired: Desired, snapshot: Snapshot, today: str) -> list[DriftIte
     dated = dated_base_models(snapshot.models)
     index = manifest_index(desired)
     for manifest in desired.manifests:
-        base = root_base_model(desired, manifest.name, index)
+        base = root_base_model(index, manifest.name)
         found = retiring_base(base, dated, today) if base and dated else None
         if found is None:
             continue

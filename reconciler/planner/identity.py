@@ -1,6 +1,6 @@
 """Naming conventions that identify what ftctl manages: metadata keys, spec hashes, file names.
 
-L1 pure logic, no I/O. The metadata key names are a public contract (DESIGN §3): other tools
+L1 pure logic, no I/O. The metadata key names are a public contract (docs/identity.md): other tools
 read them. Also: spec hashes, operation ids and the remote-state fingerprint of saved plans.
 """
 
@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from reconciler.planner.verdicts import parse_verdict_file_name
 from reconciler.snapshot import RemoteJob, Snapshot
 
 META_WORKSPACE = "ftctl-workspace"
@@ -20,8 +21,6 @@ META_SPEC = "ftctl-spec"
 META_VERSION = "ftctl-version"
 META_OP = "ftctl-op"
 META_COMMIT = "ftctl-commit"
-
-METADATA_KEYS = (META_WORKSPACE, META_NAME, META_SPEC, META_VERSION, META_OP, META_COMMIT)
 
 FILE_NAME_PREFIX = "ftctl-"
 
@@ -50,9 +49,9 @@ def _canonical(value: object) -> str:
 
 
 def spec_hash(essence: Mapping[str, object]) -> str:
-    """sha256 (first 32 hex) of the retrain-forcing essence of a spec: the digest part of an
-    `ftctl-spec` value (spec_value below). The caller (essence.spec_essence) decides which
-    fields are in it; this only hashes.
+    """The `ftctl-spec` value: sha256 (first 32 hex) of the retrain-forcing essence of a spec.
+
+    The caller (normalize.hash_essence) decides which fields are in it; this only hashes.
     """
     return hashlib.sha256(_canonical(essence).encode()).hexdigest()[:32]
 
@@ -66,7 +65,7 @@ def operation_id(workspace: str, name: str, version: int, spec: str) -> str:
 def job_metadata(
     *, workspace: str, name: str, spec: str, version: int, op: str, commit: str | None
 ) -> tuple[tuple[str, str], ...]:
-    """Metadata stamped on every job ftctl creates (DESIGN §3), in a fixed order."""
+    """Metadata stamped on every job ftctl creates (docs/identity.md), in a fixed order."""
     pairs = [
         (META_WORKSPACE, workspace),
         (META_NAME, name),
@@ -97,9 +96,10 @@ def state_fingerprint(snapshot: Snapshot) -> str:
     """Fingerprint of the remote facts a plan depends on, excluding job progress.
 
     Covers: the workspace; every job's id, phase (active or its terminal status), fine-tuned
-    model and metadata; the content-addressed files (id, name, purpose); which of the jobs'
-    fine-tuned models still exist. Other teams' files and models, base models and their dates
-    are left out: they do not decide what a plan does, so they must not make it stale.
+    model and metadata; the content-addressed files and the checks verdict files (id, name,
+    purpose); which of the jobs' fine-tuned models still exist. Other teams' files and models,
+    base models and their dates are left out: they do not decide what a plan does, so they
+    must not make it stale.
     """
     produced = {j.fine_tuned_model for j in snapshot.jobs if j.fine_tuned_model}
     facts = {
@@ -111,6 +111,7 @@ def state_fingerprint(snapshot: Snapshot) -> str:
             [f.id, f.filename, f.purpose]
             for f in snapshot.files
             if sha_from_file_name(f.filename) is not None
+            or parse_verdict_file_name(f.filename) is not None
         ),
         "models": sorted(m.id for m in snapshot.models if m.id in produced),
     }

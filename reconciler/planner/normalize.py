@@ -1,4 +1,4 @@
-"""Essences: a manifest and a remote job normalised into the same manifest vocabulary.
+"""Normal forms ("essences"): a manifest and a remote job in the same manifest vocabulary.
 
 L1 pure logic, no I/O. The planner compares essences, never raw objects (kopf's diff-base
 essence): both sides are reduced to the fields that force a retrain, and the loose rules are
@@ -184,11 +184,10 @@ def _file_value(file_id: str | None, file_sha: Mapping[str, str]) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comparable:
-    """Both sides ready to diff; tolerated lists the paths a loose rule reconciled."""
+    """Both sides ready to diff, the loose rules applied."""
 
     before: dict[str, object]
     after: dict[str, object]
-    tolerated: tuple[str, ...]
 
 
 def comparable(
@@ -197,21 +196,18 @@ def comparable(
     """Apply the loose-matching rules to (job essence, spec essence) before they are diffed."""
     before = {k: v for k, v in job.items()}
     after = {k: v for k, v in desired.items() if k not in UNOBSERVABLE_FIELDS}
-    tolerated: list[str] = []
     for key in ("model", "suffix", "training_file", "validation_file", "seed"):
         if _tolerate(key, before.get(key), after.get(key), update):
-            tolerated.append(key)
             before[key] = after.get(key)
     method_b = dict(_as_dict(before.get("method")))
     method_a = {k: v for k, v in _as_dict(after.get("method")).items() if k != "grader"}
-    hp_b, hp_a, hp_tol = _hyperparameters(
+    hp_b, hp_a = _hyperparameters(
         _as_dict(method_b.get("hyperparameters")), _as_dict(method_a.get("hyperparameters"))
     )
-    tolerated.extend(f"method.hyperparameters.{k}" for k in hp_tol)
     method_b["hyperparameters"], method_a["hyperparameters"] = hp_b, hp_a
     before["method"], after["method"] = method_b, method_a
     after.pop("integrations", None)
-    return Comparable(before=before, after=after, tolerated=tuple(tolerated))
+    return Comparable(before=before, after=after)
 
 
 def _as_dict(value: object) -> dict[str, object]:
@@ -238,15 +234,13 @@ def _tolerate(key: str, remote: object, wanted: object, update: UpdatePolicy) ->
 
 def _hyperparameters(
     remote: dict[str, object], wanted: dict[str, object]
-) -> tuple[dict[str, object], dict[str, object], list[str]]:
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Only the hyperparameters both sides pin: "auto" or unset matches what the server chose."""
     before: dict[str, object] = {}
     after: dict[str, object] = {}
-    tolerated: list[str] = []
     for key in sorted(set(remote) | set(wanted)):
         value = wanted.get(key, "auto")
         if value == "auto" or key not in remote:
-            if key in remote and key in wanted:
-                tolerated.append(key)
             continue
         before[key], after[key] = remote[key], value
-    return before, after, tolerated
+    return before, after

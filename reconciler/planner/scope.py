@@ -1,6 +1,7 @@
-"""The planner's whole-plan concerns: the {ref:} order, orphans, --target, the cost total.
+"""The planner's whole-plan concerns: orphans, --target, base-model retirement notes, and the
+job's `method` body.
 
-Pure, no I/O; part of the planner (split out of planner.py to keep modules small).
+Pure, no I/O; part of the planner.
 """
 
 from __future__ import annotations
@@ -14,63 +15,28 @@ from reconciler.plan import (
     Action,
     CancelJob,
     DeleteModel,
-    Estimate,
     Reason,
     Step,
 )
 from reconciler.planner.compare import (
     dated_base_models,
-    manifest_index,
-    parent_chain,
     retiring_base,
-    root_base_model,
-    versions_for,
 )
-from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Desired, Manifest, ParentRef
-
-
-def ref_order(desired: Desired) -> tuple[list[str], list[str]]:
-    """(names with parents before children, names caught in a {ref:} cycle); by name within."""
-    index = manifest_index(desired)
-    names = sorted(index)
-    order: list[str] = []
-    cyclic: list[str] = []
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(name: str, path: list[str]) -> None:
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cyclic.extend(n for n in path[path.index(name):] if n not in cyclic)
-            return
-        state[name] = 1
-        manifest = index.get(name)
-        parent = manifest.spec.model if manifest is not None else None
-        if isinstance(parent, ParentRef) and parent.name in index:
-            visit(parent.name, [*path, name])
-        state[name] = 2
-        order.append(name)
-
-    for name in names:
-        visit(name, [name])
-    return [n for n in order if n not in cyclic], sorted(cyclic)
+from reconciler.planner.state import ModelState, RemoteState
+from reconciler.refs import ancestors, parents_of, root_base_model
+from reconciler.snapshot import Snapshot
+from reconciler.spec import Desired, Manifest
 
 
 def plan_orphans(
-    desired: Desired,
-    snapshot: Snapshot,
-    groups: Mapping[str, list[RemoteJob]],
-    steps: list[Step],
-    notes: list[Diagnostic],
+    desired: Desired, state: RemoteState, steps: list[Step], notes: list[Diagnostic]
 ) -> None:
     """Managed names no manifest declares: prune when asked, warn otherwise.
 
     Never prunes when zero manifests were found: a wrong `manifests` glob must not delete
     everything the workspace manages.
     """
-    declared = {m.name for m in desired.manifests}
-    orphans = orphan_names(groups, declared, snapshot)
+    orphans = state.orphans
     if not orphans:
         return
     if not desired.settings.prune:
@@ -89,45 +55,29 @@ def plan_orphans(
             "ftctl.yaml.",
         ))
         return
-    steps.extend(_prune_steps(orphans, groups, snapshot))
-
-
-def _prune_steps(
-    orphans: Sequence[str], groups: Mapping[str, list[RemoteJob]], snapshot: Snapshot
-) -> list[Step]:
-    """Cancel the orphans' jobs in flight and delete their models (no dependencies)."""
-    out: list[Step] = []
-    model_ids = frozenset(m.id for m in snapshot.models)
     for name in orphans:
-        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
-        for job in reversed(versions.in_flight):
-            out.append(Step(key=f"{name}/cancel/{job.id}", action=Action.CANCEL, name=name,
-                            reason=Reason.ORPHANED, payload=CancelJob(job_id=job.id)))
-        for job in versions.existing:
-            model_id = job.fine_tuned_model or ""
-            out.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
-                            reason=Reason.ORPHANED,
-                            payload=DeleteModel(model_id=model_id, job_id=job.id)))
-    return out
+        steps.extend(_prune_steps(state[name]))
 
 
-def orphan_names(
-    groups: Mapping[str, list[RemoteJob]], declared: set[str], snapshot: Snapshot
-) -> list[str]:
-    """Managed names without a manifest that still hold a model or a job in flight (jobs
-    themselves cannot be deleted, so a pruned name leaves finished jobs behind: not orphans)."""
-    out = []
-    model_ids = frozenset(m.id for m in snapshot.models)
-    for name in sorted(n for n in groups if n not in declared):
-        versions = versions_for(name, None, groups, snapshot, model_ids=model_ids)
-        if versions.existing or versions.in_flight:
-            out.append(name)
+def _prune_steps(orphan: ModelState) -> list[Step]:
+    """Cancel an orphan's jobs in flight and delete its models (no dependencies)."""
+    name = orphan.name
+    out: list[Step] = []
+    for version in reversed(orphan.in_flight):
+        job_id = version.job.id
+        out.append(Step(key=f"{name}/cancel/{job_id}", action=Action.CANCEL, name=name,
+                        reason=Reason.ORPHANED, payload=CancelJob(job_id=job_id)))
+    for version in orphan.trained:
+        model_id = version.model_id or ""
+        out.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
+                        reason=Reason.ORPHANED,
+                        payload=DeleteModel(model_id=model_id, job_id=version.job.id)))
     return out
 
 
 def cut_to_targets(
     desired: Desired,
-    groups: Mapping[str, list[RemoteJob]],
+    state: RemoteState,
     targets: Sequence[str],
     steps: list[Step],
     notes: list[Diagnostic],
@@ -137,14 +87,15 @@ def cut_to_targets(
         return steps, notes
     scope: set[str] = set()
     extra: list[Diagnostic] = []
+    parents = parents_of(desired.manifests)
     for target in sorted(set(targets)):
-        if desired.manifest(target) is None and target not in groups:
+        if desired.manifest(target) is None and target not in state.models:
             extra.append(diag.error(
                 f"--target {target}: no such model",
                 "Name a manifest's metadata.name (or an orphaned managed model).",
             ))
         scope.add(target)
-        scope.update(parent_chain(desired, target))
+        scope.update(ancestors(parents, target))
     kept = [s for s in steps if s.name in scope and s.action is not Action.UPLOAD]
     needed = {d for s in kept for d in s.depends_on}
     uploads = {s.key for s in steps if s.action is Action.UPLOAD and s.key in needed}
@@ -152,20 +103,6 @@ def cut_to_targets(
     kept = [s for s in steps if s.key in kept_keys]
     kept_notes = [n for n in notes if n.address is None or n.address in scope]
     return kept, kept_notes + extra
-
-
-def total_estimate(steps: Sequence[Step]) -> Estimate | None:
-    """Sum of the step estimates; a part unknown on any step is unknown in the total."""
-    estimates = [s.estimate for s in steps if s.estimate is not None]
-    if not estimates:
-        return None
-    tokens = [e.training_tokens for e in estimates]
-    costs = [e.cost_usd for e in estimates]
-    return Estimate(
-        training_tokens=None if None in tokens else sum(t for t in tokens if t is not None),
-        epochs=None,
-        cost_usd=None if None in costs else round(sum(c for c in costs if c is not None), 6),
-    )
 
 
 def method_json(manifest: Manifest) -> str:
@@ -189,7 +126,7 @@ def retirement_notes(
     dated = dated_base_models(snapshot.models)
     notes: list[Diagnostic] = []
     for manifest in desired.manifests if dated else ():
-        base = root_base_model(desired, manifest.name, index)
+        base = root_base_model(index, manifest.name)
         found = retiring_base(base, dated, today) if base else None
         if found is not None:
             listed, left = found

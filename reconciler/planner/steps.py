@@ -1,12 +1,12 @@
-"""The planner's working state and the steps it emits: uploads, deletes, cancels, reports.
+"""The planner's working state and the steps it emits: uploads, verifies, deletes, cancels,
+reports.
 
-Pure, no I/O; part of the planner (split out of planner.py to keep modules small). `Ctx`
-collects steps and notes while plan() walks the models; the decisions live in planner.py.
+Pure, no I/O; part of the planner. `Ctx` collects steps and notes while plan() walks the
+models; the decisions live in decide.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from reconciler import diagnostics as diag
@@ -24,27 +24,43 @@ from reconciler.plan import (
     Reason,
     Step,
     UploadFile,
+    VerifyModel,
 )
-from reconciler.planner.compare import Versions, root_base_model, version_of
 from reconciler.planner.identity import file_name, sha_from_file_name
-from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
+from reconciler.planner.state import ModelState, RemoteState, Version
+from reconciler.refs import root_base_model
+from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot, first_usable
 from reconciler.spec import DatasetRef, Desired, Manifest
+from reconciler.timestamps import utc_minute
+
+MODEL_FIELD = "fine_tuned_model"  # the result field a {ref:} child reads from its parent's step
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What a model will serve after apply, for a {ref:} child: value to compare with (a model
+    id, or UNKNOWN until a new job trains it) and what the child's job is built on."""
+
+    value: object
+    payload: str | FromStep | None
+
+    @classmethod
+    def served(cls, model_id: str) -> Outcome:
+        return cls(value=model_id, payload=model_id)
 
 
 @dataclass(slots=True)
 class Ctx:
     desired: Desired
-    snapshot: Snapshot
+    state: RemoteState
     options: PlanOptions
-    groups: dict[str, list[RemoteJob]]
     file_sha: dict[str, str]
     remote_files: dict[str, RemoteFile]
-    model_ids: frozenset[str]
     index: dict[str, Manifest]
     steps: list[Step] = field(default_factory=list)
     notes: list[Diagnostic] = field(default_factory=list)
     uploads: dict[str, str] = field(default_factory=dict)  # sha256 -> upload step key
-    outcome: dict[str, str | FromStep | None] = field(default_factory=dict)
+    outcome: dict[str, Outcome | None] = field(default_factory=dict)
 
     def note(self, severity: Severity, name: str | None, summary: str, detail: str = "") -> None:
         self.notes.append(
@@ -52,18 +68,15 @@ class Ctx:
         )
 
 
-
-
 def usable_files(snapshot: Snapshot) -> dict[str, RemoteFile]:
     """sha256 -> the oldest usable remote file carrying it (so re-uploads are never needed)."""
-    out: dict[str, RemoteFile] = {}
-    for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
-        if f.purpose != "fine-tune" or f.status in ("error", "deleted"):
-            continue
+    by_sha: dict[str, list[RemoteFile]] = {}
+    for f in snapshot.files:
         sha = sha_from_file_name(f.filename)
-        if sha is not None and sha not in out:
-            out[sha] = f
-    return out
+        if sha is not None and f.purpose == "fine-tune":
+            by_sha.setdefault(sha, []).append(f)
+    found = {sha: first_usable(files) for sha, files in by_sha.items()}
+    return {sha: f for sha, f in found.items() if f is not None}
 
 
 
@@ -93,24 +106,29 @@ def file_ref(ctx: Ctx, name: str, ref: DatasetRef | None) -> str | FromStep | No
 
 def estimate_for(ctx: Ctx, manifest: Manifest) -> Estimate | None:
     info = ctx.desired.datasets.get(manifest.spec.training_file.repo_path)
-    base = root_base_model(ctx.desired, manifest.name, ctx.index)
+    base = root_base_model(ctx.index, manifest.name)
     if info is None or base is None:
         return None
     n_epochs = manifest.spec.method.hyperparameter("n_epochs")
     return estimate(info, n_epochs=n_epochs, model=base, prices=ctx.desired.settings.prices)
 
 
-def retire(ctx: Ctx, manifest: Manifest, versions: Versions, *, after: str | None) -> None:
-    """Delete versions beyond keep_versions; after a create, only once it succeeded."""
+def retire(
+    ctx: Ctx, manifest: Manifest, state: ModelState, *, kept: Version | None, after: str | None
+) -> None:
+    """Delete trained versions beyond keep_versions, never the one kept nor a newer one.
+
+    kept None: a new version is planned (`after`, its create step) and takes one place; deleting
+    waits until it trained and passed its checks. kept: the version that stays, with `after`
+    its verify step when its verdict is not recorded yet."""
     keep = max(1, manifest.spec.lifecycle.keep_versions)
-    existing = versions.existing
-    victims = existing[keep - 1:] if after else existing[keep:]
-    for job in victims:
-        assert job.fine_tuned_model is not None  # existing jobs have a model
-        ctx.steps.append(delete_step(manifest.name, job, Reason.SUPERSEDED, after))
+    trained = state.trained
+    older = trained if kept is None else trained[trained.index(kept) + 1:]
+    for version in older[keep - 1:]:
+        ctx.steps.append(delete_step(manifest.name, version.job, Reason.SUPERSEDED, after))
         if manifest.spec.lifecycle.prevent_destroy:
             ctx.notes.append(diag.error(
-                f"{manifest.name}: plan would delete {job.fine_tuned_model}, but "
+                f"{manifest.name}: plan would delete {version.model_id}, but "
                 "lifecycle.prevent_destroy is set",
                 "Raise lifecycle.keep_versions, or set prevent_destroy: false to allow it.",
                 address=manifest.name,
@@ -118,20 +136,17 @@ def retire(ctx: Ctx, manifest: Manifest, versions: Versions, *, after: str | Non
             ))
 
 
-def retire_settled(ctx: Ctx, manifest: Manifest, versions: Versions) -> None:
-    """Versions beyond keep_versions with no new version planned (keep_versions lowered, or
-    an apply that did not get as far as retiring). With a gate (checks, evaluation), the current
-    version may have failed it (no state records that), so older versions stay until a new one
-    passes, or the caller says it passed (PlanOptions.checks_passed)."""
-    extra = len(versions.existing) - max(1, manifest.spec.lifecycle.keep_versions)
-    if extra <= 0:
-        return
-    if not manifest.spec.gated or manifest.name in ctx.options.checks_passed:
-        retire(ctx, manifest, versions, after=None)
-        return
-    ctx.note(Severity.INFO, manifest.name,
-             f"{manifest.name}: keeping {extra} older version(s) beyond keep_versions until a "
-             "new version passes its checks")
+def verify(ctx: Ctx, manifest: Manifest, version: Version, reason: Reason) -> str:
+    """A step that runs the manifest's checks against `version` and records the verdict."""
+    assert version.model_id is not None and ctx.state[manifest.name].checks_id is not None
+    key = f"{manifest.name}/verify/{version.job.id}"
+    payload = VerifyModel(name=manifest.name, job_id=version.job.id, model_id=version.model_id,
+                          base_model=version.job.model, version=version.number,
+                          checks=manifest.spec.checks,
+                          checks_id=ctx.state[manifest.name].checks_id or "")
+    ctx.steps.append(Step(key=key, action=Action.VERIFY, name=manifest.name, reason=reason,
+                          payload=payload))
+    return key
 
 
 def delete_step(name: str, job: RemoteJob, reason: Reason, after: str | None) -> Step:
@@ -150,12 +165,12 @@ def cancel(
     return key
 
 
-def noop(ctx: Ctx, name: str, reason: Reason, job: RemoteJob | None) -> None:
+def noop(ctx: Ctx, name: str, reason: Reason, version: Version | None) -> None:
     payload = NoChange(
-        job_id=job.id if job else None,
-        model_id=job.fine_tuned_model if job else None,
-        status=job.status.value if job else None,
-        version=version_of(job) if job else None,
+        job_id=version.job.id if version else None,
+        model_id=version.model_id if version else None,
+        status=version.status.value if version else None,
+        version=version.number if version else None,
     )
     ctx.steps.append(Step(key=name, action=Action.NOOP, name=name, reason=reason,
                           payload=payload))
@@ -164,5 +179,4 @@ def noop(ctx: Ctx, name: str, reason: Reason, job: RemoteJob | None) -> None:
 def eta(job: RemoteJob) -> str:
     if not job.estimated_finish:
         return ""
-    when = dt.datetime.fromtimestamp(job.estimated_finish, tz=dt.UTC)
-    return f" (ETA {when.strftime('%Y-%m-%d %H:%M')} UTC)"
+    return f" (ETA {utc_minute(job.estimated_finish)} UTC)"

@@ -1,4 +1,4 @@
-"""The plan as JSON for machines (DESIGN §9): a stable, versioned display contract.
+"""The plan as JSON for machines (docs/plan-format.md): a stable, versioned display contract.
 
 Pure: a Plan in, a str out. This is not the saved-plan format (planfile.py is). Keys come out
 in a fixed order; bump JSON_FORMAT_VERSION only when a consumer would break.
@@ -63,6 +63,8 @@ def plan_document(plan: Plan) -> dict[str, object]:
         "workspace": plan.workspace,
         "snapshot_fingerprint": plan.snapshot_fingerprint,
         "has_changes": view.has_changes,
+        "converged": not view.has_changes and not view.unsettled,
+        "unsettled": list(view.unsettled),
         "errored": view.has_errors,
         "targets": list(view.targets),
         "changes": [_change(c) for c in view.changes],
@@ -84,6 +86,7 @@ _SUMMARY_KEYS = (
     Action.CANCEL,
     Action.DELETE,
     Action.UPLOAD,
+    Action.VERIFY,
     Action.NOOP,
 )
 
@@ -107,6 +110,7 @@ def _change(c: pv.ModelChange) -> dict[str, object]:
         "version": None if job is None else job.version,
         "cancel_jobs": list(c.cancels),
         "delete_models": list(c.deletes),
+        "verify_models": [v.model_id for v in c.verifies],
         "steps": [_step(s) for s in c.steps],
         "estimate": _estimate(c.estimate),
     }

@@ -41,7 +41,9 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         head += ["> [!WARNING]", f"> **{words.error_line(view.notes)}** See the notes below.", ""]
     if view.targets:
         head += ["> [!NOTE]", f"> {inline(words.targets_line(view.targets))}", ""]
-    if not view.has_changes:
+    if not view.has_changes and view.unsettled:
+        head += [f"**{words.unsettled_line(view.unsettled)}**", ""]
+    elif not view.has_changes:
         head += ["**No changes.** Your models match the manifests.", ""]
     else:
         head += _warning(view) + [f"**{words.summary_line(view.counts)}**", ""]

@@ -23,6 +23,7 @@ from reconciler.plan import (
     Reason,
     Step,
     UploadFile,
+    VerifyModel,
 )
 from reconciler.render import wording as words
 
@@ -31,6 +32,7 @@ _PRIORITY = (
     Action.RETRAIN,
     Action.CONTINUE,
     Action.CREATE,
+    Action.VERIFY,
     Action.DELETE,
     Action.CANCEL,
     Action.UPLOAD,
@@ -65,6 +67,10 @@ class ModelChange:
         return tuple(s.payload.model_id for s in self.steps if isinstance(s.payload, DeleteModel))
 
     @property
+    def verifies(self) -> tuple[VerifyModel, ...]:
+        return tuple(s.payload for s in self.steps if isinstance(s.payload, VerifyModel))
+
+    @property
     def create(self) -> CreateJob | None:
         return next((s.payload for s in self.steps if isinstance(s.payload, CreateJob)), None)
 
@@ -77,6 +83,7 @@ class PlanView:
     notes: Diagnostics  # every plan note, in plan order
     counts: dict[str, int]
     has_changes: bool
+    unsettled: tuple[str, ...] = ()  # names short of their manifest with nothing to carry out
     has_errors: bool = False
     targets: tuple[str, ...] = ()
 
@@ -133,6 +140,7 @@ def build(plan: Plan) -> PlanView:
         notes=plan.notes,
         counts=plan.summary(),
         has_changes=plan.has_changes,
+        unsettled=tuple(sorted({s.name for s in plan.unsettled})),
         has_errors=any(d.is_error for d in plan.notes),
         targets=plan.targets,
     )

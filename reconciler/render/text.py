@@ -19,6 +19,7 @@ _COLOURS = {
     Action.CANCEL: "\x1b[31m",  # red
     Action.DELETE: "\x1b[31m",
     Action.UPLOAD: "\x1b[36m",  # cyan
+    Action.VERIFY: "\x1b[34m",  # blue
     Action.NOOP: "",
 }
 _SEVERITY_COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: ""}
@@ -29,6 +30,7 @@ _LEGEND = {
     Action.CANCEL: "cancel a job",
     Action.DELETE: "delete a model version",
     Action.UPLOAD: "upload a dataset",
+    Action.VERIFY: "verify (run the checks; the version serves once they pass)",
 }
 
 
@@ -64,6 +66,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     if view.has_changes:
         out += _cost(view)
         out.append(paint(_BOLD, words.summary_line(view.counts)))
+    elif view.unsettled:
+        out.append(paint(_BOLD, words.unsettled_line(view.unsettled)))
     else:
         out.append(paint(_BOLD, words.NO_CHANGES))
     if view.has_errors:
@@ -102,7 +106,10 @@ def _body(change: pv.ModelChange, paint: _Paint) -> list[str]:
     for up in change.uploads:
         lines.append(f"{paint.sym(Action.UPLOAD)} upload {_upload_words(up)}")
     lines += _fields(change, paint)
-    after = "  # once the new version succeeds and passes its checks" if change.create else ""
+    lines += [f"{paint.sym(Action.VERIFY)} verify version {v.version} ({v.model_id}): "
+              f"{len(v.checks)} check(s)" for v in change.verifies]
+    after = ("  # once the new version succeeds and passes its checks" if change.create
+             else "  # once it passes its checks" if change.verifies else "")
     lines += [f"{paint.sym(Action.DELETE)} delete model {mid}{after}" for mid in change.deletes]
     if change.estimate is not None:
         lines.append(f"  # estimate: {words.estimate_words(change.estimate)}")

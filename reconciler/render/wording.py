@@ -21,7 +21,8 @@ from reconciler.plan import (
     Step,
 )
 
-SUMMARY_ORDER = (Action.CREATE, Action.RETRAIN, Action.CONTINUE, Action.CANCEL, Action.DELETE)
+SUMMARY_ORDER = (Action.CREATE, Action.RETRAIN, Action.CONTINUE, Action.CANCEL, Action.DELETE,
+                 Action.VERIFY)
 _ALWAYS_SHOWN = (Action.CREATE, Action.RETRAIN, Action.DELETE)
 
 _FIELD_WORDS = {
@@ -61,6 +62,8 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
         return f"will have an old version deleted {because}"
     if a is Action.UPLOAD:
         return f"needs a dataset uploaded {because}"
+    if a is Action.VERIFY:
+        return _verify_words(step)
     return _NOOP_WORDS.get(r, "has no changes")
 
 
@@ -68,6 +71,8 @@ _NOOP_WORDS = {
     Reason.UNCHANGED: "is up to date",
     Reason.IN_PROGRESS: "has a job in progress with this spec",
     Reason.FAILED: "has a failed latest job with this spec; it is not retried",
+    Reason.CHECKS_FAILED: "has a newest version that failed its checks; it is not retrained "
+                          "with this spec",
     Reason.ADOPTED: "is adopted from a job made outside ftctl",
     Reason.BLOCKED: "cannot be planned yet (see the notes)",
 }
@@ -95,6 +100,13 @@ _REASON_WORDS = {
     Reason.DUPLICATE: "because it duplicates another job for the same version",
     Reason.MISSING_FILE: "because the remote does not hold it yet",
 }
+
+
+def _verify_words(step: Step) -> str:
+    version = getattr(step.payload, "version", None)
+    if step.reason is Reason.CHECKS_CHANGED:
+        return f"will have version {version} checked again because its checks changed"
+    return f"will have version {version} checked: it finished training, its checks have not run"
 
 
 def _parent_name(step: Step) -> str | None:
@@ -149,6 +161,13 @@ def summary_line(counts: dict[str, int]) -> str:
 
 
 NO_CHANGES = "No changes. Your models match the manifests."
+
+
+def unsettled_line(names: tuple[str, ...]) -> str:
+    """Nothing to carry out, yet some models are short of their manifests (see the notes)."""
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"No changes to carry out now, but {len(names)} model(s) do not match their "
+            f"manifests yet: {listed} (see the notes).")
 
 
 def error_line(notes: Diagnostics) -> str:

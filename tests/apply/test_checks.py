@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from reconciler.checks import run_checks, uses_completions, verdict
+from reconciler.checks import (
+    VerdictNotRecorded,
+    gate,
+    record_verdict,
+    run_checks,
+    uses_completions,
+    verdict,
+)
 from reconciler.client.api import RemoteApi
+from reconciler.errors import PermanentApiError
 from reconciler.executor import ExecOptions, execute
-from reconciler.plan import Plan
+from reconciler.plan import Plan, VerifyModel
+from reconciler.planner.verdicts import VerdictRecord, verdict_bytes
 from reconciler.spec import Check
 
 from .conftest import WORKSPACE, FakeClock, Recorder, Steps
@@ -94,3 +104,45 @@ def test_a_checks_max_tokens_reaches_the_model(api: RemoteApi, steps: Steps,
         Check(prompt="bot question 4", expect_equals="bot answer 4", max_tokens=2)])
     assert short.answer == "bot answer"  # cut at two tokens, as the provider does
     assert not short.passed
+
+
+def _record(passed: bool = True) -> VerdictRecord:
+    return VerdictRecord(name="bot", job_id="ftjob-1", model_id="ft:m", checks_id="0" * 16,
+                         passed=passed)
+
+
+def test_a_verdict_is_recorded_once_under_its_name(api: RemoteApi) -> None:
+    record_verdict(api, _record())
+    record_verdict(api, _record())  # a retry, or a resumed apply
+    (found,) = [f for f in api.list_files("fine-tune") if f.filename.startswith("ftctl-verdict")]
+    assert found.filename == "ftctl-verdict-ftjob-1-0000000000000000-passed.jsonl"
+    assert found.bytes == len(verdict_bytes(_record()))
+
+
+class _Refusing:
+    """A provider that does not accept the verdict file (e.g. an API without the Files API)."""
+
+    def find_file(self, filename: str, size: int, purpose: str = "fine-tune") -> None:
+        return None
+
+    def upload_file(self, path: str, *, filename: str, purpose: str = "fine-tune") -> Any:
+        raise PermanentApiError("Invalid purpose", status=400)
+
+
+def test_a_provider_that_cannot_store_a_verdict_is_a_clear_error() -> None:
+    with pytest.raises(VerdictNotRecorded) as info:
+        record_verdict(_Refusing(), _record(passed=False))
+    message = str(info.value)
+    assert "refused to store the checks verdict of job ftjob-1" in message
+    assert "ftctl-verdict-" in message and "Invalid purpose" in message
+
+
+def test_a_model_that_cannot_be_queried_records_no_verdict(api: RemoteApi) -> None:
+    request = VerifyModel(name="bot", job_id="ftjob-x", model_id="ft:gpt-4o-mini:org:gone:1",
+                          base_model="gpt-4o-mini-2024-07-18", version=1,
+                          checks=(Check(prompt="hi", expect_contains="hello"),),
+                          checks_id="0" * 16)
+    (result,) = gate(api, request)
+    assert not result.passed and result.unanswered
+    assert "could not be queried" in result.reason
+    assert not [f for f in api.list_files("fine-tune") if f.filename.startswith("ftctl-verdict")]

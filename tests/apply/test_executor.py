@@ -7,11 +7,11 @@ import dataclasses
 import threading
 from typing import Any
 
-from reconciler.checks import run_checks
+from reconciler.checks import gate
 from reconciler.client.api import RemoteApi
 from reconciler.events import StepStatus
 from reconciler.executor import ExecOptions, Execution, execute
-from reconciler.plan import FromStep, Plan, Step
+from reconciler.plan import FromStep, Plan, Step, VerifyModel
 from reconciler.planner.identity import META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from reconciler.spec import Check
@@ -23,8 +23,8 @@ def run(plan_steps: list[Step], api: RemoteApi, steps: Steps, clock: FakeClock,
         reporter: Recorder | None = None, **options: Any) -> Execution:
     plan = Plan(workspace=WORKSPACE, snapshot_fingerprint="x", steps=tuple(plan_steps))
 
-    def verify(name: str, model: str, checks: Any, base: str | None) -> Any:
-        return run_checks(api, name, model, checks, base_model=base)
+    def verify(request: VerifyModel) -> Any:
+        return gate(api, request)
 
     return execute(plan, api, reporter or Recorder(),
                    ExecOptions(root=str(steps.root), **options),

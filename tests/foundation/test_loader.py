@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.diagnostics import Severity
-from reconciler.loader import load_project, resolve_base_model
+from reconciler.loader import load_project
+from reconciler.refs import root_base_model
 from reconciler.spec import MethodType, ParentRef, ProviderType, UpdatePolicy
 
 from .conftest import EXAMPLES, FIXTURES, SETTINGS, MakeProject
@@ -41,7 +42,8 @@ def test_examples_load_clean() -> None:
     assert result.desired.settings.provider.type is ProviderType.LOCAL
     child = result.desired.manifest("billing-assistant")
     assert child is not None and child.spec.model == ParentRef(name="support-bot")
-    assert resolve_base_model(result.desired, "billing-assistant") == "gpt-4o-mini-2024-07-18"
+    index = {m.name: m for m in result.desired.manifests}
+    assert root_base_model(index, "billing-assistant") == "gpt-4o-mini-2024-07-18"
     assert set(result.sources) >= {"ftctl.yaml", "models/support-bot.yaml"}
 
 
@@ -88,7 +90,7 @@ def test_methods_and_merge_keys(make_project: MakeProject) -> None:
     assert by["prefs-child"].spec.model == ParentRef(name="prefs")
     assert by["reasoning"].spec.method.grader_json is not None
     assert '"type":"multi"' in by["reasoning"].spec.method.grader_json
-    assert resolve_base_model(desired, "grandchild") == "gpt-4o-mini-2024-07-18"
+    assert root_base_model(by, "grandchild") == "gpt-4o-mini-2024-07-18"
     assert by["grandchild"].spec.training_file.repo_path == "data/valid.jsonl"
 
 
@@ -107,7 +109,7 @@ manifests: [ft/*.yaml]
 prune: true
 concurrency: 8
 prices:
-  - {model: gpt-4o-mini, training_per_1m: 3, input_per_1m: 0.3}
+  - {model: gpt-4o-mini, training_per_1m: 3}
 """
     root = make_project({"ft/a.yaml": _manifest("a")}, settings=settings)
     result = load_project(str(root))
@@ -122,7 +124,6 @@ prices:
     assert (s.provider.organization, s.provider.project) == ("org-1", "proj-1")
     assert s.provider.allow_insecure_http and s.provider.speed == 50.0
     assert s.prices[0].model == "gpt-4o-mini" and s.prices[0].training_per_1m == 3.0
-    assert s.prices[0].input_per_1m == 0.3 and s.prices[0].output_per_1m is None
     assert s.root == str(root)
 
 
@@ -179,7 +180,7 @@ def test_ref_to_invalid_manifest_is_not_reported_missing(make_project: MakeProje
     assert summaries == ['seed: expected an integer, got "nope"']
 
 
-def test_resolve_base_model_handles_missing_and_cycles(make_project: MakeProject) -> None:
+def test_root_base_model_handles_missing_and_cycles(make_project: MakeProject) -> None:
     root = make_project({
         "models/a.yaml": _manifest("a", model="{ref: b}"),
         "models/b.yaml": _manifest("b", model="{ref: a}"),
@@ -187,9 +188,10 @@ def test_resolve_base_model_handles_missing_and_cycles(make_project: MakeProject
     })
     desired = load_project(str(root)).desired
     assert desired is not None
-    assert resolve_base_model(desired, "a") is None
-    assert resolve_base_model(desired, "c") is None
-    assert resolve_base_model(desired, "nobody") is None
+    index = {m.name: m for m in desired.manifests}
+    assert root_base_model(index, "a") is None
+    assert root_base_model(index, "c") is None
+    assert root_base_model(index, "nobody") is None
 
 
 def test_symlink_pointing_outside_is_refused(make_project: MakeProject, tmp_path: Path) -> None:

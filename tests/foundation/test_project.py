@@ -93,3 +93,48 @@ def test_small_validation_file_is_not_held_to_the_training_minimum(
     assert not [d for d in result.diagnostics if d.is_error], result.diagnostics
     assert result.desired is not None
     assert result.desired.datasets["data/valid.jsonl"].examples == 3
+
+
+def test_a_small_file_listed_as_training_by_another_manifest_is_held_to_the_minimum(
+    make_project: MakeProject,
+) -> None:
+    # a validates on valid.jsonl (3 examples: fine); b trains on it (3 examples: too few).
+    text = MINIMAL + "  validation_file: ../data/valid.jsonl\n"
+    other = MINIMAL.replace("name: minimal", "name: other").replace(
+        "../data/train.jsonl", "../data/valid.jsonl")
+    root = make_project({"models/a.yaml": text, "models/b.yaml": other})
+    lines = (root / "data" / "train.jsonl").read_text().splitlines(keepends=True)
+    valid = [line.replace('"content": "', '"content": "held out: ', 1) for line in lines[:3]]
+    (root / "data" / "valid.jsonl").write_text("".join(valid))
+    result = load(str(root))
+    errors = [d for d in result.diagnostics if d.is_error]
+    assert [d.subject.file if d.subject else None for d in errors] == ["data/valid.jsonl"]
+    assert "3" in errors[0].summary
+
+
+def test_each_base_model_gets_its_own_token_count(make_project: MakeProject) -> None:
+    import json
+
+    from reconciler.planner import plan
+    from reconciler.snapshot import Snapshot
+
+    other = MINIMAL.replace("name: minimal", "name: older").replace(
+        "gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125")
+    root = make_project({"models/a.yaml": MINIMAL, "models/b.yaml": other})
+    # Japanese text: o200k_base needs far fewer tokens for it than cl100k_base.
+    rows = [json.dumps({"messages": [
+        {"role": "user", "content": f"注文番号{i}の配送状況を教えてください。"},
+        {"role": "assistant", "content": f"注文{i}は明日お届け予定です。追跡番号はT{i}です。"}]},
+        ensure_ascii=False) for i in range(12)]
+    (root / "data" / "train.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = load(str(root))
+    assert result.desired is not None
+    info = result.desired.datasets["data/train.jsonl"]
+    o200k = info.tokens_for("gpt-4o-mini-2024-07-18")
+    cl100k = info.tokens_for("gpt-3.5-turbo-0125")
+    assert o200k is not None and cl100k is not None and o200k < cl100k
+    made = plan(result.desired, Snapshot(workspace=result.desired.settings.workspace))
+    estimates = {s.name: s.estimate for s in made.changes if s.estimate is not None}
+    epochs = estimates["minimal"].epochs
+    assert estimates["minimal"].training_tokens == (epochs or 0) * o200k
+    assert estimates["older"].training_tokens == (estimates["older"].epochs or 0) * cl100k

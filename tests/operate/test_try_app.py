@@ -66,5 +66,5 @@ def test_versions_and_errors(trained: Any) -> None:
 
 def test_a_name_without_a_current_version(local: Any) -> None:
     local.apply_no_wait()  # still training: nothing to ask yet
-    with pytest.raises(NotFound, match="bot has no current version"):
+    with pytest.raises(NotFound, match="bot has no serving version"):
         try_model(local.workspace(), "bot", Prompt(text="hi"))

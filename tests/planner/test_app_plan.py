@@ -61,7 +61,7 @@ def test_create_then_no_changes_against_the_emulator(
     write_project(tmp_path)
     first = plan_and_apply(tmp_path, open_remote, fake_clock)
     assert [s.action for s in first.changes] == [Action.UPLOAD, Action.CREATE]
-    assert first.total_estimate is not None and first.total_estimate.training_tokens
+    assert first.steps[-1].estimate is not None and first.steps[-1].estimate.training_tokens
     again = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
     assert again.plan is not None
     assert not again.plan.has_changes, [(s.key, s.changes) for s in again.plan.changes]

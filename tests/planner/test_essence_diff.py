@@ -21,7 +21,7 @@ from reconciler.spec import UpdatePolicy
 
 
 def _pair(manifest_kwargs: dict[str, object], job_kwargs: dict[str, object]) -> tuple[
-        dict[str, object], dict[str, object], tuple[str, ...]]:
+        dict[str, object], dict[str, object]]:
     desired = a_desired(a_manifest("bot", **manifest_kwargs))  # type: ignore[arg-type]
     job = a_job_for(desired, "bot", id="ftjob-1", **job_kwargs)  # type: ignore[arg-type]
     shas = {f.id: sha_from_file_name(f.filename) or "" for f in files_for(desired)}
@@ -29,33 +29,32 @@ def _pair(manifest_kwargs: dict[str, object], job_kwargs: dict[str, object]) -> 
     assert manifest is not None
     pair = comparable(job_essence(job, shas), spec_essence(manifest, desired.datasets),
                       update=manifest.spec.update)
-    return pair.before, pair.after, pair.tolerated
+    return pair.before, pair.after
 
 
 def test_auto_matches_any_resolved_value() -> None:
-    before, after, tolerated = _pair({"hyperparameters": {"n_epochs": "auto"}},
+    before, after = _pair({"hyperparameters": {"n_epochs": "auto"}},
                                      {"hyperparameters": {"n_epochs": 7, "batch_size": 2}})
     assert field_changes(before, after) == ()
-    assert "method.hyperparameters.n_epochs" in tolerated
 
 
 def test_explicit_hyperparameter_differs_from_resolved_value() -> None:
-    before, after, _ = _pair({"hyperparameters": {"n_epochs": 4}},
+    before, after = _pair({"hyperparameters": {"n_epochs": 4}},
                              {"hyperparameters": {"n_epochs": 3}})
     assert field_changes(before, after, forces_new=forces_new) == (
         FieldChange(path="method.hyperparameters.n_epochs", before=3, after=4, forces_new=True),)
 
 
 def test_numbers_compare_by_value() -> None:
-    before, after, _ = _pair({"hyperparameters": {"learning_rate_multiplier": 2}},
+    before, after = _pair({"hyperparameters": {"learning_rate_multiplier": 2}},
                              {"hyperparameters": {"learning_rate_multiplier": 2.0}})
     assert field_changes(before, after) == ()
 
 
 def test_server_chosen_seed_is_not_drift_but_a_pinned_one_is() -> None:
-    before, after, tolerated = _pair({}, {"seed": 1234})
-    assert field_changes(before, after) == () and "seed" in tolerated
-    before, after, _ = _pair({"seed": 5}, {})
+    before, after = _pair({}, {"seed": 1234})
+    assert field_changes(before, after) == ()
+    before, after = _pair({"seed": 5}, {})
     desired = a_desired(a_manifest("bot"))
     job = a_job_for(desired, "bot", id="ftjob-1", seed=1234)
     manifest = a_manifest("bot", seed=5)
@@ -70,8 +69,8 @@ def test_dated_snapshot_matches_its_alias() -> None:
     assert models_match(BASE, "gpt-4o-mini") and models_match("gpt-4o-mini", BASE)
     assert not models_match("gpt-4o-mini-2024-07-18", "gpt-4o-mini-2025-01-01")
     assert not models_match("gpt-4o", "gpt-4o-mini")
-    before, after, tolerated = _pair({"model": "gpt-4o-mini"}, {"model": BASE})
-    assert field_changes(before, after) == () and "model" in tolerated
+    before, after = _pair({"model": "gpt-4o-mini"}, {"model": BASE})
+    assert field_changes(before, after) == ()
 
 
 def test_alias_and_dated_snapshot_hash_the_same() -> None:
@@ -114,7 +113,6 @@ def test_deleted_remote_file_is_not_evidence_of_change() -> None:
     pair = comparable(job_essence(job, {}), spec_essence(manifest, desired.datasets),
                       update=UpdatePolicy.RETRAIN)
     assert field_changes(pair.before, pair.after) == ()
-    assert "training_file" in pair.tolerated
 
 
 def test_field_changes_paths_and_unknown() -> None:

@@ -598,18 +598,20 @@ def test_target_can_name_an_orphan_to_prune_it_alone() -> None:
     assert result.targets == ("old",)
 
 
-def test_total_estimate_is_unknown_when_a_part_is() -> None:
+def test_the_cost_total_names_the_models_whose_cost_is_unknown() -> None:
     from builders import a_dataset
+
+    from reconciler.render import planview
 
     desired = a_desired(a_manifest("a"), a_manifest("b"),
                         datasets=[a_dataset("data/b/train.jsonl", tokens=None)])
-    result = plan(desired, a_snapshot(files=files_for(desired)))
-    assert result.total_estimate is not None
-    assert result.total_estimate.training_tokens is None and result.total_estimate.cost_usd is None
-    known = plan(a_desired(a_manifest("a"), a_manifest("c")), a_snapshot())
-    assert known.total_estimate is not None
-    assert known.total_estimate.training_tokens == 60_000  # 2 x 10k tokens x 3 epochs
-    assert known.total_estimate.cost_usd == 0.18
+    view = planview.build(plan(desired, a_snapshot(files=files_for(desired))))
+    assert view.unpriced == ("b",)
+    assert view.total_tokens == 30_000  # a alone: 10k tokens x 3 epochs
+    known = planview.build(plan(a_desired(a_manifest("a"), a_manifest("c")), a_snapshot()))
+    assert known.unpriced == ()
+    assert known.total_tokens == 60_000  # 2 x 10k tokens x 3 epochs
+    assert known.total_cost == 0.18
 
 
 def test_a_paused_job_counts_as_in_flight() -> None:
@@ -619,23 +621,34 @@ def test_a_paused_job_counts_as_in_flight() -> None:
     assert step.reason is Reason.IN_PROGRESS
 
 
-def test_with_checks_older_versions_stay_until_a_new_version_passes_them() -> None:
+def test_with_checks_older_versions_are_retired_only_after_a_passed_verdict() -> None:
+    from builders import a_verdict_file
+
     from reconciler.spec import Check
 
     plain = a_desired(a_manifest("bot"))
     v1 = a_job_for(plain, "bot", id="ftjob-1")
-    v2 = a_job_for(plain, "bot", id="ftjob-2", version=2)  # its checks may have failed
+    v2 = a_job_for(plain, "bot", id="ftjob-2", version=2)
     manifest = a_manifest("bot")
-    checked = replace(manifest, spec=replace(manifest.spec, checks=(Check(prompt="hi"),)))
+    checks = (Check(prompt="hi"),)
+    checked = replace(manifest, spec=replace(manifest.spec, checks=checks))
     desired = a_desired(checked)
+    # No verdict recorded for v2: a verify step, and v1 is deleted only once it passes.
     result = plan(desired, a_snapshot(jobs=[v1, v2], files=files_for(desired)))
-    assert not result.has_changes
-    (note,) = result.notes
-    assert note.summary == ("bot: keeping 1 older version(s) beyond keep_versions until a new "
-                            "version passes its checks")
-    told = plan(desired, a_snapshot(jobs=[v1, v2], files=files_for(desired)),
-                PlanOptions(checks_passed=("bot",)))
-    assert [s.key for s in told.changes] == [f"bot/delete/{v1.fine_tuned_model}"]
+    steps = by_key(result.changes)
+    assert list(steps) == ["bot/verify/ftjob-2", f"bot/delete/{v1.fine_tuned_model}"]
+    assert steps[f"bot/delete/{v1.fine_tuned_model}"].depends_on == ("bot/verify/ftjob-2",)
+    assert steps["bot/verify/ftjob-2"].reason is Reason.UNVERIFIED
+    # Passed: v2 serves, v1 goes without waiting.
+    passed = (*files_for(desired), a_verdict_file(v2, checks, passed=True))
+    told = plan(desired, a_snapshot(jobs=[v1, v2], files=passed))
+    assert [(s.key, s.depends_on) for s in told.changes] == [
+        (f"bot/delete/{v1.fine_tuned_model}", ())]
+    # Failed: v1 keeps serving, nothing is deleted or retrained.
+    failed = (*files_for(desired), a_verdict_file(v2, checks, passed=False))
+    kept = plan(desired, a_snapshot(jobs=[v1, v2], files=failed))
+    assert not kept.changes and not kept.converged
+    assert [s.reason for s in kept.steps] == [Reason.CHECKS_FAILED]
 
 
 def test_suffix_change_retrains_although_jobs_only_show_it_in_the_model_id() -> None:

@@ -22,6 +22,7 @@ from reconciler.plan import (
     Reason,
     Step,
     UploadFile,
+    VerifyModel,
 )
 from reconciler.spec import Check
 
@@ -243,7 +244,46 @@ def no_changes() -> Plan:
     return Plan(workspace="prod", snapshot_fingerprint=FP, steps=steps)
 
 
+def verify_and_retire() -> Plan:
+    """A version trained by an apply that did not wait (its checks never ran), one whose
+    checks changed, and one that failed its checks (nothing to do: a note, no retrain)."""
+    bot_model = "ft:gpt-4o-mini-2024-07-18:acme:support-bot:v3"
+    verify = Step(
+        key="support-bot/verify/ftjob-v3", action=Action.VERIFY, name="support-bot",
+        reason=Reason.UNVERIFIED,
+        payload=VerifyModel(name="support-bot", job_id="ftjob-v3", model_id=bot_model,
+                            base_model=BASE, version=3, checks_id="0f1e2d3c4b5a6978",
+                            checks=(Check(prompt="Hi", expect_contains="Hello"),
+                                    Check(prompt="Refund?", expect_regex="policy"))),
+    )
+    old = "ft:gpt-4o-mini-2024-07-18:acme:support-bot:v1"
+    delete = Step(key=f"support-bot/delete/{old}", action=Action.DELETE, name="support-bot",
+                  reason=Reason.SUPERSEDED, payload=DeleteModel(model_id=old, job_id="ftjob-v1"),
+                  depends_on=(verify.key,))
+    faq_model = "ft:gpt-4o-mini-2024-07-18:acme:faq:v2"
+    again = Step(
+        key="faq/verify/ftjob-f2", action=Action.VERIFY, name="faq",
+        reason=Reason.CHECKS_CHANGED,
+        payload=VerifyModel(name="faq", job_id="ftjob-f2", model_id=faq_model, base_model=BASE,
+                            version=2, checks_id="8899aabbccddeeff",
+                            checks=(Check(prompt="Opening hours?", expect_contains="9"),)),
+    )
+    note = Diagnostic(
+        severity=Severity.WARNING,
+        summary="classifier: version 4 (ft:gpt-4o-mini-2024-07-18:acme:classifier:v4) failed "
+                "its checks; version 3 (ft:gpt-4o-mini-2024-07-18:acme:classifier:v3) keeps "
+                "serving",
+        detail="Not retrained with the same spec (no cost loops): change the spec or the "
+               "checks, or plan/apply with --retry-failed. `ftctl show` lists the versions.",
+        address="classifier",
+    )
+    failed = noop("classifier", Reason.CHECKS_FAILED, "ftjob-c4", "succeeded", 4)
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(failed, again, verify, delete),
+                notes=(note,))
+
+
 CASES = {
+    "verify_and_retire": verify_and_retire,
     "create_only": create_only,
     "retrain_fields": retrain_fields,
     "ref_child": ref_child,
@@ -266,6 +306,10 @@ def drift_all_kinds() -> DriftReport:
                   message="classifier: latest job ftjob-bad1 failed: <bad line 3>"),
         DriftItem(kind=DriftKind.CANCELLED_JOB, name="faq", subject="ftjob-c9",
                   message="faq: latest job ftjob-c9 cancelled"),
+        DriftItem(kind=DriftKind.CHECKS_FAILED, name="classifier",
+                  subject="ft:gpt-4o-mini-2024-07-18:acme:classifier:v4",
+                  message="classifier: version 4 (ft:gpt-4o-mini-2024-07-18:acme:classifier:v4) "
+                          "failed its checks; version 3 keeps serving"),
         DriftItem(kind=DriftKind.ORPHAN, name="legacy-bot", subject="ft:gpt-4o-mini:acme:x1",
                   message="legacy-bot: no manifest declares it; 1 model(s), 0 job(s) in flight"),
         DriftItem(kind=DriftKind.UNMANAGED_MODEL, subject="ft:gpt-4o-mini:acme:hand-made:z",

@@ -21,16 +21,17 @@ from reconciler.plan import (
     Action,
     CancelJob,
     DeleteModel,
-    Estimate,
     FieldChange,
     NoChange,
     Payload,
     Plan,
     Reason,
     Step,
+    VerifyModel,
 )
 from reconciler.planner.identity import state_fingerprint
 from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
+from reconciler.spec import Check
 
 
 def test_every_case_round_trips(cases: ModuleType, tmp_path: Path) -> None:
@@ -52,6 +53,11 @@ def _every_kind_of_value(cases: ModuleType) -> Plan:
              changes=(FieldChange(path="p", before=(1, 2.5, None), after=UNKNOWN),)),
         Step(key="y/delete", action=Action.DELETE, name="y", reason=Reason.ORPHANED,
              payload=DeleteModel(model_id="ft:m", job_id=None), depends_on=("y/cancel",)),
+        Step(key="z/verify/ftjob-3", action=Action.VERIFY, name="z", reason=Reason.UNVERIFIED,
+             payload=VerifyModel(name="z", job_id="ftjob-3", model_id="ft:z", base_model="b",
+                                 version=3, checks_id="0123456789abcdef",
+                                 checks=(Check(prompt="ünï", expect_regex="^a+$",
+                                               temperature=0.5),))),
     )
     note = Diagnostic(severity=Severity.WARNING, summary="ünïcode ✓", detail="d",
                       subject=SourceRange(file="models/a.yaml", line=3, column=5),
@@ -60,8 +66,6 @@ def _every_kind_of_value(cases: ModuleType) -> Plan:
         workspace="w", snapshot_fingerprint="f",
         steps=cases.create_only().steps + base.steps + extra_steps,
         notes=(note,),
-        extra=(("nested", {"k": [1, {"z": None}]}), ("t", (True, "s"))),
-        total_estimate=Estimate(training_tokens=1, epochs=None, cost_usd=0.1 + 0.2),
         targets=("y",),
     )
 
@@ -72,7 +76,7 @@ def test_every_payload_and_odd_value_round_trips(cases: ModuleType, tmp_path: Pa
     planfile.save(original, str(path))
     loaded = planfile.load(str(path))
     assert loaded == original
-    assert loaded.steps[-2].changes[0].after is UNKNOWN
+    assert loaded.steps[-3].changes[0].after is UNKNOWN
     assert planfile.dumps(loaded) == path.read_text(encoding="utf-8")
 
 
@@ -202,6 +206,26 @@ def test_a_model_to_delete_that_is_gone_makes_it_stale() -> None:
     plan = _plan_for(_snapshot(done), _DELETE)
     with pytest.raises(StalePlanError, match="model ft:a:1 it would delete no longer exists"):
         planfile.ensure_fresh(plan, _snapshot(done, models=()))
+
+
+def test_a_model_to_verify_that_is_gone_or_a_verdict_recorded_since_makes_it_stale() -> None:
+    done = _job("ftjob-1", JobStatus.SUCCEEDED, "ft:a:1")
+    verify = Step(key="a/verify/ftjob-1", action=Action.VERIFY, name="a",
+                  reason=Reason.UNVERIFIED,
+                  payload=VerifyModel(name="a", job_id="ftjob-1", model_id="ft:a:1",
+                                      base_model="gpt-4o-mini", version=1,
+                                      checks=(Check(prompt="p", expect_contains="x"),),
+                                      checks_id="0" * 16))
+    plan = _plan_for(_snapshot(done), verify)
+    with pytest.raises(StalePlanError, match="model ft:a:1 it would check no longer exists"):
+        planfile.ensure_fresh(plan, _snapshot(done, models=()))
+    verdict = RemoteFile(id="file-v", filename=f"ftctl-verdict-ftjob-1-{'0' * 16}-passed.jsonl",
+                         bytes=10, purpose="fine-tune", created_at=2)
+    recorded = _snapshot(done)
+    recorded = Snapshot(workspace="w", files=(*recorded.files, verdict), jobs=recorded.jobs,
+                        models=recorded.models)
+    with pytest.raises(StalePlanError, match="managed jobs, files or models changed"):
+        planfile.ensure_fresh(plan, recorded)
 
 
 def test_another_change_is_stale_in_general_words() -> None:

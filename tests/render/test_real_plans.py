@@ -96,7 +96,8 @@ def test_real_in_progress_text() -> None:
     out = render(SCENARIOS["in_progress"][0], "text")
     assert out == (
         "Note: bot: job ftjob-1 is running (ETA 2025-10-09 08:53 UTC)\n\n"
-        "No changes. Your models match the manifests.\n"
+        "No changes to carry out now, but 1 model(s) do not match their manifests yet: bot "
+        "(see the notes).\n"
     )
 
 

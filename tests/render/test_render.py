@@ -70,11 +70,12 @@ def test_rendering_is_deterministic(cases: ModuleType) -> None:
 def test_json_contract(cases: ModuleType) -> None:
     doc = json.loads(render(cases.retrain_fields(), "json"))
     assert list(doc) == [
-        "format_version", "workspace", "snapshot_fingerprint", "has_changes", "errored",
-        "targets", "changes", "uploads", "summary", "estimate", "diagnostics",
+        "format_version", "workspace", "snapshot_fingerprint", "has_changes", "converged",
+        "unsettled", "errored", "targets", "changes", "uploads", "summary", "estimate",
+        "diagnostics",
     ]
     assert doc["summary"] == {"create": 1, "retrain": 1, "continue": 0, "cancel": 0,
-                              "delete": 0, "upload": 1, "noop": 0}
+                              "delete": 0, "upload": 1, "verify": 0, "noop": 0}
     bot = next(c for c in doc["changes"] if c["name"] == "support-bot")
     assert bot["action"] == "retrain" and bot["reason"] == "spec_changed"
     assert bot["fields"][0] == {

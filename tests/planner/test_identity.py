@@ -1,14 +1,11 @@
-"""identity (op ids, metadata, the state fingerprint) and ordering (waves)."""
+"""identity: op ids, metadata and the state fingerprint."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from builders import a_desired, a_file, a_job_for, a_manifest, a_snapshot, files_for, sha_of
 
-from reconciler.ordering import CycleError, dependents, waves
-from reconciler.plan import Action, CancelJob, NoChange, Reason, Step
 from reconciler.planner.identity import (
     file_name,
     job_metadata,
@@ -78,19 +75,3 @@ def test_fingerprint_follows_managed_models_and_files_only() -> None:
     assert state_fingerprint(extra_file) != fp
 
 
-def _step(key: str, *deps: str, action: Action = Action.CANCEL) -> Step:
-    payload = NoChange() if action is Action.NOOP else CancelJob(job_id=key)
-    return Step(key=key, action=action, name="n", reason=Reason.NEW, payload=payload,
-                depends_on=deps)
-
-
-def test_waves_follow_dependencies_and_keep_order() -> None:
-    steps = [_step("c", "a"), _step("a"), _step("b"), _step("d", "c", "b"), _step("e", "gone"),
-             _step("noop", action=Action.NOOP)]
-    assert [[s.key for s in w] for w in waves(steps)] == [["a", "b", "e"], ["c"], ["d"]]
-    assert dependents(steps, "a") == ("c", "d")
-
-
-def test_waves_reject_a_cycle() -> None:
-    with pytest.raises(CycleError):
-        waves([_step("a", "b"), _step("b", "a")])

@@ -1,0 +1,235 @@
+"""The model-state layer: what each model is on the remote, built once from a snapshot.
+
+The one home for "what a model is right now": its versions (the jobs of one ftctl-name, or
+the job a manifest adopts), each version's checks verdict (read from the verdict files the
+refresh listed), which version serves, what is in flight, and the orphans. The planner, drift,
+show, output, try, models and jobs all read a RemoteState; none of them groups jobs or picks
+the serving version itself.
+
+Serving: the newest trained version whose model still exists and whose verdict is passed (or
+whose manifest has no checks). A version that passed checks which have changed since keeps
+serving until it is checked again; a version whose checks failed never serves. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from reconciler.planner.identity import META_NAME, META_SPEC, META_WORKSPACE, job_version
+from reconciler.planner.verdicts import RecordedVerdict, checks_id, parse_verdict_file_name
+from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
+from reconciler.spec import Desired, Manifest
+
+
+class Verdict(StrEnum):
+    """A version's checks verdict for its manifest's checks as they are now."""
+
+    PASSED = "passed"
+    FAILED = "checks failed"
+    NOT_RUN = "not checked"
+    NO_CHECKS = "no checks"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Version:
+    """One job of a model. verified_before: it passed checks that have changed since."""
+
+    job: RemoteJob
+    number: int  # ftctl-version; 0 for an adopted hand-made job
+    model_exists: bool
+    verdict: Verdict = Verdict.NO_CHECKS
+    verified_before: bool = False
+
+    @property
+    def model_id(self) -> str | None:
+        return self.job.fine_tuned_model
+
+    @property
+    def spec(self) -> str | None:
+        """The job's ftctl-spec identity (None for a hand-made job)."""
+        return self.job.meta(META_SPEC)
+
+    @property
+    def status(self) -> JobStatus:
+        return self.job.status
+
+    @property
+    def trained(self) -> bool:
+        """Succeeded, and its fine-tuned model still exists."""
+        return self.job.status is JobStatus.SUCCEEDED and self.model_exists
+
+    @property
+    def may_serve(self) -> bool:
+        if not self.trained:
+            return False
+        if self.verdict in (Verdict.PASSED, Verdict.NO_CHECKS):
+            return True
+        return self.verdict is Verdict.NOT_RUN and self.verified_before
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelState:
+    """One name's versions, oldest first (by ftctl-version, then created_at, then id)."""
+
+    name: str
+    versions: tuple[Version, ...] = ()
+    declared: bool = True  # False: no manifest declares it (an orphan, or a name typed wrong)
+    checks_id: str | None = None  # identity of its manifest's checks; None without checks
+    # Derived once from `versions` (every reader asks for them, many times per plan):
+    trained: tuple[Version, ...] = field(init=False)  # succeeded, model exists; newest first
+    in_flight: tuple[Version, ...] = field(init=False)  # still training; newest first
+    serving: Version | None = field(init=False)  # the version that serves (module doc)
+
+    def __post_init__(self) -> None:
+        newest_first = tuple(reversed(self.versions))
+        trained = tuple(v for v in newest_first if v.trained)
+        object.__setattr__(self, "trained", trained)
+        object.__setattr__(self, "in_flight",
+                           tuple(v for v in newest_first if not v.status.is_terminal))
+        object.__setattr__(self, "serving", next((v for v in trained if v.may_serve), None))
+
+    @property
+    def latest(self) -> Version | None:
+        """The newest version, not counting cancelled duplicates of a version another job
+        holds (two racing applies create one version twice and cancel the later job)."""
+        live = [v for v in self.versions if not self._cancelled_duplicate(v)]
+        return live[-1] if live else None
+
+    def _cancelled_duplicate(self, version: Version) -> bool:
+        if version.status is not JobStatus.CANCELLED or version.number == 0:
+            return False
+        return any(
+            other is not version and other.number == version.number
+            and other.status is not JobStatus.CANCELLED
+            for other in self.versions
+        )
+
+    @property
+    def candidate(self) -> Version | None:
+        """The newest trained version: what the manifest is compared with."""
+        trained = self.trained
+        return trained[0] if trained else None
+
+    @property
+    def serving_model(self) -> str | None:
+        serving = self.serving
+        return serving.model_id if serving else None
+
+    @property
+    def max_version(self) -> int:
+        return max((v.number for v in self.versions), default=0)
+
+    def newer_than(self, version: Version, other: Version | None) -> bool:
+        return other is None or self.versions.index(version) > self.versions.index(other)
+
+    def lineage_root(self, job: RemoteJob) -> str:
+        """What `job`'s line of versions was first built on: follows `update: continue` jobs
+        (trained from this name's own earlier models) back to a base or {ref:} parent model."""
+        produced = {v.model_id: v.job for v in self.versions if v.model_id}
+        model, seen = job.model, set()
+        while model in produced and model not in seen:
+            seen.add(model)
+            model = produced[model].model
+        return model
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteState:
+    """Every declared model and every managed name without a manifest, by name."""
+
+    workspace: str
+    models: Mapping[str, ModelState]
+    orphans: tuple[str, ...] = ()  # undeclared names that still hold a model or a running job
+
+    def __getitem__(self, name: str) -> ModelState:
+        return self.models.get(name) or ModelState(name=name, declared=False)
+
+    def __iter__(self) -> Iterator[ModelState]:
+        return iter(self.models[n] for n in sorted(self.models))
+
+
+def version_number(job: RemoteJob) -> int:
+    """ftctl-version, 0 for a job without one (an adopted hand-made job)."""
+    return job_version(dict(job.metadata)) or 0
+
+
+def build_state(desired: Desired, snapshot: Snapshot) -> RemoteState:
+    """The state of every model in `snapshot`, for the manifests of `desired`."""
+    groups = _managed_jobs_by_name(snapshot)
+    manifests = {m.name: m for m in desired.manifests}
+    for manifest in manifests.values():
+        adopt = manifest.spec.adopt
+        jobs = groups.setdefault(manifest.name, [])
+        if adopt and all(j.id != adopt for j in jobs):
+            jobs.extend(j for j in snapshot.jobs if j.id == adopt)
+    verdicts = _recorded_verdicts(snapshot)
+    model_ids = frozenset(m.id for m in snapshot.models)
+    models = {
+        name: _model_state(name, manifests.get(name), jobs, verdicts, model_ids)
+        for name, jobs in groups.items()
+    }
+    orphans = tuple(sorted(
+        name for name, state in models.items()
+        if not state.declared and (state.trained or state.in_flight)
+    ))
+    return RemoteState(workspace=snapshot.workspace, models=models, orphans=orphans)
+
+
+def _managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[RemoteJob]]:
+    """This workspace's jobs grouped by ftctl-name (jobs without a name are ignored)."""
+    groups: dict[str, list[RemoteJob]] = {}
+    for job in sorted(snapshot.jobs, key=lambda j: j.id):
+        name = job.meta(META_NAME)
+        if name and job.meta(META_WORKSPACE) == snapshot.workspace:
+            groups.setdefault(name, []).append(job)
+    return groups
+
+
+def _recorded_verdicts(snapshot: Snapshot) -> dict[str, list[RecordedVerdict]]:
+    """job id -> its recorded verdicts, oldest file first (the first one recorded wins)."""
+    out: dict[str, list[RecordedVerdict]] = {}
+    for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
+        recorded = parse_verdict_file_name(f.filename)
+        if recorded is not None and f.usable:
+            out.setdefault(recorded.job_id, []).append(recorded)
+    return out
+
+
+def _model_state(
+    name: str,
+    manifest: Manifest | None,
+    jobs: list[RemoteJob],
+    verdicts: Mapping[str, list[RecordedVerdict]],
+    model_ids: frozenset[str],
+) -> ModelState:
+    checks = checks_id(manifest.spec.checks) if manifest and manifest.spec.checks else None
+    ordered = sorted(jobs, key=lambda j: (version_number(j), j.created_at, j.id))
+    versions = tuple(
+        _version(job, manifest, checks, verdicts.get(job.id, ()), model_ids) for job in ordered
+    )
+    return ModelState(name=name, versions=versions, declared=manifest is not None,
+                      checks_id=checks)
+
+
+def _version(
+    job: RemoteJob,
+    manifest: Manifest | None,
+    checks: str | None,
+    recorded: Sequence[RecordedVerdict],
+    model_ids: frozenset[str],
+) -> Version:
+    exists = job.fine_tuned_model is not None and job.fine_tuned_model in model_ids
+    base = Version(job=job, number=version_number(job), model_exists=exists)
+    if manifest is None:  # an orphan: its checks are unknown, any recorded verdict stands
+        if recorded:
+            verdict = Verdict.PASSED if any(r.passed for r in recorded) else Verdict.FAILED
+            return replace(base, verdict=verdict)
+        return base
+    if checks is None:
+        return base
+    mine = [r for r in recorded if r.checks_id == checks]
+    if mine:
+        return replace(base, verdict=Verdict.PASSED if mine[0].passed else Verdict.FAILED)
+    return replace(base, verdict=Verdict.NOT_RUN, verified_before=any(r.passed for r in recorded))
