@@ -1,10 +1,11 @@
-"""The gate: run a manifest's `checks` against a trained version and record the verdict.
+"""The gate: a trained version's `checks`, then its evaluation, and the one verdict recorded.
 
-A version serves, and older versions are retired, only once its checks passed. Chat models are
-asked through chat completions; the legacy completion bases (babbage-002, davinci-002) and
-models fine-tuned from them through completions. The verdict is recorded on the provider as a
-small file (planner.verdicts), so it outlives the machine that reached it; that upload is the
-only write here.
+A version serves, and older versions are retired, only once its gate passed: every check, then
+(when the manifest has `spec.evaluation`) the evaluation against the version serving when the
+step was planned. Chat models are asked through chat completions; the legacy completion bases
+(babbage-002, davinci-002) and models fine-tuned from them through completions. The verdict,
+with the evaluation's metrics, is recorded on the provider as a small file (planner.verdicts),
+so it outlives the machine that reached it; that upload is the only write here.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from reconciler.errors import ApiError, FtctlError, PermanentApiError
+from reconciler.evaluation.runner import EvalRequest, evaluate
+from reconciler.evaluation.verdict import Outcome
 from reconciler.events import CheckResult
 from reconciler.plan import VerifyModel
 from reconciler.planner.verdicts import (
     VERDICT_PREFIX,
     VERDICT_PURPOSE,
+    EvaluationRecord,
     VerdictRecord,
     verdict_bytes,
 )
@@ -70,28 +74,52 @@ class VerdictNotRecorded(FtctlError):
 
 
 def gate(
-    api: GateApi, request: VerifyModel, *, metrics: Mapping[str, object] | None = None
+    api: GateApi, request: VerifyModel, *, evaluation: EvalRequest | None = None
 ) -> tuple[CheckResult, ...]:
-    """Run the checks of a trained version, then record the verdict on the provider.
+    """Run the gate of a trained version, then record its verdict on the provider.
 
-    The one call the executor makes for a version's gate (metrics: room for an evaluation's
-    numbers, recorded with the verdict). No checks: nothing to run or record. A check the
-    model could not answer (the provider failed) records nothing: the step fails and the next
+    The one call the executor makes for a version's gate: every check, then, when they all
+    passed and the manifest has one, the evaluation (request.checks_id is the identity of the
+    whole gate). Not gated: nothing to run or record. A model that could not be asked (the
+    provider failed, after the client's retries) records nothing: the step fails and the next
     plan verifies the version again, rather than a passing model being marked failed for good."""
     checks = [c for c in request.checks if isinstance(c, Check)]
-    if not checks:
+    if not checks and evaluation is None:
         return ()
     results = run_checks(api, request.name, request.model_id, checks,
                          base_model=request.base_model)
     if any(r.unanswered for r in results):
         return results
-    record_verdict(api, VerdictRecord(
-        name=request.name, job_id=request.job_id, model_id=request.model_id,
-        checks_id=request.checks_id, passed=all(r.passed for r in results),
-        failures=tuple((r.index, r.reason) for r in results if not r.passed),
-        metrics=dict(metrics or {}),
-    ))
+    outcome = None
+    if evaluation is not None and all(r.passed for r in results):
+        evaluated = run_evaluation(api, request.name, request.model_id, evaluation,
+                                   base_model=request.base_model)
+        results, outcome = (*results, evaluated), evaluated.evaluation
+        if evaluated.unanswered:
+            return results
+    record_verdict(api, verdict_record(request, results, outcome))
     return results
+
+
+def verdict_record(request: VerifyModel, results: Sequence[CheckResult],
+                   outcome: Outcome | None) -> VerdictRecord:
+    """What the verdict file says: passed, the failed checks, the evaluation's metrics."""
+    failures = tuple((r.index, r.reason) for r in results if not r.passed and r.index)
+    if outcome is None:
+        return VerdictRecord(name=request.name, job_id=request.job_id,
+                             model_id=request.model_id, checks_id=request.checks_id,
+                             passed=not failures, failures=failures)
+    metrics: dict[str, object] = {
+        m.grader: {"serving": m.serving, "candidate": m.candidate, "delta": m.delta}
+        for m in outcome.metrics
+    }
+    return VerdictRecord(
+        name=request.name, job_id=request.job_id, model_id=request.model_id,
+        checks_id=request.checks_id, passed=not failures and outcome.passed,
+        failures=failures, metrics=metrics,
+        evaluation=EvaluationRecord(serving=outcome.serving, examples=outcome.examples,
+                                    refusals=outcome.refusals),
+    )
 
 
 def record_verdict(api: VerdictStore, record: VerdictRecord) -> None:
@@ -183,25 +211,10 @@ def run_checks(
     return tuple(results)
 
 
-def run_gate(
-    api: ModelCaller,
-    name: str,
-    model: str,
-    checks: Sequence[Check],
-    *,
-    base_model: str | None = None,
-    evaluation: EvalRequest | None = None,
-) -> tuple[CheckResult, ...]:
-    """The gate a new version must pass before it serves: every check, then the evaluation."""
-    results = run_checks(api, name, model, checks, base_model=base_model)
-    if evaluation is None:
-        return results
-    return (*results, run_evaluation(api, name, model, evaluation, base_model=base_model))
-
-
 def run_evaluation(api: ModelCaller, name: str, model: str, request: EvalRequest, *,
                    base_model: str | None = None) -> CheckResult:
-    """The evaluation of `model` against request.serving, as the gate's result."""
+    """The evaluation of `model` against request.serving, as the gate's result (index 0;
+    unanswered when a model could not be asked: no verdict is reached then)."""
 
     def answer(target: str, messages: list[dict[str, Any]]) -> str:
         # Greedy decoding: the same model gives the same answers, so scores can be cached.
@@ -213,7 +226,8 @@ def run_evaluation(api: ModelCaller, name: str, model: str, request: EvalRequest
     outcome = evaluate(answer, name, model, request)
     return CheckResult(name=name, model=model, index=0,
                        prompt=f"evaluation on {request.evalset.repo_path}",
-                       passed=outcome.passed, reason=outcome.reason, evaluation=outcome)
+                       passed=outcome.passed, reason=outcome.reason, evaluation=outcome,
+                       unanswered=bool(outcome.error))
 
 
 def _clip(text: str, limit: int = 120) -> str:

@@ -146,6 +146,9 @@ class Evaluation:
     dataset: DatasetRef
     graders: tuple[Grader, ...]
     promote: Promotion = field(default_factory=Promotion)
+    # sha256 of the eval set's bytes ("" when unreadable): part of the verdict identity, so a
+    # changed eval set verifies the serving version again.
+    dataset_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

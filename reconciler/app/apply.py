@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from reconciler import planfile
 from reconciler.app import project
-from reconciler.checks import gate
+from reconciler.app.evaluate import bound_gate
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
@@ -28,6 +28,7 @@ from reconciler.executor import ExecOptions, execute
 from reconciler.observe import observe
 from reconciler.plan import NoChange, Plan, PlanOptions, Reason, VerifyModel
 from reconciler.planner import plan as make_plan
+from reconciler.planner.state import RemoteState, build_state
 from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Desired, Settings
 from reconciler.timestamps import utc_date
@@ -119,6 +120,7 @@ class _Session:
         self.clock, self.sleep = clock, sleep
         self.announce: Callable[[Plan], None] | None = None
         self.snapshot: Snapshot | None = None  # what the latest plan rests on
+        self.state: RemoteState | None = None  # the model state of that snapshot
         self.sources: Mapping[str, str] = {}
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
@@ -170,12 +172,17 @@ class _Session:
         }
 
     def _verify(self, request: VerifyModel) -> tuple[CheckResult, ...]:
-        return gate(self.api, request)
+        """The gate of a trained version, against the model state the plan rests on (the
+        version serving when the step was planned is what the candidate is compared with)."""
+        if self.state is None:
+            assert self.snapshot is not None  # set by _plan before anything runs
+            self.state = build_state(self.desired, self.snapshot)
+        return bound_gate(self.api, self.desired, self.state, request, reporter=self.reporter)
 
     def _plan(self) -> tuple[Plan, Snapshot]:
         """A fresh plan, or the saved one checked fresh, and the snapshot it rests on."""
         snapshot = observe(self.api, self.desired)
-        self.snapshot = snapshot
+        self.snapshot, self.state = snapshot, None
         if self.options.planfile is not None:
             saved = _saved_plan(self.options.planfile, snapshot)
             changed = project.manifests_changed(saved.extra, self.sources)

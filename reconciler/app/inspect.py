@@ -27,7 +27,7 @@ class VersionInfo:
     status: str
     model_id: str | None  # the fine-tuned model the job produced, if any
     model_exists: bool
-    verdict: str  # passed, checks failed, not checked, no checks
+    verdict: str  # passed, checks failed, evaluation refused, not checked, no checks
     current: bool  # the version that serves
     created_at: int
     finished_at: int | None

@@ -22,6 +22,7 @@ from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.observe import observe
 from reconciler.plan import DriftReport, Plan, PlanOptions
 from reconciler.planner import drift, plan
+from reconciler.planner.state import build_state
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Settings
 from reconciler.timestamps import utc_date
@@ -122,8 +123,10 @@ def run_drift(
     desired = loaded.desired
     with open_remote(desired.settings) as api:
         snapshot = observe(api, desired)
-    report = drift(desired, snapshot, today=today_of(clock))
-    report = with_eval_drift(report, desired, snapshot)  # recorded metrics under promote.min
+        report = drift(desired, snapshot, today=today_of(clock))
+        # Serving versions whose recorded metrics (verdict files) are under a promote.min.
+        report = with_eval_drift(report, desired, build_state(desired, snapshot),
+                                 api.read_file_json)
     notes = sorted_diagnostics((*loaded.diagnostics, *report.notes))
     report = dataclasses.replace(report, notes=notes)
     return DriftRun(report=report, diagnostics=notes, sources=loaded.sources)

@@ -58,7 +58,8 @@ def _version_line(v: VersionInfo) -> str:
         parts.append(f"{v.trained_tokens} tokens")
     if v.commit:
         parts.append(f"commit {v.commit[:12]}")
-    if v.status == "succeeded" and v.verdict in ("checks failed", "not checked"):
+    if v.status == "succeeded" and v.verdict in ("checks failed", "evaluation refused",
+                                                 "not checked"):
         parts.append(f"({v.verdict})")
     if v.current:
         parts.append("(current)")

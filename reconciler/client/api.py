@@ -100,6 +100,10 @@ class RemoteApi:
     def get_file(self, file_id: str) -> RemoteFile:
         return parse_file(self.http.request("GET", f"files/{_seg(file_id)}"))
 
+    def read_file_json(self, file_id: str) -> dict[str, Any]:
+        """The content of a small JSON file ftctl wrote (a gate verdict), parsed."""
+        return self.http.request("GET", f"files/{_seg(file_id)}/content")
+
     def list_events(
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> list[JobEvent]:

@@ -1,9 +1,9 @@
 """Scores already measured, by (model, example, grader), in .ftctl/cache/eval-scores.json.
 
 Fine-tuned models do not change, so a score measured once holds: a re-run of an evaluation
-asks the model only for examples some grader has not scored yet, and drift reads a serving
-version's recorded metrics from here without asking anything. The file is read once and written
-once per evaluation (atomically), from the calling thread only.
+asks the model only for examples some grader has not scored yet. Only a saving: what a version
+was measured at, the metrics a gate decided on, is recorded in its verdict on the provider. The
+file is read once and written once per evaluation (atomically), from the calling thread only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
 
 from reconciler.spec import Grader
 
@@ -37,20 +36,6 @@ class ScoreCache:
     def put(self, model: str, example: str, grader: Grader, score: float) -> None:
         key = _key(model, example, grader)
         self._scores[key] = self._new[key] = score
-
-    def means(self, model: str, examples: Sequence[str], graders: Sequence[Grader]
-              ) -> dict[str, float] | None:
-        """Mean score per grader name of `model` over `examples` (keys) from the cache alone;
-        None unless every (example, grader) was scored: a partial record is no measurement."""
-        if not examples:
-            return None
-        out: dict[str, float] = {}
-        for grader in graders:
-            scores = [self.get(model, example, grader) for example in examples]
-            if any(s is None for s in scores):
-                return None
-            out[grader.name] = sum(s or 0.0 for s in scores) / len(scores)
-        return out
 
     def save(self) -> None:
         """Add the scores measured since the last save to the file (what others saved since

@@ -22,7 +22,6 @@ from reconciler.errors import FtctlError
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor.actions import Actions, Outputs, Remote, StepFailed
 from reconciler.plan import Action, CreateJob, DeleteModel, FromStep, Plan, Step, VerifyModel
-from reconciler.planner.verdicts import checks_id
 from reconciler.snapshot import JobStatus, RemoteJob
 from reconciler.spec import Check
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobWatcher, poll_delays
@@ -59,9 +58,10 @@ class _State:
 
 
 Verify = Callable[[VerifyModel], tuple[CheckResult, ...]]
-"""The gate: run a trained version's checks and record the verdict on the provider; one result
-per check. The app passes checks.gate bound to the remote (executor and checks are sibling
-layers)."""
+"""The gate: run a trained version's checks, then its evaluation, and record the verdict on the
+provider; one result per check, plus the evaluation's. Called for every trained version, gated
+or not (the callback knows): the app passes checks.gate bound to the remote and to the model
+state the plan rests on (executor and checks are sibling layers)."""
 
 
 def execute(
@@ -292,7 +292,7 @@ class _Run:
         if not failed:
             self.state.verified.add(step.key)
             return
-        self._record(step, _failed(step.key, _check_failure(failed[0]),
+        self._record(step, _failed(step.key, _check_failure(results),
                                    remote_id=job.id if job else None))
 
     def _verified(self, step: Step, results: tuple[CheckResult, ...]) -> None:
@@ -302,7 +302,7 @@ class _Run:
         self.state.checks.extend(results)
         failed = [r for r in results if not r.passed]
         if failed:
-            self._record(step, _failed(step.key, _check_failure(failed[0]),
+            self._record(step, _failed(step.key, _check_failure(results),
                                        remote_id=payload.job_id))
             return
         self.state.outputs[step.key] = {"fine_tuned_model": payload.model_id,
@@ -321,15 +321,15 @@ class _Run:
         payload = step.payload
         assert isinstance(payload, CreateJob) and job.fine_tuned_model
         checks = tuple(c for c in payload.checks if isinstance(c, Check))
-        if not checks:
-            return ()
+        # checks_id empty: the gate's identity (checks and evaluation) is the model-state
+        # layer's to say; the verify callback binds it, and whether there is a gate at all.
         return self._gate(VerifyModel(
             name=step.name, job_id=job.id, model_id=job.fine_tuned_model, base_model=job.model,
-            version=payload.version, checks=checks, checks_id=checks_id(checks),
+            version=payload.version, checks=checks, checks_id="",
         ))
 
     def _gate(self, request: VerifyModel) -> tuple[CheckResult, ...]:
-        if self.verify is None or not request.checks:
+        if self.verify is None:
             return ()
         return self.verify(request)
 
@@ -343,8 +343,15 @@ def _refs(payload: object) -> list[FromStep]:
 
 
 
-def _check_failure(first: CheckResult) -> str:
-    return f"check {first.index} failed on {first.model} (prompt {first.prompt!r}): {first.reason}"
+def _check_failure(results: tuple[CheckResult, ...]) -> str:
+    """Why a gate failed, in one line. Each failed check's reason is listed once, under Checks
+    in the summary; the evaluation runs only after every check passed."""
+    failed = [r for r in results if not r.passed]
+    first = failed[0]
+    if not first.index:  # the evaluation's result
+        return f"evaluation refused {first.model}: {first.reason}"
+    checks = [r for r in results if r.index]
+    return f"{len(failed)} of {len(checks)} check(s) failed on {first.model}"
 
 
 def _failed(key: str, message: str, *, remote_id: str | None = None) -> StepResult:

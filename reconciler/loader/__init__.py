@@ -199,11 +199,18 @@ def _base_url_errors(doc: Document) -> Diagnostics:
     return (error(problem, subject=doc.locate(("provider", "base_url"))),)
 
 
+def _optional_float(value: object) -> float | None:
+    """A schema-checked number, or None when absent (inference prices price evaluations)."""
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
 def _settings(doc: Document, root: str) -> Settings:
     data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
     provider = provider_settings(data.get("provider", {}))
     prices = tuple(
-        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]))
+        Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
+              input_per_1m=_optional_float(x.get("input_per_1m")),
+              output_per_1m=_optional_float(x.get("output_per_1m")))
         for x in data.get("prices", [])
     )
     extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}

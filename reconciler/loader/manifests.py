@@ -8,6 +8,7 @@ name an existing file. Problems are collected, never raised.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import posixpath
@@ -244,7 +245,8 @@ def _evaluation(doc: Document, base: str, root: str,
         return None
     at = ("spec", "evaluation")
     where = doc.locate((*at, "dataset"))
-    diags.extend(check_dataset_path(raw["dataset"], base, root, where))
+    path_problems = check_dataset_path(raw["dataset"], base, root, where)
+    diags.extend(path_problems)
     dataset = DatasetRef(path=raw["dataset"], repo_path=_join(base, raw["dataset"]),
                          source=where)
     graders: list[Grader] = []
@@ -274,7 +276,19 @@ def _evaluation(doc: Document, base: str, root: str,
         minimum=tuple(sorted((k, float(v)) for k, v in promote.get("min", {}).items())),
         max_regression=tuple(sorted(
             (k, float(v)) for k, v in promote.get("max_regression", {}).items())),
-    ))
+    ), dataset_sha256="" if path_problems else _file_sha256(root, dataset.repo_path))
+
+
+def _file_sha256(root: str, repo_path: str) -> str:
+    """sha256 of a file inside the project ("" when it cannot be read: reported elsewhere)."""
+    digest = hashlib.sha256()
+    try:
+        with open(os.path.join(root, repo_path), "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 _GRADER_OPTIONS = {"pattern": GraderType.REGEX, "schema": GraderType.JSON_SCHEMA,

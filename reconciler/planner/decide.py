@@ -228,7 +228,7 @@ def _plan_trained(ctx: Ctx, model: _Model, candidate: Version) -> None:
         reason = Reason.PARENT_CHANGED if is_ref and cmp.only_model else Reason.SPEC_CHANGED
         _create(ctx, model, reason, cmp)
         return
-    if candidate.verdict is Verdict.FAILED:
+    if candidate.rejected:
         _report_checks_failed(ctx, model, candidate)
         return
     if candidate.verdict is Verdict.NOT_RUN:
@@ -270,9 +270,10 @@ def _report_checks_failed(ctx: Ctx, model: _Model, version: Version) -> None:
     still = (f"version {serving.number} ({serving.model_id}) keeps serving" if serving
              else "no version serves")
     ctx.note(Severity.WARNING, model.name,
-             f"{model.name}: version {version.number} ({version.model_id}) failed its checks; "
+             f"{model.name}: version {version.number} ({version.model_id}) {version.rejection}; "
              f"{still}",
-             "Not retrained with the same spec (no cost loops): change the spec or the checks, "
+             "Not retrained with the same spec (no cost loops): change the spec or the "
+             f"{'evaluation' if version.verdict is Verdict.REFUSED else 'checks'}, "
              "or plan/apply with --retry-failed. `ftctl show` lists the versions.")
     noop(ctx, model.name, Reason.CHECKS_FAILED, version)
 

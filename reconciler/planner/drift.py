@@ -13,7 +13,7 @@ from reconciler.planner.compare import (
     manifest_index,
     retiring_base,
 )
-from reconciler.planner.state import ModelState, RemoteState, Verdict, build_state
+from reconciler.planner.state import ModelState, RemoteState, build_state
 from reconciler.refs import root_base_model
 from reconciler.snapshot import JobStatus, Snapshot
 from reconciler.spec import Desired
@@ -62,14 +62,14 @@ def _model_drift(model: ModelState) -> list[DriftItem]:
                                message=f"{name}: latest job {latest.job.id} "
                                        f"{latest.status.value}{why}"))
     candidate = model.candidate
-    if candidate is not None and candidate.verdict is Verdict.FAILED:
+    if candidate is not None and candidate.rejected:
         serving = model.serving
         still = (f"version {serving.number} keeps serving" if serving
                  else "no version serves")
         items.append(DriftItem(
             kind=DriftKind.CHECKS_FAILED, name=name, subject=candidate.model_id,
-            message=f"{name}: version {candidate.number} ({candidate.model_id}) failed its "
-                    f"checks; {still}",
+            message=f"{name}: version {candidate.number} ({candidate.model_id}) "
+                    f"{candidate.rejection}; {still}",
         ))
     return items
 

@@ -1,14 +1,15 @@
 """The model-state layer: what each model is on the remote, built once from a snapshot.
 
 The one home for "what a model is right now": its versions (the jobs of one ftctl-name, or
-the job a manifest adopts), each version's checks verdict (read from the verdict files the
+the job a manifest adopts), each version's gate verdict (read from the verdict files the
 refresh listed), which version serves, what is in flight, and the orphans. The planner, drift,
 show, output, try, models and jobs all read a RemoteState; none of them groups jobs or picks
 the serving version itself.
 
 Serving: the newest trained version whose model still exists and whose verdict is passed (or
-whose manifest has no checks). A version that passed checks which have changed since keeps
-serving until it is checked again; a version whose checks failed never serves. Pure, no I/O.
+whose manifest has no gate: no checks, no evaluation). A version that passed a gate which has
+changed since keeps serving until it is verified again; a version whose checks failed or whose
+evaluation refused it never serves. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -18,29 +19,33 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from reconciler.planner.identity import META_NAME, META_SPEC, META_WORKSPACE, job_version
-from reconciler.planner.verdicts import RecordedVerdict, checks_id, parse_verdict_file_name
+from reconciler.planner.verdicts import RecordedVerdict, gate_id, parse_verdict_file_name
 from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest
 
 
 class Verdict(StrEnum):
-    """A version's checks verdict for its manifest's checks as they are now."""
+    """A version's verdict for its manifest's gate (checks, evaluation) as it is now."""
 
     PASSED = "passed"
     FAILED = "checks failed"
+    REFUSED = "evaluation refused"
     NOT_RUN = "not checked"
-    NO_CHECKS = "no checks"
+    NO_CHECKS = "no checks"  # not gated: no checks and no evaluation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Version:
-    """One job of a model. verified_before: it passed checks that have changed since."""
+    """One job of a model. verified_before: it passed a gate that has changed since.
+    verdict_file: the id of the verdict file that decided `verdict`, or of the passed one
+    behind verified_before (its content has the metrics of an evaluation)."""
 
     job: RemoteJob
     number: int  # ftctl-version; 0 for an adopted hand-made job
     model_exists: bool
     verdict: Verdict = Verdict.NO_CHECKS
     verified_before: bool = False
+    verdict_file: str | None = None
 
     @property
     def model_id(self) -> str | None:
@@ -61,6 +66,18 @@ class Version:
         return self.job.status is JobStatus.SUCCEEDED and self.model_exists
 
     @property
+    def rejected(self) -> bool:
+        """Its gate said no: checks failed, or the evaluation refused it."""
+        return self.verdict in (Verdict.FAILED, Verdict.REFUSED)
+
+    @property
+    def rejection(self) -> str:
+        """How its gate said no, for messages ("failed its checks")."""
+        if self.verdict is Verdict.REFUSED:
+            return "was refused by its evaluation"
+        return "failed its checks"
+
+    @property
     def may_serve(self) -> bool:
         if not self.trained:
             return False
@@ -76,7 +93,7 @@ class ModelState:
     name: str
     versions: tuple[Version, ...] = ()
     declared: bool = True  # False: no manifest declares it (an orphan, or a name typed wrong)
-    checks_id: str | None = None  # identity of its manifest's checks; None without checks
+    checks_id: str | None = None  # identity of its manifest's gate; None when not gated
     # Derived once from `versions` (every reader asks for them, many times per plan):
     trained: tuple[Version, ...] = field(init=False)  # succeeded, model exists; newest first
     in_flight: tuple[Version, ...] = field(init=False)  # still training; newest first
@@ -193,7 +210,7 @@ def _recorded_verdicts(snapshot: Snapshot) -> dict[str, list[RecordedVerdict]]:
     for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
         recorded = parse_verdict_file_name(f.filename)
         if recorded is not None and f.usable:
-            out.setdefault(recorded.job_id, []).append(recorded)
+            out.setdefault(recorded.job_id, []).append(replace(recorded, file_id=f.id))
     return out
 
 
@@ -204,7 +221,9 @@ def _model_state(
     verdicts: Mapping[str, list[RecordedVerdict]],
     model_ids: frozenset[str],
 ) -> ModelState:
-    checks = checks_id(manifest.spec.checks) if manifest and manifest.spec.checks else None
+    gated = manifest is not None and manifest.spec.gated
+    checks = gate_id(manifest.spec.checks, manifest.spec.evaluation) if gated and manifest \
+        else None
     ordered = sorted(jobs, key=lambda j: (version_number(j), j.created_at, j.id))
     versions = tuple(
         _version(job, manifest, checks, verdicts.get(job.id, ()), model_ids) for job in ordered
@@ -224,12 +243,23 @@ def _version(
     base = Version(job=job, number=version_number(job), model_exists=exists)
     if manifest is None:  # an orphan: its checks are unknown, any recorded verdict stands
         if recorded:
-            verdict = Verdict.PASSED if any(r.passed for r in recorded) else Verdict.FAILED
-            return replace(base, verdict=verdict)
+            passed = [r for r in recorded if r.passed]
+            return _decided(base, passed[0] if passed else recorded[0])
         return base
     if checks is None:
         return base
     mine = [r for r in recorded if r.checks_id == checks]
     if mine:
-        return replace(base, verdict=Verdict.PASSED if mine[0].passed else Verdict.FAILED)
-    return replace(base, verdict=Verdict.NOT_RUN, verified_before=any(r.passed for r in recorded))
+        return _decided(base, mine[0])
+    passed = [r for r in recorded if r.passed]
+    return replace(base, verdict=Verdict.NOT_RUN, verified_before=bool(passed),
+                   verdict_file=passed[0].file_id if passed else None)
+
+
+def _decided(version: Version, recorded: RecordedVerdict) -> Version:
+    """`version` with the verdict a recorded file gives it."""
+    if recorded.passed:
+        verdict = Verdict.PASSED
+    else:
+        verdict = Verdict.REFUSED if recorded.refused else Verdict.FAILED
+    return replace(version, verdict=verdict, verdict_file=recorded.file_id)

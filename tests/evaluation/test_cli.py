@@ -4,6 +4,7 @@ project (the emulator on loopback, state in .ftctl)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 from click.testing import CliRunner, Result
 
@@ -83,6 +84,12 @@ def test_drift_reports_a_serving_version_below_a_new_min(eval_project: EvalProje
     assert item["message"].endswith("was measured below what the manifest now asks for: "
                                     "exact 0.6 is below the minimum 0.7")
 
-    # Nothing recorded (another machine, a cleared cache): nothing is claimed, nothing asked.
-    (eval_project.root / ".ftctl" / "cache" / "eval-scores.json").unlink()
+    # The metrics are read from the verdict recorded on the provider, not from the local score
+    # cache: a CI runner that starts with no .ftctl at all sees the same drift.
+    shutil.rmtree(eval_project.root / ".ftctl" / "cache")
+    again = ftctl(eval_project, "drift", "--format", "json")
+    assert again.exit_code == 2, again.output + again.stderr
+    assert json.loads(again.stdout)["items"] == [item]
+
+    eval_project.manifest(minimum=0.5)  # a floor v1 reaches: no drift
     assert ftctl(eval_project, "drift").exit_code == 0

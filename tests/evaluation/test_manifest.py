@@ -114,12 +114,28 @@ def test_eval_set_problems_are_reported_by_validate(eval_project: EvalProject) -
     assert 'evals/support.jsonl:1: error: "expected" is missing or not a string' in out, out
 
 
-def test_changing_only_the_evaluation_does_not_retrain(eval_project: EvalProject,
-                                                       remote: Remote) -> None:
+def test_changing_only_the_evaluation_verifies_without_retraining(
+        eval_project: EvalProject, remote: Remote) -> None:
     eval_project.training(right=6)
     assert remote.apply(eval_project).ok
+
+    def changes() -> list[tuple[str, str]]:
+        loaded = load(str(eval_project.root))
+        assert loaded.desired is not None
+        made = plan(loaded.desired, observe(remote.api, loaded.desired), PlanOptions())
+        return [(s.action.value, s.reason.value) for s in made.changes]
+
+    assert changes() == []
+    # The rule, the graders or the eval set's content: a new gate, verified on the serving
+    # version (no training), exactly as a change of checks is.
     eval_project.manifest(minimum=0.1, max_regression=0.5)
-    loaded = load(str(eval_project.root))
-    assert loaded.desired is not None
-    made = plan(loaded.desired, observe(remote.api, loaded.desired), PlanOptions())
-    assert not made.changes
+    assert changes() == [("verify", "checks_changed")]
+    eval_project.manifest()
+    assert changes() == []
+    evalset = eval_project.root / "evals" / "support.jsonl"
+    extra = {"messages": [{"role": "user", "content": "Where is order 99?"}], "expected": "?"}
+    evalset.write_text(evalset.read_text() + json.dumps(extra) + "\n")
+    assert changes() == [("verify", "checks_changed")]
+    # Applying it records a verdict for the new gate: the plan is clean again.
+    assert remote.apply(eval_project).ok
+    assert changes() == []

@@ -71,12 +71,17 @@ def upgraded(tmp_path: Path) -> Path:
     return root
 
 
-def test_jobs_of_the_previous_scheme_plan_as_no_changes(upgraded: Path) -> None:
-    result = ftctl(upgraded, "plan", "--detailed-exitcode")
-    assert result.exit_code == 0, result.stdout + result.stderr
-    assert "No changes" in result.stdout
+def test_jobs_of_the_previous_scheme_plan_no_training(upgraded: Path) -> None:
     doc = json.loads(ftctl(upgraded, "plan", "--format", "json").stdout)
-    assert not [c for c in doc["changes"] if c["action"] != "noop"]
+    # 0.1.0 recorded no checks verdicts: the one model with checks is verified (once, its
+    # verdict then recorded on the provider), nothing is trained or deleted.
+    assert [(c["name"], c["actions"]) for c in doc["changes"] if c["actions"] != ["noop"]
+            ] == [("sft-full", ["verify"])]
+    result = ftctl(upgraded, "apply", "--auto-approve")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    again = ftctl(upgraded, "plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
 
 
 def test_a_genuine_edit_after_the_upgrade_is_a_field_diff(upgraded: Path) -> None:
