@@ -10,7 +10,6 @@ provider. Never prints.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 from reconciler.app.operate import NotFound, Refused, Workspace, model_state
 from reconciler.app.project import cache_dir
@@ -24,15 +23,11 @@ from reconciler.evaluation.verdict import DIGITS, Metric, Outcome, below_minimum
 from reconciler.events import CheckResult, EvalProgress, Reporter
 from reconciler.plan import CreateJob, DriftItem, DriftKind, DriftReport, Plan, VerifyModel
 from reconciler.planner.state import ModelState, RemoteState, Version
-from reconciler.planner.verdicts import recorded_metrics
+from reconciler.planner.verdicts import ReadVerdict, recorded_metrics
 from reconciler.refs import root_base_model
 from reconciler.spec import Desired
 
 EVAL_NOTE = "evaluation_cost"
-
-ReadVerdict = Callable[[str], object]
-"""A verdict file's id -> its content (parsed JSON)."""
-
 
 class EvalSetInvalid(Refused):
     """The eval set has errors (their diagnostics are attached); nothing was evaluated."""

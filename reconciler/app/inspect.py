@@ -15,7 +15,8 @@ from reconciler.app.apply import OpenRemote
 from reconciler.diagnostics import Diagnostics, error, has_errors
 from reconciler.observe import observe
 from reconciler.planner.identity import META_COMMIT
-from reconciler.planner.state import build_state
+from reconciler.planner.state import ModelState, Version, build_state
+from reconciler.planner.verdicts import ReadVerdict, recorded_metrics
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Desired
 
@@ -33,15 +34,20 @@ class VersionInfo:
     finished_at: int | None
     trained_tokens: int | None
     commit: str | None
+    # The score per grader its gate's evaluation recorded (empty without an evaluation).
+    metrics: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "version": self.version, "job_id": self.job_id, "status": self.status,
             "model_id": self.model_id, "model_exists": self.model_exists,
             "verdict": self.verdict, "current": self.current, "created_at": self.created_at,
             "finished_at": self.finished_at, "trained_tokens": self.trained_tokens,
             "commit": self.commit,
         }
+        if self.metrics:
+            out["metrics"] = dict(self.metrics)
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,10 +70,10 @@ class ShowResult:
     diagnostics: Diagnostics = ()
 
 
-def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = ()) -> tuple[
-    ModelInfo, ...
-]:
-    """Every manifest's model and every orphaned name, sorted by name (or only `names`)."""
+def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = (), *,
+              read_verdict: ReadVerdict | None = None) -> tuple[ModelInfo, ...]:
+    """Every manifest's model and every orphaned name, sorted by name (or only `names`).
+    read_verdict: to show the metrics recorded by the evaluations of models that have one."""
     wanted = set(names)
     out = []
     for model in build_state(desired, snapshot):
@@ -81,6 +87,7 @@ def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = ()) -
                 current=v is serving, created_at=v.job.created_at,
                 finished_at=v.job.finished_at, trained_tokens=v.job.trained_tokens,
                 commit=v.job.meta(META_COMMIT),
+                metrics=_metrics(desired, model, v, read_verdict),
             )
             for v in reversed(model.versions)  # newest first
         )
@@ -89,6 +96,17 @@ def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = ()) -
             current_model=serving.model_id if serving else None, versions=rows,
         ))
     return tuple(out)
+
+
+def _metrics(desired: Desired, model: ModelState, version: Version,
+             read_verdict: ReadVerdict | None) -> tuple[tuple[str, float], ...]:
+    """What `version` was measured at, from its verdict file (read only for a manifest with an
+    evaluation: a checks verdict has no metrics)."""
+    manifest = desired.manifest(model.name)
+    if read_verdict is None or version.verdict_file is None or manifest is None \
+            or manifest.spec.evaluation is None:
+        return ()
+    return tuple(recorded_metrics(read_verdict(version.verdict_file)).items())
 
 
 def outputs(models: Iterable[ModelInfo]) -> dict[str, str | None]:
@@ -106,7 +124,7 @@ def run_show(
     desired = loaded.desired
     with open_remote(desired.settings) as api:
         snapshot = observe(api, desired)
-    models = inventory(desired, snapshot, names)
+        models = inventory(desired, snapshot, names, read_verdict=api.read_file_json)
     missing = sorted(set(names) - {m.name for m in models})
     diags = tuple(
         error(f"no model named {n!r}", "Name a manifest's metadata.name, or a managed model.")

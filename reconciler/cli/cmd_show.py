@@ -58,6 +58,8 @@ def _version_line(v: VersionInfo) -> str:
         parts.append(f"{v.trained_tokens} tokens")
     if v.commit:
         parts.append(f"commit {v.commit[:12]}")
+    if v.metrics:  # what its evaluation measured, from the recorded verdict
+        parts.append(", ".join(f"{grader} {score:.4f}" for grader, score in v.metrics))
     if v.status == "succeeded" and v.verdict in ("checks failed", "evaluation refused",
                                                  "not checked"):
         parts.append(f"({v.verdict})")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -159,6 +159,10 @@ def verdict_bytes(record: VerdictRecord) -> bytes:
                               "refusals": list(record.evaluation.refusals)}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return (text + "\n").encode()
+
+
+ReadVerdict = Callable[[str], object]
+"""A verdict file's id -> its content (parsed JSON): how the app reads recorded metrics."""
 
 
 def recorded_metrics(content: object) -> dict[str, float]:

@@ -93,3 +93,33 @@ def test_drift_reports_a_serving_version_below_a_new_min(eval_project: EvalProje
 
     eval_project.manifest(minimum=0.5)  # a floor v1 reaches: no drift
     assert ftctl(eval_project, "drift").exit_code == 0
+
+
+def test_show_marks_a_refused_version_with_its_recorded_metrics(
+        eval_project: EvalProject) -> None:
+    eval_project.training(right=6)
+    assert ftctl(eval_project, "apply", "--auto-approve").exit_code == 0
+    eval_project.training(right=5)  # 0.6 -> 0.5: beyond max_regression 0.05
+    refused = ftctl(eval_project, "apply", "--auto-approve")
+    assert refused.exit_code == 1, refused.output + refused.stderr
+    # What show says comes from the provider (the local emulator keeps its own state in
+    # .ftctl; ftctl's score cache goes).
+    shutil.rmtree(eval_project.root / ".ftctl" / "cache")
+
+    shown = ftctl(eval_project, "show", "support")
+    assert shown.exit_code == 0, shown.output + shown.stderr
+    v2, v1 = shown.stdout.splitlines()[1:3]
+    assert v2.startswith("  v2") and v2.endswith(
+        "exact 0.5000, mentions 0.5000  (evaluation refused)")
+    assert v1.startswith("  v1") and v1.endswith("exact 0.6000, mentions 0.6000  (current)")
+    doc = json.loads(ftctl(eval_project, "show", "support", "--format", "json").stdout)
+    versions = doc["models"][0]["versions"]
+    assert [(v["verdict"], v["current"], v["metrics"]) for v in versions] == [
+        ("evaluation refused", False, {"exact": 0.5, "mentions": 0.5}),
+        ("passed", True, {"exact": 0.6, "mentions": 0.6}),
+    ]
+    # No retraining loop: the plan says why and proposes nothing to train.
+    planned = ftctl(eval_project, "plan", "--format", "json")
+    changes = json.loads(planned.stdout)["changes"]
+    assert [c["actions"] for c in changes] == [["noop"]]
+    assert "was refused by its evaluation; version 1" in planned.stdout
