@@ -104,7 +104,8 @@ def test_failed_requests_are_retried_by_the_client(eval_project: EvalProject,
 def test_a_model_that_cannot_be_queried_refuses_the_candidate(eval_project: EvalProject,
                                                               remote: Remote) -> None:
     eval_project.training(right=6)
-    remote.counting.app = FailFirst(remote.counting.app, always=True)
+    answering = remote.counting.app
+    remote.counting.app = FailFirst(answering, always=True)
     report = remote.apply(eval_project)
     assert not report.ok
     [failed] = [r for r in report.results if r.status is StepStatus.FAILED]
@@ -112,3 +113,11 @@ def test_a_model_that_cannot_be_queried_refuses_the_candidate(eval_project: Eval
     assert "could not be completed" in failed.message
     [outcome] = [c.evaluation for c in report.checks if c.evaluation is not None]
     assert outcome.error and not outcome.passed and outcome.metrics == ()
+
+    # An evaluation cut short records no verdict: once the provider answers again, the next
+    # apply verifies the version (no retraining) and it serves.
+    remote.counting.app = answering
+    again = remote.apply(eval_project)
+    assert again.ok, again.results
+    assert [(r.key.split("/")[1], r.status) for r in again.results] == [
+        ("verify", StepStatus.DONE)]
