@@ -71,8 +71,8 @@ class Reason(StrEnum):
     ORPHANED = "orphaned"
     DUPLICATE = "duplicate"
     MISSING_FILE = "missing_file"
-    UNVERIFIED = "unverified"  # a trained version whose checks have not run (verify)
-    CHECKS_CHANGED = "checks_changed"  # the serving version, checked again under new checks
+    UNVERIFIED = "unverified"  # a trained version whose gate has not run (verify)
+    CHECKS_CHANGED = "checks_changed"  # the serving version, verified again under a new gate
     # Reasons carried by NOOP steps (reporting only; apply skips them).
     UNCHANGED = "unchanged"
     IN_PROGRESS = "in_progress"
@@ -144,8 +144,10 @@ class DeleteModel:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifyModel:
-    """Run a manifest's checks against a trained version and record the verdict on the
-    provider. checks_id: the checks' identity the verdict is recorded under."""
+    """Run a manifest's gate (checks, then its evaluation) against a trained version and
+    record the verdict on the provider. checks_id: the gate's identity the verdict is recorded
+    under (planner.verdicts.gate_id; empty when the executor gates a version it just trained:
+    the app binds it from the model state)."""
 
     name: str
     job_id: str

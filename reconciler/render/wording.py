@@ -104,9 +104,12 @@ _REASON_WORDS = {
 
 def _verify_words(step: Step) -> str:
     version = getattr(step.payload, "version", None)
+    # A gate without checks is an evaluation alone: say so rather than speak of checks.
+    gate, verb = ("checks", "have") if getattr(step.payload, "checks", ()) else ("evaluation",
+                                                                               "has")
     if step.reason is Reason.CHECKS_CHANGED:
-        return f"will have version {version} checked again because its checks changed"
-    return f"will have version {version} checked: it finished training, its checks have not run"
+        return f"will have version {version} checked again because its {gate} changed"
+    return f"will have version {version} checked: it finished training, its {gate} {verb} not run"
 
 
 def _parent_name(step: Step) -> str | None:

@@ -11,8 +11,9 @@ from reconciler.app.project import load
 from reconciler.cli import main
 from reconciler.diagnostics import has_errors
 from reconciler.observe import observe
-from reconciler.plan import PlanOptions
+from reconciler.plan import Plan, PlanOptions
 from reconciler.planner import plan
+from reconciler.render import render
 from reconciler.spec import Evaluation, Grader, GraderType, Promotion
 
 from .conftest import EvalProject, Remote
@@ -120,16 +121,21 @@ def test_changing_only_the_evaluation_verifies_without_retraining(
     assert remote.apply(eval_project).ok
 
     def changes() -> list[tuple[str, str]]:
+        made = planned()
+        return [(s.action.value, s.reason.value) for s in made.changes]
+
+    def planned() -> Plan:
         loaded = load(str(eval_project.root))
         assert loaded.desired is not None
-        made = plan(loaded.desired, observe(remote.api, loaded.desired), PlanOptions())
-        return [(s.action.value, s.reason.value) for s in made.changes]
+        return plan(loaded.desired, observe(remote.api, loaded.desired), PlanOptions())
 
     assert changes() == []
     # The rule, the graders or the eval set's content: a new gate, verified on the serving
     # version (no training), exactly as a change of checks is.
     eval_project.manifest(minimum=0.1, max_regression=0.5)
     assert changes() == [("verify", "checks_changed")]
+    assert "# support will have version 1 checked again because its evaluation changed" in \
+        render(planned(), "text")
     eval_project.manifest()
     assert changes() == []
     evalset = eval_project.root / "evals" / "support.jsonl"
