@@ -110,8 +110,8 @@ def test_a_typo_in_a_deployed_model_fails_plan_and_proposes_no_delete(tmp_path: 
 
     planned = ftctl(tmp_path, "plan")
     assert planned.exit_code == 1
-    assert (f"Error: models/bot.yaml:6:10: bot: the provider has no model {TYPO}; "
-            "did you mean gpt-4o-mini-2024-07-18?") in planned.stdout
+    assert (f"models/bot.yaml:6:10: error: the provider has no model {TYPO}; "
+            "did you mean gpt-4o-mini-2024-07-18?") in planned.stderr
     assert "Traceback" not in planned.stderr + planned.stdout
     doc = json.loads(ftctl(tmp_path, "plan", "--format", "json").stdout)
     assert doc["errored"] and [d["code"] for d in doc["diagnostics"] if d["severity"] == "error"
