@@ -20,17 +20,24 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, error, sorted_diagnostics
+from reconciler.schema_fast import compile_check
 from reconciler.sourcemap import Document, Path
 
 
 class SchemaChecker:
-    """A compiled schema; `check(doc)` returns every problem, positioned and sorted."""
+    """A compiled schema; `check(doc)` returns every problem, positioned and sorted.
+
+    Build one per schema and process (the loader caches them): compiling is the slow part.
+    """
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         Draft202012Validator.check_schema(schema)
         self._validator = Draft202012Validator(schema)
+        self._is_valid = compile_check(schema) or self._validator.is_valid
 
     def check(self, doc: Document) -> Diagnostics:
+        if self._is_valid(doc.data):
+            return ()  # the common case, answered without building jsonschema's errors
         out: dict[tuple[str, str], Diagnostic] = {}
         for err in self._validator.iter_errors(doc.data):
             for diag in _diagnostics(err, doc):
