@@ -46,6 +46,13 @@ VALID = [data for _, data in DOCUMENTS if _pair(MANIFEST_SCHEMA)[1](data)]
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_packaged_schemas_are_valid_and_compile(name: str) -> None:
+    # SchemaChecker meets jsonschema only on a failing document, so check the schemas here.
+    Draft202012Validator.check_schema(SCHEMAS[name])
+    assert compile_check(SCHEMAS[name]) is not None
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_fast_check_agrees_on_every_document_we_have(name: str) -> None:
     fast, slow = _pair(name)
     assert len(DOCUMENTS) > 100
