@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
 from reconciler.diagnostics import warning as warn
 from reconciler.loader.crosscheck import cross_checks, unique
-from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
+from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests, stays_inside
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
@@ -230,7 +230,6 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
     found: set[str] = set()
     diags: list[Diagnostic] = []
     settings_file = settings.source.file if settings.source else SETTINGS_FILE
-    real_root = os.path.realpath(settings.root)
     for i, pattern in enumerate(settings.manifests):
         where = doc.locate(("manifests", i)) or settings.source
         if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
@@ -243,7 +242,7 @@ def _manifest_files(settings: Settings, doc: Document) -> tuple[list[str], Diagn
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
                 continue
-            if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+            if not stays_inside(settings.root, rel):
                 diags.append(error(
                     f"manifest {rel} resolves outside the project through a symlink",
                     f"Matched by '{pattern}'; it was not read. Manifests must live inside the "
