@@ -5,7 +5,8 @@ pure-Python composer only when PyYAML was built without libyaml: PARSER says whi
 into data here, node by node, so that every key and value keeps its line and column, only the
 plain YAML tags are accepted (no Python object tags), duplicate keys are reported, and alias
 expansion is budgeted (a "billion laughs" document is refused instead of exhausting memory).
-Both parsers give the same data and positions; only the wording of syntax errors differs.
+Both paths give the same data, positions and diagnostics: a text libyaml cannot parse is
+parsed again by the pure-Python parser, whose more specific messages are the ones reported.
 Pure: text in, values out; no disk access.
 """
 
