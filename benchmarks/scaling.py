@@ -128,10 +128,8 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    res: dict[str, Any] = {"plan": plan_curve(MANIFESTS, 1 if quick else 3),
-                           "validation": validation_curve(ROWS_QUICK if quick else ROWS_FULL)}
-    res["plots"] = plot(res)
-    return res
+    return {"plan": plan_curve(MANIFESTS, 1 if quick else 3),
+            "validation": validation_curve(ROWS_QUICK if quick else ROWS_FULL)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     res = run(args.quick)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2) + "\n")  # kept even if plotting fails
+    res["plots"] = plot(res)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print(markdown(res))
     return 0

@@ -96,6 +96,10 @@ PARSER = "libyaml" if "libyaml" in _LOADERS else "python"
 PARSERS = tuple(sorted(_LOADERS))
 
 
+# Scalar constructors keep no state between calls; one instance serves every document.
+_SCALARS = yaml.constructor.SafeConstructor()
+
+
 class _Budget(Exception):
     """Raised inside the converter to stop an over-large or recursive document."""
 
@@ -114,8 +118,6 @@ class _Converter:
         self.diags: list[Diagnostic] = []
         self.count = 0
         self.active: set[int] = set()
-        self._scalars = yaml.SafeLoader("")
-        self._constructors = self._scalars.yaml_constructors
 
     def mark(self, node: yaml.Node) -> SourceRange:
         return _source(self.file, node.start_mark)
@@ -159,7 +161,7 @@ class _Converter:
             # Not part of the manifest format; keep them as written (and never half-parse them).
             return str(node.value)
         try:
-            value: object = self._constructors[tag](self._scalars, node)
+            value: object = _SCALARS.yaml_constructors[tag](_SCALARS, node)
         except Exception as exc:  # noqa: BLE001
             # An explicit tag that does not fit its text (`!!int x`, an empty `!!float`) makes
             # PyYAML's scalar constructors raise assorted built-in errors, not YAMLError.
