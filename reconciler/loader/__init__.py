@@ -22,7 +22,12 @@ from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, 
 from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
 from reconciler.loader.crosscheck import cross_checks, unique
-from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
+from reconciler.loader.manifests import (
+    Loaded,
+    check_dataset_path,
+    load_manifests,
+    stays_inside,
+)
 from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
 from reconciler.sourcemap import Document, parse
@@ -248,7 +253,6 @@ def _manifest_files(
     found: set[str] = set()
     diags: list[Diagnostic] = []
     settings_file = settings.source.file if settings.source else SETTINGS_FILE
-    real_root = os.path.realpath(settings.root)
     for i, pattern in enumerate(settings.manifests):
         where = doc.locate(("manifests", i)) or settings.source
         if os.path.isabs(pattern) or ".." in pattern.replace("\\", "/").split("/"):
@@ -260,7 +264,7 @@ def _manifest_files(
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
                 continue
-            if os.path.commonpath([real_root, os.path.realpath(full)]) != real_root:
+            if not stays_inside(settings.root, rel):
                 diags.append(error(
                     f"manifest {rel} resolves outside the project through a symlink",
                     f"Matched by '{pattern}'; it was not read. Manifests must live inside the "
