@@ -147,3 +147,32 @@ def test_training_jobs_of_every_workspace_count_against_the_limit(
             Path(chat_file(tmp_path / "third.jsonl")))})
     assert refused.status_code >= 400  # the service refuses the third job as well
     azure.close()
+
+
+def test_ftctl_plan_refuses_at_azures_real_limits_with_exit_1(
+    azure_project: Project, fake_clock: FakeClock,
+) -> None:
+    # The embedded emulator's database, filled by another team to 99 of its 100 files.
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    state = azure_project.root / ".ftctl"
+    state.mkdir()
+    app = make_app(str(state / "emulator.db"), api_key=EMULATOR_KEY, clock=fake_clock,
+                   dialect="azure")
+    azure = Azure(lambda **o: (app, EmulatorTransport(app=app)), fake_clock)
+    for n in range(99):
+        r = azure.v1.post("/files", files={"file": (f"other-{n}.jsonl", b"{}\n")},
+                          data={"purpose": "fine-tune"})
+        assert r.status_code == 200, r.text
+    azure.close()
+    app.close()  # `ftctl plan` starts its own emulator on this database
+    azure_project.model("alpha")
+    result = CliRunner().invoke(main, ["-C", str(azure_project.root), "plan", "--out", "p.bin"],
+                                env={"AZURE_OPENAI_API_KEY": "", "AZURE_ACCESS_TOKEN": ""})
+    assert result.exit_code == 1, result.output
+    assert ("the plan would leave 102 fine-tune files on the Azure OpenAI resource, over its "
+            "limit of 100 (99 there, 1 to upload, up to 2 identity records for the new jobs)"
+            ) in result.stderr
+    assert not (azure_project.root / "p.bin").exists()
