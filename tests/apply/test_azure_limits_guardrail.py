@@ -67,6 +67,11 @@ def _counts(azure: Azure) -> tuple[int, int]:
     return len(files), len(jobs)
 
 
+def _close(azure: Azure) -> None:
+    azure.close()
+    azure.app.close()
+
+
 def _emulator(tmp_path: Path, fake_clock: FakeClock, **limits: int) -> Azure:
     """The Azure dialect in process (the apply tests' make_emulator builds OpenAI apps only)."""
 
@@ -97,7 +102,7 @@ def test_files_after_uploads_and_identity_records_over_the_limit_are_refused(
     third = azure.v1.post("/files", files={"file": ("x.jsonl", b"{}\n")},
                           data={"purpose": "fine-tune"})
     assert third.status_code == 400 and third.json()["error"]["code"] == "quotaExceeded"
-    azure.close()
+    _close(azure)
 
 
 def test_a_plan_that_fits_exactly_is_not_refused(
@@ -107,7 +112,7 @@ def test_a_plan_that_fits_exactly_is_not_refused(
     azure_project.model("alpha")
     run = _plan(azure_project, azure, ResourceLimits(files=3, training_jobs=1))
     assert run.plan is not None and _errors(run) == [] and not run.plan.has_errors
-    azure.close()
+    _close(azure)
 
 
 def test_total_file_size_over_the_limit_is_refused(
@@ -126,7 +131,7 @@ def test_total_file_size_over_the_limit_is_refused(
         f"resource, over its limit of {kib(size + 100)} ({kib(size)} there, {kib(upload)} "
         "to upload)"]
     assert _counts(azure) == (1, 0)
-    azure.close()
+    _close(azure)
 
 
 def test_training_jobs_of_every_workspace_count_against_the_limit(
@@ -146,7 +151,7 @@ def test_training_jobs_of_every_workspace_count_against_the_limit(
         "model": "gpt-4o-mini-2024-07-18", "training_file": azure.upload(
             Path(chat_file(tmp_path / "third.jsonl")))})
     assert refused.status_code >= 400  # the service refuses the third job as well
-    azure.close()
+    _close(azure)
 
 
 def test_ftctl_plan_refuses_at_azures_real_limits_with_exit_1(
@@ -166,7 +171,7 @@ def test_ftctl_plan_refuses_at_azures_real_limits_with_exit_1(
         r = azure.v1.post("/files", files={"file": (f"other-{n}.jsonl", b"{}\n")},
                           data={"purpose": "fine-tune"})
         assert r.status_code == 200, r.text
-    azure.close()
+    _close(azure)
     app.close()  # `ftctl plan` starts its own emulator on this database
     azure_project.model("alpha")
     result = CliRunner().invoke(main, ["-C", str(azure_project.root), "plan", "--out", "p.bin"],
