@@ -171,8 +171,7 @@ def test_ftctl_plan_refuses_at_azures_real_limits_with_exit_1(
         r = azure.v1.post("/files", files={"file": (f"other-{n}.jsonl", b"{}\n")},
                           data={"purpose": "fine-tune"})
         assert r.status_code == 200, r.text
-    _close(azure)
-    app.close()  # `ftctl plan` starts its own emulator on this database
+    _close(azure)  # `ftctl plan` starts its own emulator on this database
     azure_project.model("alpha")
     result = CliRunner().invoke(main, ["-C", str(azure_project.root), "plan", "--out", "p.bin"],
                                 env={"AZURE_OPENAI_API_KEY": "", "AZURE_ACCESS_TOKEN": ""})
