@@ -6,7 +6,8 @@
     ├── PlanFailedError             the plan cannot be carried out (prevent_destroy, ...)
     └── ApiError                    the provider answered with an error (status, request id)
         ├── RetryableApiError       408, 409, 429, 5xx, connection errors: retried with backoff
-        └── PermanentApiError       400, 401, 403, 404 and other 4xx: never retried
+        └── PermanentApiError       400, 401, 403, 404, other 4xx and a 409 whose code says the
+            │                       resource's state forbids it: never retried
             └── PlatformClosedError creation refused because fine-tuning is closed to the org
 
 The retry decision lives in the type. httpx exceptions never leave `reconciler.client`.

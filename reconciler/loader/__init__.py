@@ -231,7 +231,8 @@ def _settings(doc: Document, root: str) -> Settings:
     prices = tuple(
         Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
               input_per_1m=_float(x.get("input_per_1m")),
-              output_per_1m=_float(x.get("output_per_1m")))
+              output_per_1m=_float(x.get("output_per_1m")),
+              hosting_per_hour=_float(x.get("hosting_per_hour")))
         for x in data.get("prices", [])
     )
     extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}
