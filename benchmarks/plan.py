@@ -9,7 +9,10 @@ planner makes against an empty remote, so the seeded jobs are exactly what apply
 Reported: wall time of `run_plan` with a cold dataset cache and again warm (the sha256 and
 inspection cache in .ftctl/cache), HTTP requests made (they must grow with pages, not with
 models), and the refresh alone (`observe`) against the baseline: a naive refresh that GETs
-every model's current job one by one, measured in the same run on the same server.
+every model's current job one by one, measured in the same run on the same server. With
+`--baseline COMMIT` (default: BASELINE, main before the plan-at-scale work) the warm plan and
+`ftctl validate` are also timed with that commit's code and this tree's, alternately, on the
+same project and server (benchmarks/versus.py).
 Prints Markdown; writes benchmarks/results/plan.json.
 """
 
@@ -29,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmarks import versus
 from benchmarks.emulator import KEY, serve
 from reconciler.app import project
 from reconciler.app.plan import run_plan
@@ -48,6 +52,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 RESULTS = HERE / "results" / "plan.json"
 WORKSPACE = "bench"
+BASELINE = "e5cf43b"  # main before the C YAML parser and the compiled schema check
 DAY = 86_400.0
 
 
@@ -215,7 +220,7 @@ def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(manifests: int, history: int, files: int, *, naive: bool = True,
-        data_dir: Path = DATA, runs: int = 1) -> dict[str, Any]:
+        data_dir: Path = DATA, runs: int = 1, baseline: str | None = None) -> dict[str, Any]:
     work = data_dir / f"plan-{manifests}x{history}"
     root, db = work / "repo", work / "emulator.db"
     write_project(root, manifests)
@@ -231,11 +236,14 @@ def run(manifests: int, history: int, files: int, *, naive: bool = True,
             colds.append(timed_plan(root, base_url))
             warms.append(timed_plan(root, base_url))
         refreshes = [refresh_vs_naive(root, base_url) for _ in range(runs if naive else 0)]
+        against = (versus.compare(baseline, root, base_url, runs=runs, data_dir=data_dir)
+                   if baseline else None)
     cold, warm = _median(colds), _median(warms)
     refresh = {k: (statistics.median(r[k] for r in refreshes) if k.endswith("_s") else v)
                for k, v in refreshes[0].items()} if refreshes else {}
-    return {"seeded": seeded, "pages": pages, "cold": cold, "warm": warm, "refresh": refresh,
-            "requests_within_pages": cold["requests"] <= pages + 2}
+    res = {"seeded": seeded, "pages": pages, "cold": cold, "warm": warm, "refresh": refresh,
+           "requests_within_pages": cold["requests"] <= pages + 2}
+    return {**res, "versus": against} if against else res
 
 
 def markdown(res: dict[str, Any]) -> str:
@@ -253,6 +261,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"naive GET per model: {r['naive_s']:.2f} s, {r['naive_requests']} requests "
             f"(jobs only) | {r['naive_s'] / r['observe_s']:.2f}x faster, "
             f"{r['naive_requests'] / r['observe_requests']:.1f}x fewer requests |")
+    if res.get("versus"):
+        lines += ["", versus.markdown(res["versus"], s["manifests"])]
     return "\n".join(lines)
 
 
@@ -262,9 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=10, help="jobs per model")
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=3, help="cold+warm pairs; median")
+    parser.add_argument("--baseline", default=BASELINE, metavar="COMMIT",
+                        help="also time plan and validate with this commit's code ('' skips)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    res = run(args.manifests, args.history, args.files, runs=args.runs)
+    res = run(args.manifests, args.history, args.files, runs=args.runs,
+              baseline=args.baseline or None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print(markdown(res))

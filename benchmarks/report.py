@@ -125,6 +125,34 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
 )
 
 
+def _goals(results: Path, runs: dict[str, Any]) -> list[str]:
+    """The plan-at-scale goals (issue 18), from the plan and scaling results of one run."""
+    plan, scaling = _load(results, "plan") or {}, _load(results, "scaling") or {}
+    against = plan.get("versus")
+    if not against:
+        return []
+    from benchmarks.scaling import linearity
+
+    linear = linearity(scaling.get("plan", []))
+    finished = {name: (runs.get(name) or {}).get("finished", "?") for name in ("plan", "scaling")}
+    return [
+        "## Plan at scale: the goals (issue 18)", "",
+        f"Ratios measured side by side (plan benchmark finished {finished['plan']}, scaling "
+        f"{finished['scaling']}); the earlier code is commit `{against['commit']}`.", "",
+        "| goal | measured | target |", "|---|---|---|",
+        f"| no-change plan, {plan['seeded']['manifests']:,} manifests vs "
+        f"{plan['seeded']['jobs']:,} jobs, warm: `{against['commit']}` / now | "
+        f"{against['plan_speedup']:.2f}x faster | at least 3x |",
+        f"| `ftctl validate`, {plan['seeded']['manifests']:,} manifests: "
+        f"`{against['commit']}` / now | {against['validate_speedup']:.2f}x faster | "
+        "at least 4x |",
+        f"| time per manifest at 10,000 / at 1,000 (warm plan) | "
+        f"{f'{linear:.2f}x' if linear is not None else 'not measured'} | at most 1.25x |",
+        f"| requests for the refresh at {plan['seeded']['manifests']:,} manifests | "
+        f"{plan['cold']['requests']} ({plan['pages']} pages) | one per page |", "",
+    ]
+
+
 def render(results: Path, runs: dict[str, Any]) -> str:
     machine = runs.get("_machine", {})
     out = ["# Benchmark results", "",
@@ -133,6 +161,7 @@ def render(results: Path, runs: dict[str, Any]) -> str:
            f"({machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}). The "
            "machine is shared with other work: load averages are given per benchmark, and "
            "absolute times are noisy. How to run and what each measures: README.md.", ""]
+    out += _goals(results, runs)
     for name, title, fmt in SECTIONS:
         out += [f"## {title}", ""]
         if name != "profile":

@@ -1,9 +1,10 @@
 """Scaling curves: `python -m benchmarks.scaling [--quick]`.
 
-- plan time vs manifests (100 / 1,000 / 5,000): a no-change plan, cold and warm dataset cache
-  (median of 3 pairs; 1 under --quick),
+- plan time vs manifests (100 / 1,000 / 5,000 / 10,000): a no-change plan, cold and warm
+  dataset cache (median of 3 pairs; 1 under --quick),
   against the emulator on loopback holding one current job and one file per manifest (the
-  plan benchmark's setup with history 1), plus the HTTP requests each plan made;
+  plan benchmark's setup with history 1), plus the HTTP requests each plan made, and the
+  time per manifest at 10,000 against 1,000 (linear: about 1);
 - dataset validation (structure-only, `validate_file`, as `ftctl data check --no-tokens`)
   time and peak memory vs rows (50k / 500k / 2M; 2M only without --quick), each run in its
   own process under GNU time like the datasets benchmark.
@@ -25,7 +26,7 @@ from benchmarks import plan as plan_bench
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "scaling.json"
 PLOTS = HERE / "plots"
-MANIFESTS = (100, 1_000, 5_000)
+MANIFESTS = (100, 1_000, 5_000, 10_000)
 ROWS_QUICK = (50_000, 500_000)
 ROWS_FULL = (50_000, 500_000, 2_000_000)
 
@@ -69,6 +70,9 @@ def plot(res: dict[str, Any], out: Path = PLOTS) -> list[str]:
         xs = [p["manifests"] for p in pts]
         ax.plot(xs, [p["cold_s"] for p in pts], "o-", label="cold dataset cache")
         ax.plot(xs, [p["warm_s"] for p in pts], "s--", label="warm hash cache")
+        ends = (xs[0], xs[-1])
+        per = min(p["warm_s"] / p["manifests"] for p in pts)
+        ax.plot(ends, [per * x for x in ends], ":", color="grey", label="linear")
         ax.set(xscale="log", yscale="log", xlabel="manifests", ylabel="no-change plan, s",
                title="ftctl plan time vs manifests")
         ax.grid(True, which="both", alpha=0.3)
@@ -99,11 +103,23 @@ def plot(res: dict[str, Any], out: Path = PLOTS) -> list[str]:
     return written
 
 
+def linearity(points: list[dict[str, Any]], small: int = 1_000,
+              big: int = 10_000) -> float | None:
+    """Warm plan time per manifest at `big` over that at `small` (1.0 is perfectly linear)."""
+    per = {p["manifests"]: p["warm_s"] / p["manifests"] for p in points}
+    return round(per[big] / per[small], 2) if small in per and big in per else None
+
+
 def markdown(res: dict[str, Any]) -> str:
-    lines = ["| manifests | plan cold s | plan warm s | requests | pages |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {p['manifests']:,} | {p['cold_s']:.2f} | {p['warm_s']:.2f} | {p['requests']} "
-              f"| {p['pages']} |" for p in res.get("plan", [])]
+    lines = ["| manifests | plan cold s | plan warm s | warm ms per manifest | requests | pages |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {p['manifests']:,} | {p['cold_s']:.2f} | {p['warm_s']:.2f} | "
+              f"{p['warm_s'] / p['manifests'] * 1000:.2f} | {p['requests']} | {p['pages']} |"
+              for p in res.get("plan", [])]
+    ratio = linearity(res.get("plan", []))
+    if ratio is not None:
+        lines += ["", f"Time per manifest at 10,000 manifests / at 1,000 (warm, same run): "
+                      f"**{ratio:.2f}x** (goal: at most 1.25x)."]
     lines += ["", "| rows | wall s | CPU s | peak RSS MB | per-row us (wall) |",
               "|---|---|---|---|---|"]
     lines += [f"| {p['rows']:,} | {p['wall_s']} | {p['cpu_s']} | {p['peak_rss_mb']} | "
@@ -112,10 +128,8 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    res: dict[str, Any] = {"plan": plan_curve(MANIFESTS, 1 if quick else 3),
-                           "validation": validation_curve(ROWS_QUICK if quick else ROWS_FULL)}
-    res["plots"] = plot(res)
-    return res
+    return {"plan": plan_curve(MANIFESTS, 1 if quick else 3),
+            "validation": validation_curve(ROWS_QUICK if quick else ROWS_FULL)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     res = run(args.quick)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2) + "\n")  # kept even if plotting fails
+    res["plots"] = plot(res)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print(markdown(res))
     return 0

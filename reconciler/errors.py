@@ -5,7 +5,8 @@
     ├── StalePlanError              a saved plan no longer matches the remote
     └── ApiError                    the provider answered with an error (status, request id)
         ├── RetryableApiError       408, 409, 429, 5xx, connection errors: retried with backoff
-        └── PermanentApiError       400, 401, 403, 404 and other 4xx: never retried
+        └── PermanentApiError       400, 401, 403, 404, other 4xx and a 409 whose code says the
+            │                       resource's state forbids it: never retried
             └── PlatformClosedError creation refused because fine-tuning is closed to the org
 
 The retry decision lives in the type. httpx exceptions never leave `reconciler.client`.

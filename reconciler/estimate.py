@@ -1,4 +1,5 @@
-"""Billing estimates: default epochs, price lookup, cost of a training run and of an evaluation.
+"""Billing estimates: default epochs, price lookup, cost of a training run, of an evaluation,
+and of hosting a deployment for a month.
 
 L1 pure logic: values in, values out; no I/O. The constants are those of OpenAI's cookbook
 and its documented defaults: three epochs by default, clamped so that epochs x examples lands
@@ -102,6 +103,19 @@ def estimate(
     price = price_for(model, prices)
     cost = None if price is None else round(charged * price.training_per_1m / 1_000_000, 6)
     return Estimate(training_tokens=charged, epochs=epochs, cost_usd=cost)
+
+
+HOURS_PER_MONTH = 730  # 365 x 24 / 12: the month cloud price sheets bill hourly rates by
+
+
+def monthly_hosting(model: str, prices: tuple[Price, ...], *, deployments: int = 1) -> float | None:
+    """USD per month of keeping `deployments` deployments of `model` (a base or fine-tuned id)
+    running, at the price table's `hosting_per_hour`; None when the table has no such rate.
+    Hosting is billed whether or not the deployment is used, so a month is every hour of it."""
+    price = price_for(model, prices)
+    if price is None or price.hosting_per_hour is None:
+        return None
+    return round(deployments * price.hosting_per_hour * HOURS_PER_MONTH, 2)
 
 
 def eval_cost(prompt_tokens: int, answer_tokens: int, *, model: str,

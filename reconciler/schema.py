@@ -14,28 +14,47 @@ import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, error, sorted_diagnostics
+from reconciler.schema_fast import compile_check
 from reconciler.sourcemap import Document, Path
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 
 class SchemaChecker:
-    """A compiled schema; `check(doc)` returns every problem, positioned and sorted."""
+    """A compiled schema; `check(doc)` returns every problem, positioned and sorted.
+
+    Build one per schema and process (the loader caches them): compiling is the slow part.
+    Valid documents are answered by the compiled check alone; jsonschema (slow to import and
+    to run) is loaded the first time a document fails it, or when the schema does not compile.
+    """
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        Draft202012Validator.check_schema(schema)
-        self._validator = Draft202012Validator(schema)
+        self._schema = schema
+        self._fast = compile_check(schema)
+        self._validator: Validator | None = None if self._fast else _validator(schema)
 
     def check(self, doc: Document) -> Diagnostics:
+        if self._fast is not None and self._fast(doc.data):
+            return ()  # the common case, answered without building jsonschema's errors
+        if self._validator is None:
+            self._validator = _validator(self._schema)
         out: dict[tuple[str, str], Diagnostic] = {}
         for err in self._validator.iter_errors(doc.data):
             for diag in _diagnostics(err, doc):
                 out.setdefault((str(diag.subject), diag.summary), diag)
         return sorted_diagnostics(out.values())
+
+
+def _validator(schema: Mapping[str, Any]) -> Validator:
+    from jsonschema import Draft202012Validator  # here: importing it costs a CLI run 0.1 s
+
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
 
 
 def _diagnostics(err: ValidationError, doc: Document) -> Iterator[Diagnostic]:
@@ -168,6 +187,9 @@ def _type_words(types: object) -> str:
 
 def schema_problem(schema: Mapping[str, Any]) -> str | None:
     """Why `schema` is not a valid JSON Schema (draft 2020-12), or None when it is."""
+    from jsonschema import Draft202012Validator  # imported on use: see _validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -177,4 +199,6 @@ def schema_problem(schema: Mapping[str, Any]) -> str | None:
 
 def conforms(value: object, schema: Mapping[str, Any]) -> bool:
     """Whether `value` satisfies `schema` (a schema schema_problem accepted)."""
+    from jsonschema import Draft202012Validator  # imported on use: see _validator
+
     return bool(Draft202012Validator(schema).is_valid(value))

@@ -1,10 +1,13 @@
 """YAML text -> plain data plus a map from JSON path to source position.
 
-The only YAML reader. Documents are composed with PyYAML's safe composer and turned into data
-here, node by node, so that every key and value keeps its line and column, only the plain YAML
-tags are accepted (no Python object tags), duplicate keys are reported, and alias expansion is
-budgeted (a "billion laughs" document is refused instead of exhausting memory). Pure: text in,
-values out; no disk access.
+The only YAML reader. Documents are composed into nodes by libyaml's C parser (PyYAML's
+pure-Python composer only when PyYAML was built without libyaml: PARSER says which) and turned
+into data here, node by node, so that every key and value keeps its line and column, only the
+plain YAML tags are accepted (no Python object tags), duplicate keys are reported, and alias
+expansion is budgeted (a "billion laughs" document is refused instead of exhausting memory).
+Both paths give the same data, positions and diagnostics: a text libyaml cannot parse is
+parsed again by the pure-Python parser, whose more specific messages are the ones reported.
+Pure: text in, values out; no disk access.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ Path = tuple[PathPart, ...]
 # would need billions, so it stops here long before memory is at risk.
 MAX_NODES = 50_000
 MAX_DEPTH = 200
+_TOO_DEEP = f"document nests deeper than {MAX_DEPTH} levels"
 
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 _SCALAR_TAGS = frozenset(
     _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
 )
@@ -60,7 +65,7 @@ class Document:
         return self.start
 
 
-class _Loader(yaml.SafeLoader):
+class _PythonLoader(yaml.SafeLoader):
     """The safe loader with a cap on flow nesting (`[[[[...`), checked while scanning.
 
     PyYAML's scanner does work proportional to the nesting depth for every token, so a file of
@@ -69,10 +74,30 @@ class _Loader(yaml.SafeLoader):
 
     def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 - PyYAML's name
         if self.flow_level >= MAX_DEPTH:
-            raise yaml.scanner.ScannerError(
-                None, None, f"collections nest deeper than {MAX_DEPTH} levels", self.get_mark()
-            )
+            raise _TooDeep(self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
+
+
+class _TooDeep(Exception):
+    """The scanner met a collection nested deeper than MAX_DEPTH."""
+
+    def __init__(self, mark: Any) -> None:
+        super().__init__(_TOO_DEEP)
+        self.mark = mark
+
+
+# libyaml composes in C, several times faster; it stops nesting at 1,000 levels by itself.
+_LOADERS: dict[str, type[Any]] = {"python": _PythonLoader}
+if getattr(yaml, "__with_libyaml__", False):
+    _LOADERS["libyaml"] = yaml.CSafeLoader
+
+# The parser `parse` uses: "libyaml", or "python" when PyYAML was built without libyaml.
+PARSER = "libyaml" if "libyaml" in _LOADERS else "python"
+PARSERS = tuple(sorted(_LOADERS))
+
+
+# Scalar constructors keep no state between calls; one instance serves every document.
+_SCALARS = yaml.constructor.SafeConstructor()
 
 
 class _Budget(Exception):
@@ -93,11 +118,9 @@ class _Converter:
         self.diags: list[Diagnostic] = []
         self.count = 0
         self.active: set[int] = set()
-        self._scalars = yaml.SafeLoader("")
 
     def mark(self, node: yaml.Node) -> SourceRange:
-        m = node.start_mark
-        return SourceRange(file=self.file, line=m.line + 1, column=m.column + 1)
+        return _source(self.file, node.start_mark)
 
     def convert(self, node: yaml.Node, path: Path, key: SourceRange | None) -> object:
         self.count += 1
@@ -105,8 +128,8 @@ class _Converter:
             raise _Budget(
                 f"document expands to more than {MAX_NODES} nodes (too many aliases?)", node
             )
-        if len(path) > MAX_DEPTH:
-            raise _Budget(f"document nests deeper than {MAX_DEPTH} levels", node)
+        if len(path) >= MAX_DEPTH:  # the same level at which the scanner stops flow nesting
+            raise _Budget(_TOO_DEEP, node)
         if id(node) in self.active:
             raise _Budget("recursive YAML alias", node)
         self.positions.setdefault(path, NodePos(value=self.mark(node), key=key))
@@ -128,14 +151,17 @@ class _Converter:
             self.diags.append(_tag_error(node.tag, self.mark(node)))
 
     def scalar(self, node: yaml.ScalarNode) -> object:
-        if node.tag not in _SCALAR_TAGS:
-            self.diags.append(_tag_error(node.tag, self.mark(node)))
+        tag = node.tag
+        if tag == _STR:
+            return node.value  # most scalars: nothing to construct
+        if tag not in _SCALAR_TAGS:
+            self.diags.append(_tag_error(tag, self.mark(node)))
             return str(node.value)
-        if node.tag in (_TAG + "timestamp", _TAG + "binary"):
+        if tag in (_TAG + "timestamp", _TAG + "binary"):
             # Not part of the manifest format; keep them as written (and never half-parse them).
             return str(node.value)
         try:
-            value: object = self._scalars.construct_object(node, deep=False)
+            value: object = _SCALARS.yaml_constructors[tag](_SCALARS, node)
         except Exception as exc:  # noqa: BLE001
             # An explicit tag that does not fit its text (`!!int x`, an empty `!!float`) makes
             # PyYAML's scalar constructors raise assorted built-in errors, not YAMLError.
@@ -202,6 +228,11 @@ class _Converter:
                         self.positions.setdefault((*path, *p), pos)
 
 
+def _source(file: str, mark: Any) -> SourceRange:
+    """A YAML mark (0-based line and column, from either parser) as a 1-based position."""
+    return SourceRange(file=file, line=mark.line + 1, column=mark.column + 1)
+
+
 def _tag_error(tag: str, where: SourceRange) -> Diagnostic:
     shown = tag.replace(_TAG, "!!")
     return error(
@@ -218,25 +249,45 @@ def parse(text: str, file: str) -> tuple[tuple[Document, ...], Diagnostics]:
     Documents before a syntax error are still returned, so that later checks can report on
     them too. Empty documents (a stray `---`) are skipped.
     """
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        # Checked here for both parsers: PyYAML refuses the whole text up front, libyaml only
+        # when it gets there (and counts the position in bytes).
+        return (), (_character_error(text, bad.start(), file),)
+    docs, diags, failed = _parse_with(_LOADERS[PARSER], text, file)
+    if failed and PARSER != "python":
+        # A file that does not parse is rare; PyYAML's messages for it are the more specific
+        # ones ("found character '\t'...", "expected ',' or ']'"), and the same on every build.
+        docs, diags, _ = _parse_with(_PythonLoader, text, file)
+    return tuple(docs), tuple(diags)
+
+
+def _parse_with(
+    loader: type[Any], text: str, file: str
+) -> tuple[list[Document], list[Diagnostic], bool]:
+    """(documents, diagnostics, whether the text failed to parse) with one parser."""
     docs: list[Document] = []
     diags: list[Diagnostic] = []
     try:
-        _compose_all(_Loader(text), file, docs, diags)
-    except yaml.reader.ReaderError as exc:
-        diags.append(_reader_error(exc, text, file))
+        _compose_all(loader(text), file, docs, diags)
     except yaml.MarkedYAMLError as exc:
         diags.append(_syntax_error(exc, file))
     except yaml.YAMLError as exc:
         diags.append(error(f"YAML error: {exc}", subject=SourceRange(file=file)))
+    except _TooDeep as exc:
+        diags.append(error(_TOO_DEEP, "The document was not loaded.",
+                           subject=_source(file, exc.mark)))
     except RecursionError:
         # PyYAML's composer recurses per nesting level; thousands of levels end up here.
-        diags.append(error(f"document nests deeper than {MAX_DEPTH} levels",
-                           "The document was not loaded.", subject=SourceRange(file=file, line=1)))
-    return tuple(docs), tuple(diags)
+        diags.append(error(_TOO_DEEP, "The document was not loaded.",
+                           subject=SourceRange(file=file, line=1)))
+    else:
+        return docs, diags, False
+    return docs, diags, True
 
 
 def _compose_all(
-    loader: _Loader, file: str, docs: list[Document], diags: list[Diagnostic]
+    loader: Any, file: str, docs: list[Document], diags: list[Diagnostic]
 ) -> None:
     try:
         while loader.check_node():
@@ -251,12 +302,16 @@ def _compose_all(
         loader.dispose()
 
 
-def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> Diagnostic:
+# The characters YAML allows (the same set in PyYAML's reader and in libyaml's).
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+def _character_error(text: str, position: int, file: str) -> Diagnostic:
     """A character YAML does not allow (NUL, most control characters), at its line/column."""
-    before = text[: max(exc.position, 0)]
+    before = text[:position]
     line = before.count("\n") + 1
     column = len(before) - (before.rfind("\n") + 1) + 1
-    code = exc.character if isinstance(exc.character, int) else 0
+    code = ord(text[position])
     return error(f"YAML error: character U+{code:04X} is not allowed",
                  "Remove control characters from the file.",
                  subject=SourceRange(file=file, line=line, column=column))

@@ -200,13 +200,14 @@ class Manifest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Price:
-    """USD per 1M tokens for a base model (or a prefix such as `gpt-4o-mini`): training, and the
-    inference of its fine-tuned models (what an evaluation costs)."""
+    """USD per 1M training tokens for a base model (or a prefix such as `gpt-4o-mini`), and
+    optionally per 1M inference tokens and per hour of hosting a fine-tuned deployment (Azure)."""
 
     model: str
     training_per_1m: float
     input_per_1m: float | None = None
     output_per_1m: float | None = None
+    hosting_per_hour: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

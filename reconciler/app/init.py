@@ -5,7 +5,10 @@ workflow and a .gitignore. Never overwrites a file unless asked to (`force`); wh
 the way, all of them are named at once and nothing is written. Never prints (the CLI does).
 
 Template file names use `dot-` for a leading dot (`dot-github` -> `.github`) because packaging
-tools skip hidden files when collecting package data, and `__NAME__` for the model name.
+tools skip hidden files when collecting package data, and `__NAME__` for the model name. A
+provider's own version of a file sits next to it as `NAME.PROVIDER.EXT` (`ftctl.azure.yaml`)
+and replaces it for that provider; the workflow of `--provider azure` is derived from the one
+template by init_azure.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
+from reconciler.app.init_azure import azure_workflow
 from reconciler.app.install_source import (
     EXAMPLE,
     InstallSource,
@@ -26,6 +30,8 @@ from reconciler.app.install_source import (
 from reconciler.errors import ConfigError
 
 DEFAULT_NAME = "support-bot"
+PROVIDERS = ("openai", "azure")  # openai: the local emulator first, then OpenAI
+WORKFLOW = ".github/workflows/ftctl.yml"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MAX_NAME = 64  # the model suffix, which defaults to the name, is limited to 64 characters
 
@@ -43,6 +49,7 @@ class InitResult:
     unchanged: tuple[str, ...] = ()  # existing files that already had them
     git_root: str | None = None  # the enclosing git repository, when there is one
     install: InstallSource | None = None  # what the workflow installs (None: not known)
+    provider: str = "openai"
 
 
 def slug(text: str) -> str:
@@ -86,13 +93,33 @@ def _destination(parts: tuple[str, ...], name: str) -> str:
     return "/".join(out)
 
 
+def _for_provider(parts: tuple[str, ...], provider: str) -> tuple[str, ...] | None:
+    """The path a template file has for `provider`, or None when it is another provider's."""
+    stem, dot, ext = parts[-1].rpartition(".")
+    variant = stem.rpartition(".")[2] if "." in stem else None
+    if variant not in PROVIDERS:
+        return parts
+    if variant != provider:
+        return None
+    return (*parts[:-1], stem.rpartition(".")[0] + dot + ext)
+
+
+def _check_provider(provider: str) -> None:
+    if provider not in PROVIDERS:
+        raise ConfigError(f"Provider {provider!r} is not one init scaffolds: "
+                          f"use one of {', '.join(PROVIDERS)}.")
+
+
 def render_files(
-    *, name: str, workspace: str, install: InstallSource | None = None
+    *, name: str, workspace: str, install: InstallSource | None = None,
+    provider: str = "openai",
 ) -> dict[str, str]:
     """The scaffold as {relative POSIX path: text}. Pure apart from reading package data.
 
     install: where the workflow's ftctl comes from (default: the running ftctl's own source).
+    provider: "openai" (the local emulator, then OpenAI) or "azure" (Azure OpenAI, OIDC).
     """
+    _check_provider(provider)
     install = install or running_install()
     package = install.requirement or placeholder(install)
     values = {
@@ -101,10 +128,21 @@ def render_files(
         "__FTCTL_PACKAGE__": json.dumps(package),  # a YAML double-quoted string
     }
     files: dict[str, str] = {}
+    overridden: set[str] = set()  # paths a provider's own template has filled
     for parts, text in _walk(_templates()):
+        own = _for_provider(parts, provider)
+        if own is None:
+            continue
+        path = _destination(own, name)
+        if path in overridden:
+            continue
+        if own != parts:
+            overridden.add(path)
         for key, value in values.items():
             text = text.replace(key, value)
-        files[_destination(parts, name)] = text
+        files[path] = text
+    if provider == "azure":
+        files[WORKFLOW] = azure_workflow(files[WORKFLOW])
     return dict(sorted(files.items()))
 
 
@@ -120,8 +158,9 @@ def scaffold(
     workspace: str | None = None,
     force: bool = False,
     install: InstallSource | None = None,
+    provider: str = "openai",
 ) -> InitResult:
-    """Write the scaffold into `directory` (created if missing).
+    """Write the scaffold into `directory` (created if missing), for `provider` (PROVIDERS).
 
     Raises ConfigError, before writing anything, for an invalid name or when files exist and
     `force` is false. An existing .gitignore gets the missing lines appended.
@@ -133,7 +172,7 @@ def scaffold(
     if os.path.exists(root) and not os.path.isdir(root):
         raise ConfigError(f"{directory} exists and is not a directory.")
     install = install or running_install()
-    files = render_files(name=name, workspace=workspace, install=install)
+    files = render_files(name=name, workspace=workspace, install=install, provider=provider)
     existing = tuple(p for p in files if os.path.lexists(_target(root, p)))
     conflicts = tuple(p for p in existing if p not in _MERGED)
     if conflicts and not force:
@@ -161,6 +200,7 @@ def scaffold(
         unchanged=tuple(unchanged),
         git_root=find_git_root(root),
         install=install,
+        provider=provider,
     )
 
 
@@ -217,7 +257,7 @@ def next_steps(result: InitResult, *, shown_dir: str) -> str:
     cd = "" if shown_dir in ("", ".") else f"cd {shown_dir}\n  "
     lines = [f"Created ftctl project {result.workspace!r} in {shown_dir}:"]
     lines += [f"  {path}{_note(path, result)}" for path in result.written]
-    lines += [
+    lines += _azure_steps(cd) if result.provider == "azure" else [
         "",
         "Next steps:",
         f"  {cd}ftctl validate          # manifests and datasets, no network",
@@ -239,6 +279,25 @@ def next_steps(result: InitResult, *, shown_dir: str) -> str:
             "`defaults.run.working-directory` in it to this project's directory.",
         ]
     return "\n".join(lines)
+
+
+def _azure_steps(cd: str) -> list[str]:
+    return [
+        "",
+        "Next steps:",
+        *([f"  {cd.strip()}"] if cd else []),
+        "  # in ftctl.yaml, replace the RESOURCE placeholders with your Azure OpenAI resource",
+        "  ftctl validate          # manifests and datasets, no network",
+        "  ftctl plan              # needs AZURE_OPENAI_API_KEY, or `az login` and",
+        "                          # pip install 'ftctl[azure]' (Entra ID sign-in)",
+        "",
+        "To rehearse offline first, set `provider: {type: local, dialect: azure}`.",
+        "For CI, .github/workflows/ftctl.yml signs in with OIDC: set the repository variables",
+        "AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_SUBSCRIPTION_ID (an identity with a",
+        "federated credential for this repository, \"Azure AI User\" on the resource), and",
+        "optionally the secret AZURE_OPENAI_API_KEY.",
+        "Guide: docs/azure.md in the ftctl documentation.",
+    ]
 
 
 def _install_note(install: InstallSource | None) -> list[str]:

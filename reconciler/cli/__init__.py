@@ -13,8 +13,26 @@ from reconciler.cli.commands import LazyGroup
 from reconciler.cli.common import GlobalOptions
 
 
+def version_text(parser: str) -> str:
+    """`ftctl --version`; it also says when YAML is read by the slow pure-Python parser."""
+    if parser == "libyaml":
+        return f"ftctl {__version__}"
+    return (f"ftctl {__version__}\nYAML: pure-Python parser (PyYAML was built without libyaml; "
+            "loading many manifests is several times slower)")
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from reconciler import sourcemap  # imported only here: PyYAML is slow to import
+
+    click.echo(version_text(sourcemap.PARSER))
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="ftctl")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 @click.option(
     "-C",
     "directory",

@@ -1,10 +1,10 @@
 """`ftctl plan`: Show what apply would change, with field diffs, token counts and cost.
 
 The plan goes to stdout in the chosen format; problems loading the project, and errors that
-block the plan (prevent_destroy, --max-cost), go to stderr as FILE:LINE:COL diagnostics (as
-annotations on stdout too with --format github; JSON and Markdown also carry the plan's
-errors). Exit codes: 0 ok, 1 error (including a plan that cannot be carried out); with
---detailed-exitcode, 2 until the remote matches the manifests.
+block the plan (prevent_destroy, --max-cost, Azure's per-resource limits), go to stderr as
+FILE:LINE:COL diagnostics (as annotations on stdout too with --format github; JSON and
+Markdown also carry the plan's errors). Exit codes: 0 ok, 1 error (including a plan that
+cannot be carried out); with --detailed-exitcode, 2 until the remote matches the manifests.
 """
 
 from __future__ import annotations
@@ -16,7 +16,12 @@ import sys
 import click
 
 from reconciler.app import github
-from reconciler.app.guardrails import enforce_max_cost
+from reconciler.app.guardrails import (
+    ResourceUsage,
+    enforce_max_cost,
+    enforce_resource_limits,
+    reading_usage,
+)
 from reconciler.app.plan import PlanRunOptions, run_plan
 from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
@@ -55,8 +60,11 @@ def plan(
     """Show what apply would change, with field diffs, token counts and cost."""
     opts = global_options()
     options = PlanRunOptions(targets=targets, retry_failed=retry_failed, out=out)
-    run = run_plan(opts.directory, opts.config, options, open_remote=open_remote)
+    usage = ResourceUsage()  # Azure's per-resource limits; read only for Azure providers
+    run = run_plan(opts.directory, opts.config, options,
+                   open_remote=reading_usage(open_remote, usage))
     run = enforce_max_cost(run, max_cost)
+    run = enforce_resource_limits(run, usage)
     root = os.path.abspath(opts.directory)
     if run.plan is None:
         echo_diagnostics(run.diagnostics, run.sources, fmt=fmt, root=root, heading="ftctl plan")

@@ -46,6 +46,13 @@ _CLAIM = re.compile(r"\.(ftjob-[A-Za-z0-9_-]+)\.jsonl$")
 CLOCK_SLACK = 5  # seconds: a job's created_at may trail the record's by the servers' rounding
 
 
+def records_per_create(metadata_kept: bool | None) -> int:
+    """At most how many record files one job create uploads: none when the service is known to
+    keep metadata; otherwise the record before the create and the claim after it (AzureApi
+    writes the claim only when the job came back without metadata)."""
+    return 0 if metadata_kept is True else 2
+
+
 def token_for(op_id: str) -> str:
     """The short, deterministic stand-in for one operation id in file names."""
     return hashlib.sha256(op_id.encode()).hexdigest()[:TOKEN_HEX]

@@ -5,7 +5,9 @@ exceptions never leave it, and no message, repr or exception it produces carries
 
 Retries: every request goes through one RetryPolicy (reconciler.client.retry), the only retry
 layer: 408, 409, 429, every 5xx, timeouts and connection errors (including a response lost
-after the request was sent) are retried; never 400/401/403/404 or any other 4xx.
+after the request was sent) are retried; never 400/401/403/404 or any other 4xx. A 409 whose
+`error.code` says the resource's state forbids the request (STATE_CONFLICT_CODES, Azure's
+`conflict` when a job's model is still deployed) is permanent: waiting would not change it.
 
 Platform closed: a refused create is recognised from the error body when the status is 400,
 403, 404, 409 or 422 and either `error.code` is one of PLATFORM_CLOSED_CODES or
@@ -39,6 +41,11 @@ from reconciler.errors import (
 )
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# 409 codes that mean "conflict with the resource's state" (Azure's dated-API ErrorCode values).
+# Other 409s (OpenAI's, ARM's `RequestConflict` while an operation runs) are transient.
+STATE_CONFLICT_CODES = frozenset({"conflict", "unexpectedEntityState", "itemDoesAlreadyExist"})
+STATE_CONFLICT_HINT = ("The resource's current state forbids this request, so ftctl does not "
+                       "retry it; change that state first (the provider's message says how).")
 PLATFORM_CLOSED_CODES = frozenset({
     "platform_closed",
     "fine_tuning_closed",
@@ -343,6 +350,8 @@ def error_from_response(method: str, path: str, response: httpx.Response) -> Api
         "request_id": next((response.headers[h] for h in REQUEST_ID_HEADERS
                             if h in response.headers), None),
     }
+    if status == 409 and code in STATE_CONFLICT_CODES:
+        return PermanentApiError(f"{message} {STATE_CONFLICT_HINT}", **fields)
     if status in RETRYABLE_STATUSES or status >= 500:
         return RetryableApiError(message, retry_after=parse_retry_after(response.headers),
                                  **fields)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.datasets.validate import Report
-from reconciler.estimate import estimate
+from reconciler.estimate import HOURS_PER_MONTH, estimate, monthly_hosting
 from reconciler.spec import DatasetInfo, Price
 
 
@@ -26,6 +26,7 @@ class Stats:
     epochs: int | None = None
     charged_tokens: int | None = None
     cost_usd: float | None = None
+    hosting_usd_month: float | None = None  # one deployment of the result, where it bills hourly
     histogram: tuple[tuple[int, int, int], ...] = ()  # (low, high, examples), high exclusive
 
     def to_json(self) -> dict[str, object]:
@@ -41,12 +42,14 @@ def summarize(report: Report, *, model: str, n_epochs: object, prices: tuple[Pri
     est = estimate(info, n_epochs=n_epochs, model=model, prices=prices)
     base = Stats(file=report.file, format=report.format, examples=report.examples,
                  encoding=report.encoding, epochs=est.epochs, billable=report.billable,
-                 charged_tokens=est.training_tokens, cost_usd=est.cost_usd)
+                 charged_tokens=est.training_tokens, cost_usd=est.cost_usd,
+                 hosting_usd_month=monthly_hosting(model, prices))
     if not counts:
         return base
     return Stats(
         **{k: getattr(base, k) for k in ("file", "format", "examples", "encoding", "epochs",
-                                          "billable", "charged_tokens", "cost_usd")},
+                                          "billable", "charged_tokens", "cost_usd",
+                                          "hosting_usd_month")},
         tokens_total=sum(counts), tokens_min=counts[0], tokens_max=counts[-1],
         tokens_median=_median(counts), histogram=histogram(counts),
     )
@@ -89,6 +92,9 @@ def format_text(stats: Stats, *, model: str) -> str:
             f"  estimated cost: ${_money(stats.cost_usd)}" if stats.cost_usd is not None
             else f"  estimated cost: unknown (no price for {model} in ftctl.yaml)",
         ]
+    if stats.hosting_usd_month is not None:
+        lines.append(f"  hosting one deployment: ~${_money(stats.hosting_usd_month)}/month "
+                     f"({HOURS_PER_MONTH} h, used or not)")
     if stats.histogram:
         lines.append("  example length (tokens):")
         peak = max(n for _, _, n in stats.histogram) or 1

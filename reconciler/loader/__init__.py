@@ -21,10 +21,14 @@ from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, 
 from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
 from reconciler.loader.crosscheck import cross_checks, unique
-from reconciler.loader.manifests import Loaded, check_dataset_path, load_manifests
+from reconciler.loader.manifests import (
+    Loaded,
+    check_dataset_path,
+    load_manifests,
+)
 from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
-from reconciler.paths import inside
+from reconciler.paths import inside, stays_inside
 from reconciler.planner.basemodels import static_check
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
@@ -199,18 +203,14 @@ def _base_url_errors(doc: Document) -> Diagnostics:
     return (error(problem, subject=doc.locate(("provider", "base_url"))),)
 
 
-def _optional_float(value: object) -> float | None:
-    """A schema-checked number, or None when absent (inference prices price evaluations)."""
-    return None if value is None else float(value)  # type: ignore[arg-type]
-
-
 def _settings(doc: Document, root: str) -> Settings:
     data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
     provider = provider_settings(data.get("provider", {}))
     prices = tuple(
         Price(model=x["model"], training_per_1m=float(x["training_per_1m"]),
-              input_per_1m=_optional_float(x.get("input_per_1m")),
-              output_per_1m=_optional_float(x.get("output_per_1m")))
+              input_per_1m=_float(x.get("input_per_1m")),
+              output_per_1m=_float(x.get("output_per_1m")),
+              hosting_per_hour=_float(x.get("hosting_per_hour")))
         for x in data.get("prices", [])
     )
     extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}
@@ -222,6 +222,7 @@ def _settings(doc: Document, root: str) -> Settings:
 
 
 def _float(value: object) -> float | None:
+    """A schema-checked number, or None when absent (the optional prices)."""
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
@@ -243,7 +244,7 @@ def _manifest_files(
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
             if rel == settings_file or not os.path.isfile(full) or rel in found:
                 continue
-            if not inside(settings.root, full):
+            if not stays_inside(settings.root, rel):
                 diags.append(error(
                     f"manifest {rel} resolves outside the project through a symlink",
                     f"Matched by '{pattern}'; it was not read. Manifests must live inside the "

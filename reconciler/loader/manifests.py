@@ -19,7 +19,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from reconciler.loader.schemas import MANIFEST_SCHEMA, checker
-from reconciler.paths import inside
+from reconciler.paths import stays_inside
 from reconciler.schema import schema_problem
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
@@ -339,7 +339,7 @@ def check_dataset_path(
                       "Datasets must live inside the project (the directory of ftctl.yaml).",
                       subject=where),)
     full = os.path.join(root, rel)
-    if os.path.lexists(full) and not inside(root, full):
+    if not stays_inside(root, rel):
         return (error(f"dataset path '{path}' is a symlink that resolves outside the project",
                       subject=where),)
     if not os.path.exists(full):

@@ -35,9 +35,11 @@ def sha_from_file_name(name: str) -> str | None:
     if not name.startswith(FILE_NAME_PREFIX):
         return None
     stem = name[len(FILE_NAME_PREFIX):].split(".", 1)[0]
-    if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem):
-        return stem
-    return None
+    # A regex, not a loop over characters: this runs three times per file of the workspace.
+    return stem if _SHA256_HEX.fullmatch(stem) else None
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 # --- hashes and ids -------------------------------------------------------------------------

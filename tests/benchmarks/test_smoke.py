@@ -45,3 +45,23 @@ def test_only_selects_known_benchmarks() -> None:
     assert [b.name for b in selected(["plan", "scaling"])] == ["plan", "scaling"]
     with pytest.raises(SystemExit, match="unknown benchmark"):
         selected(["nope"])
+
+
+def test_report_shows_the_goals_against_the_earlier_commit(tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps({
+        "seeded": {"manifests": 2000, "jobs": 20000, "files": 20000, "seed_s": 1.0},
+        "pages": 203, "cold": {"wall_s": 2.0, "requests": 203},
+        "warm": {"wall_s": 1.0, "requests": 203}, "refresh": {}, "requests_within_pages": True,
+        "versus": {"commit": "abc1234", "runs": 1, "plan_before": 9.0, "plan_now": 3.0,
+                   "validate_before": 8.0, "validate_now": 2.0, "plan_speedup": 3.0,
+                   "validate_speedup": 4.0}}))
+    (tmp_path / "scaling.json").write_text(json.dumps({"plan": [
+        {"manifests": 1000, "cold_s": 2.0, "warm_s": 1.0, "requests": 12, "pages": 12},
+        {"manifests": 10000, "cold_s": 24.0, "warm_s": 12.0, "requests": 102, "pages": 102},
+    ]}))
+    text = report.render(tmp_path, {})
+    assert "the earlier code is commit `abc1234`" in text
+    assert "| `ftctl validate`, 2,000 manifests: `abc1234` / now | 4.00x faster |" in text
+    assert "| time per manifest at 10,000 / at 1,000 (warm plan) | 1.20x |" in text
+    assert "| no-change plan, 2,000 manifests, warm hash cache | 3.00 s | 9.00 s | 3.00x |" \
+        in text

@@ -156,6 +156,41 @@ def test_deleting_a_model_deletes_its_job_through_the_dated_api(
     api.delete_job(job.id)  # already gone: done
 
 
+def test_deleting_the_job_of_a_deployed_model_fails_at_once_in_clear_words(
+    api: AzureApi, azure: Azure, tmp_path: Path,
+) -> None:
+    job = api.create_job(_body(_uploaded(api, tmp_path)))
+    azure.clock.advance(10_000)
+    model = api.get_job(job.id).fine_tuned_model
+    assert model is not None
+    api.arm.put_deployment("bot", model=model, sku="Standard", capacity=1)
+    sent = api.dated.request_count
+    with pytest.raises(PermanentApiError) as refused:
+        api.delete_job(job.id)
+    assert (refused.value.status, refused.value.code) == (409, "conflict")
+    assert "deployed (bot)" in refused.value.message
+    assert "does not retry" in refused.value.message
+    assert api.dated.request_count - sent == 1  # one answer, not the whole retry budget
+    assert [j.id for j in api.list_jobs()] == [job.id]
+
+
+def test_arms_operation_in_progress_409_is_still_retried(
+    api: AzureApi, azure: Azure, tmp_path: Path,
+) -> None:
+    from reconciler.client.http import error_from_response
+    from reconciler.errors import RetryableApiError
+
+    job = api.create_job(_body(_uploaded(api, tmp_path)))
+    azure.clock.advance(10_000)
+    model = api.get_job(job.id).fine_tuned_model
+    assert model is not None
+    assert azure.put_deployment("bot", model).status_code in (200, 201)
+    busy = azure.put_deployment("bot", model, capacity=2)  # still provisioning the first
+    assert busy.status_code == 409
+    error = error_from_response("PUT", "deployments/bot", busy)
+    assert isinstance(error, RetryableApiError) and error.code == "RequestConflict"
+
+
 def test_chat_addresses_a_deployment_by_name(api: AzureApi, azure: Azure,
                                              tmp_path: Path) -> None:
     job = api.create_job(_body(_uploaded(api, tmp_path)))

@@ -95,3 +95,21 @@ def test_stats_uses_project_prices(tmp_path: Path, write_jsonl: Callable[..., st
     (stats,) = orjson.loads(result.stdout)["files"]
     assert stats["epochs"] == 5 and stats["charged_tokens"] == 5 * stats["billable"]
     assert stats["cost_usd"] == round(stats["charged_tokens"] * 3.0 / 1e6, 6)
+    assert stats["hosting_usd_month"] is None  # no hosting rate: not guessed
+
+
+def test_stats_shows_the_monthly_hosting_of_one_deployment(
+    tmp_path: Path, write_jsonl: Callable[..., str],
+) -> None:
+    (tmp_path / "ftctl.yaml").write_text(
+        "apiVersion: ftctl/v1\nkind: Project\nworkspace: w\n"
+        "prices:\n  - model: gpt-4o-mini\n    training_per_1m: 3.0\n"
+        "    hosting_per_hour: 1.70\n", encoding="utf-8")
+    path = write_jsonl("h.jsonl", [_chat(i) for i in range(20)])
+    text = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "stats", path])
+    assert text.exit_code == 0, text.output
+    assert "hosting one deployment: ~$1,241.00/month (730 h, used or not)" in text.stdout
+    json_out = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "stats", path,
+                                         "--format", "json"])
+    (stats,) = orjson.loads(json_out.stdout)["files"]
+    assert stats["hosting_usd_month"] == 1241.0

@@ -69,3 +69,16 @@ def test_estimate_guide_example_and_unknowns() -> None:
     assert estimate(info, n_epochs=3, model="babbage-002", prices=PRICES).cost_usd is None
     unknown = DatasetInfo(repo_path="d", sha256="", bytes=1, examples=10, tokens=None)
     assert estimate(unknown, n_epochs="auto", model="gpt-4o", prices=PRICES).training_tokens is None
+
+
+def test_monthly_hosting_is_every_hour_of_a_730_hour_month() -> None:
+    from reconciler.estimate import HOURS_PER_MONTH, monthly_hosting
+
+    prices = (*PRICES[1:], Price(model="gpt-4o-mini", training_per_1m=3.0,
+                                 hosting_per_hour=1.70))
+    assert HOURS_PER_MONTH == 730
+    assert monthly_hosting("gpt-4o-mini-2024-07-18", prices) == 1241.0
+    assert monthly_hosting("gpt-4o-mini-2024-07-18.ft-0e2f", prices, deployments=2) == 2482.0
+    assert monthly_hosting("ft:gpt-4o-mini-2024-07-18:org:bot:abc", prices) == 1241.0
+    assert monthly_hosting("gpt-4o-2024-08-06", prices) is None  # priced, but no hosting rate
+    assert monthly_hosting("babbage-002", prices) is None  # not priced at all

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import sourcemap
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -55,3 +57,10 @@ def make_project(tmp_path: Path) -> MakeProject:
         return root
 
     return make
+
+
+@pytest.fixture(params=sourcemap.PARSERS)
+def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test once per YAML parser this PyYAML has (libyaml's C parser, pure Python)."""
+    monkeypatch.setattr(sourcemap, "PARSER", request.param)
+    return str(request.param)

@@ -2,7 +2,8 @@
 
 Each fixture in tests/fixtures/manifests/invalid marks its bad line(s) with
 `# ERROR: <summary>`. The loader must report an error on exactly those lines whose summary
-contains the marked text, and no error anywhere else.
+contains the marked text, and no error anywhere else; with each YAML parser (libyaml's C parser
+and the pure-Python one), with the same lines and columns.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import sourcemap
 from reconciler.loader import load_project
 
 from .conftest import FIXTURES, MakeProject
@@ -34,6 +36,7 @@ def test_there_are_enough_invalid_fixtures() -> None:
         assert _expected(path.read_text()), f"{path.name} has no # ERROR: marker"
 
 
+@pytest.mark.usefixtures("yaml_parser")
 @pytest.mark.parametrize("fixture", INVALID, ids=[p.stem for p in INVALID])
 def test_invalid_fixture_reported_at_marked_line(
     fixture: Path, make_project: MakeProject
@@ -53,3 +56,17 @@ def test_invalid_fixture_reported_at_marked_line(
     stray = [d for d in errors if not (d.subject and d.subject.line in expected)]
     assert not stray, f"unmarked errors: {[(str(d.subject), d.summary) for d in stray]}"
     assert all(d.subject and d.subject.file == rel for d in errors)
+
+
+@pytest.mark.skipif(len(sourcemap.PARSERS) < 2, reason="PyYAML was built without libyaml")
+@pytest.mark.parametrize("fixture", INVALID, ids=[p.stem for p in INVALID])
+def test_both_parsers_report_the_same_diagnostics(
+    fixture: Path, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rel = f"models/{fixture.name}"
+    root = make_project({rel: fixture.read_text()})
+    seen = {}
+    for parser in sourcemap.PARSERS:
+        monkeypatch.setattr(sourcemap, "PARSER", parser)
+        seen[parser] = load_project(str(root)).diagnostics
+    assert seen["libyaml"] == seen["python"]

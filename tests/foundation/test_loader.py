@@ -221,6 +221,16 @@ def test_symlink_inside_project_is_fine(make_project: MakeProject) -> None:
     assert load_project(str(root)).diagnostics == ()
 
 
+def test_project_reached_through_a_symlink_is_fine(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    root = make_project({"models/a.yaml": _manifest("a", train="../data/alias.jsonl")})
+    os.symlink(root / "data" / "train.jsonl", root / "data" / "alias.jsonl")
+    os.symlink(root, tmp_path / "checkout")
+    result = load_project(str(tmp_path / "checkout"))
+    assert result.diagnostics == () and result.desired is not None
+
+
 def test_dotdot_that_stays_inside_is_fine(make_project: MakeProject) -> None:
     train = "../../data/../data/train.jsonl"
     root = make_project({"models/team/a.yaml": _manifest("a", train=train)})

@@ -1,13 +1,23 @@
-"""sourcemap: positions of keys and values, safe tags only, duplicate keys, alias budgets."""
+"""sourcemap: positions of keys and values, safe tags only, duplicate keys, alias budgets.
+
+Every test runs with each YAML parser PyYAML has here (the `yaml_parser` fixture): libyaml's C
+parser and the pure-Python one must give the same data, positions and diagnostics.
+"""
 
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reconciler import sourcemap
 from reconciler.sourcemap import MAX_NODES, parse
+
+pytestmark = pytest.mark.usefixtures("yaml_parser")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_positions_of_keys_and_values() -> None:
@@ -129,14 +139,22 @@ def test_recursive_alias_is_refused() -> None:
 
 def test_deep_nesting_is_refused() -> None:
     _, diags = parse("[" * 300 + "]" * 300 + "\n", "deep.yaml")
-    assert diags and "nest deeper than 200 levels" in diags[0].summary
+    assert [(str(d.subject), d.summary) for d in diags] == [
+        ("deep.yaml:1:201", "document nests deeper than 200 levels")]
 
 
 def test_very_deep_flow_nesting_stops_early() -> None:
     _, diags = parse("[" * 100_000 + "]" * 100_000 + "\n", "deep.yaml")
     [diag] = diags
-    assert diag.summary == "YAML syntax error: collections nest deeper than 200 levels"
+    assert diag.summary == "document nests deeper than 200 levels"
     assert str(diag.subject) == "deep.yaml:1:201"
+
+
+def test_nesting_just_under_the_cap_is_fine() -> None:
+    [doc], diags = parse("[" * 200 + "]" * 200 + "\n", "deep.yaml")
+    assert diags == ()
+    _, diags = parse("[" * 201 + "]" * 201 + "\n", "deep.yaml")
+    assert [str(d.subject) for d in diags] == ["deep.yaml:1:201"]
 
 
 def test_very_deep_block_nesting_does_not_crash() -> None:
@@ -151,9 +169,31 @@ TOKENS = [*"ab:-[]{}&*!#'\" \n\t|>,?%@`0.", "!!int ", "!!float ", "!!bool ", "20
           "\ufeff", "\r"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(TOKENS), max_size=40).map("".join))
 def test_parse_never_raises(text: str) -> None:
     docs, diags = parse(text, "fuzz.yaml")
     for d in diags:
         assert d.subject is not None and d.subject.file == "fuzz.yaml"
+
+
+def _yaml_files() -> list[Path]:
+    """Every YAML file the tests and the project ship: fixtures, the bad-input corpus, the
+    examples and the init templates."""
+    roots = [REPO / "tests" / "fixtures", REPO / "tests" / "badinput" / "corpus",
+             REPO / "examples", REPO / "reconciler" / "templates"]
+    return sorted(p for r in roots for p in r.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+@pytest.mark.skipif(len(sourcemap.PARSERS) < 2, reason="PyYAML was built without libyaml")
+def test_both_parsers_agree_on_every_yaml_file_we_have(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _yaml_files()
+    assert len(files) > 100
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        results = []
+        for parser in sourcemap.PARSERS:
+            monkeypatch.setattr(sourcemap, "PARSER", parser)
+            results.append(parse(text, path.name))
+        assert results[0] == results[1], path
