@@ -130,6 +130,16 @@ class ProviderSettings:
     speed: float = 200.0  # provider local only: emulator simulated seconds per real second
 
 
+@dataclass(frozen=True, slots=True)
+class RuleOverride:
+    """One `datasets.rules` entry of ftctl.yaml: a dataset issue code and its level for this
+    project (error | warning | info | off); source: where the code is written."""
+
+    code: str
+    level: str
+    source: SourceRange | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """ftctl.yaml. root: absolute path of the project directory (where ftctl.yaml lives)."""
@@ -141,6 +151,7 @@ class Settings:
     prune: bool = False
     concurrency: int = 4
     prices: tuple[Price, ...] = ()
+    dataset_rules: tuple[RuleOverride, ...] = ()
     source: SourceRange | None = None
 
 

@@ -13,6 +13,7 @@ import os
 from types import MappingProxyType
 
 from reconciler import datasets
+from reconciler.datasets.codes import check_overrides, project_levels
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics
 from reconciler.loader import LoadResult, check_dataset_path, load_project, resolve_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
@@ -24,6 +25,7 @@ def load(directory: str, config: str | None = None, *, with_datasets: bool = Tru
     if result.desired is None or not with_datasets:
         return result
     infos, diags = _inspect_all(result.desired)
+    diags.extend(check_overrides(result.desired.settings.dataset_rules))
     desired = dataclasses.replace(result.desired, datasets=MappingProxyType(infos))
     merged = _dedupe((*result.diagnostics, *diags))
     return LoadResult(desired, sorted_diagnostics(merged), result.sources)
@@ -40,6 +42,7 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
     diags: list[Diagnostic] = []
     done: set[tuple[str, str | None, str]] = set()
     overlaps: set[tuple[str, str]] = set()
+    levels = project_levels(desired.settings.dataset_rules)
     for manifest in desired.manifests:  # sorted by name, so the first user wins: deterministic
         base = resolve_base_model(desired, manifest.name)
         method = manifest.spec.method.type.value
@@ -52,14 +55,14 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
             is_validation = valid is not None and path == valid.repo_path
             info, found = datasets.inspect(
                 root, path, base_model=base, method=method, cache_dir=cache_dir,
-                validation=is_validation,
+                validation=is_validation, levels=levels,
             )
             infos.setdefault(path, info)
             diags.extend(found)
         pair = _overlap_pair(manifest, root)
         if pair and pair not in overlaps:
             overlaps.add(pair)
-            diags.extend(datasets.check_overlap(root, *pair))
+            diags.extend(datasets.check_overlap(root, *pair, levels=levels))
     return dict(sorted(infos.items())), diags
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from reconciler.datasets.codes import Levels
 from reconciler.datasets.scan import Scan
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024  # below this, forking costs more than it saves
 
-ScanArgs = tuple[str, int, int, str, str | None, str | None, str | None, int, str | None, bool]
+ScanArgs = tuple[
+    str, int, int, str, str | None, str | None, str | None, int, str | None, bool, Levels
+]
 
 
 def worker_count(size: int, jobs: int | None) -> int:
@@ -45,10 +48,10 @@ def split_ranges(path: str, parts: int) -> list[tuple[int, int]]:
 
 def scan_part(args: ScanArgs) -> Scan:
     """Run one range (in a worker). The first range chooses the format; later ones get it."""
-    path, start, end, display, method, model, encoding, cap, fixed, first = args
+    path, start, end, display, method, model, encoding, cap, fixed, first, levels = args
     scan = Scan(
         display, method=method, model=model, encoding=encoding, cap=cap,
-        fixed_format=None if first else fixed, dedupe=False,
+        fixed_format=None if first else fixed, dedupe=False, levels=levels,
     )
     if not first and fixed is None:
         scan._fix(None)
