@@ -21,6 +21,7 @@ from reconciler.datasets.chat import check_chat, check_reinforcement
 from reconciler.datasets.codes import DEFAULT_LEVELS, Levels
 from reconciler.datasets.completion import CompletionChecker
 from reconciler.datasets.dpo import check_dpo
+from reconciler.datasets.firsts import Firsts
 from reconciler.datasets.issues import DEFAULT_CAP, IssueSink
 from reconciler.datasets.reading import (
     BOM,
@@ -62,7 +63,9 @@ class Scan:
         self.example_lines: array[int] = array("I")
         self.counts: array[int] = array("I")
         # Worker mode (dedupe=False): duplicates are found within the range but reported by the
-        # parent, which also compares first occurrences across ranges.
+        # parent, which also compares first occurrences across ranges. With tokens a worker
+        # keeps every example's hash instead (first_hashes, in example_lines order) and the
+        # parent finds all repeats in a compact table.
         self.dedupe = dedupe
         self.first_hashes: array[int] = array("q")
         self.first_lines: array[int] = array("I")
@@ -80,10 +83,14 @@ class Scan:
         self, path: str, start: int = 0, end: int | None = None,
         on_block: Callable[[bytes], object] | None = None,
     ) -> Scan:
-        sink, seen = self.sink, dict[int, int]()
+        sink = self.sink
         example_lines = self.example_lines
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
+        # With tokens, memory matters more than the few percent a compact table costs; a
+        # worker then only records every hash, and the parent finds the repeats once.
+        hashes_only = enc is not None and not dedupe
+        seen: dict[int, int] | Firsts = Firsts() if enc is not None and dedupe else {}
         keep_lines = enc is not None  # line numbers are needed only to join token counts
         add_first_hash, add_first_line = self.first_hashes.append, self.first_lines.append
         checker, chatlike = self.checker, self.chatlike
@@ -109,8 +116,9 @@ class Scan:
                     continue
                 examples += 1
                 digest = hash(line)
-                first = seen.setdefault(digest, lineno)
-                if first != lineno:
+                if hashes_only:
+                    add_first_hash(digest)
+                elif (first := seen.setdefault(digest, lineno)) != lineno:
                     if dedupe:
                         duplicate(sink, lineno, first)
                     else:
