@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -53,20 +54,23 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return pss, rss
 
 
-def run_tree(cmd: Sequence[str], cwd: str | None = None) -> dict[str, Any]:
+def run_tree(cmd: Sequence[str], cwd: str | None = None,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
-    peak_pss = peak_rss = peak_procs = 0
-    while proc.poll() is None:
-        pids = _tree(proc.pid)
-        sizes = [_memory_kb(p) for p in pids]
-        peak_pss = max(peak_pss, sum(s[0] for s in sizes))
-        peak_rss = max(peak_rss, sum(s[1] for s in sizes))
-        peak_procs = max(peak_procs, sum(1 for s in sizes if s[1]))
-        time.sleep(INTERVAL_S)
-    out = proc.stdout.read() if proc.stdout else ""
-    wall = time.perf_counter() - started
+    # stdout goes to a file: a pipe nobody reads until the end could fill up and block the child.
+    with tempfile.TemporaryFile("w+") as sink:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.DEVNULL,
+                                text=True)
+        peak_pss = peak_rss = peak_procs = 0
+        while proc.poll() is None:
+            sizes = [_memory_kb(p) for p in _tree(proc.pid)]
+            peak_pss = max(peak_pss, sum(s[0] for s in sizes))
+            peak_rss = max(peak_rss, sum(s[1] for s in sizes))
+            peak_procs = max(peak_procs, sum(1 for s in sizes if s[1]))
+            time.sleep(INTERVAL_S)
+        wall = time.perf_counter() - started
+        sink.seek(0)
+        out = sink.read()
     return {"wall": round(wall, 3), "pss_sum_mb": round(peak_pss / 1024, 1),
             "rss_sum_mb": round(peak_rss / 1024, 1), "processes": peak_procs,
             "exit": proc.returncode, "stdout": out}
