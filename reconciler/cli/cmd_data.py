@@ -16,11 +16,11 @@ from reconciler.app.datacheck import DEFAULT_ENCODING, Context, context
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.datasets import Options, Report, validate_file
 from reconciler.datasets.convert import Fixes, convert
+from reconciler.datasets.issues import IssueSink
 from reconciler.datasets.markdown import markdown_report
 from reconciler.datasets.stats import Costing, format_text, summarize
 from reconciler.diagnostics import Diagnostic, Severity, SourceRange, sorted_diagnostics
 from reconciler.render.diagnostics import format_text as render_diagnostics
-from reconciler.spec import Price
 
 DEFAULT_STATS_MODEL = "gpt-4o-mini-2024-07-18"
 
@@ -108,8 +108,13 @@ def stats(files: tuple[str, ...], method: str | None, model: str, n_epochs: str,
           jobs: int | None, fmt: str) -> int:
     """Examples, tokens (total, min/median/max), epochs, estimated cost, length histogram."""
     epochs: object = int(n_epochs) if n_epochs.isdigit() else "auto"
-    prices = _project_prices()
-    options = Options(method=method, model=model, jobs=jobs)
+    opts = global_options()
+    ctx = context(opts.settings_path, opts.directory, opts.config)
+    if ctx.diagnostics:
+        click.echo(render_diagnostics(ctx.diagnostics), err=True)
+        return EXIT_ERROR
+    prices = ctx.prices
+    options = Options(method=method, model=model, jobs=jobs, levels=ctx.levels)
     reports = [_validate(path, options) for path in files]
     summaries = [summarize(r, model=model, n_epochs=epochs, prices=prices) for r in reports]
     if fmt == "json":
@@ -172,20 +177,20 @@ def format_diagnostics(diags: tuple[Diagnostic, ...]) -> str:
 
 def _validate(path: str, options: Options) -> Report:
     if not os.path.isfile(path):
-        report = Report(file=path)
-        report.diagnostics = (Diagnostic(severity=Severity.ERROR, summary="no such file",
-                                         subject=SourceRange(file=path), code="file_not_found"),)
-        report.codes = {"file_not_found": 1}
-        return report
+        return _unreadable(path, options, "file_not_found", "no such file")
     if os.path.splitext(path)[1].lower() in (".csv", ".tsv", ".xlsx", ".txt"):
-        report = Report(file=path)
-        report.diagnostics = (Diagnostic(
-            severity=Severity.ERROR, summary="not a JSONL file", code="not_jsonl",
-            detail=f"Convert it first: ftctl data convert {path} -o OUT.jsonl",
-            subject=SourceRange(file=path)),)
-        report.codes = {"not_jsonl": 1}
-        return report
+        return _unreadable(path, options, "not_jsonl", "not a JSONL file",
+                           f"Convert it first: ftctl data convert {path} -o OUT.jsonl")
     return validate_file(path, path, options)
+
+
+def _unreadable(path: str, options: Options, code: str, summary: str, detail: str = "") -> Report:
+    """The report of a file that is not checked at all (its severity from the levels too)."""
+    sink = IssueSink(path, levels=options.levels)
+    sink.add(code, 0, summary, detail)
+    report = Report(file=path)
+    report.diagnostics, report.codes = sink.diagnostics(), dict(sink.counts)
+    return report
 
 
 def _summary(report: Report, cost: Costing | None = None) -> str:
@@ -215,14 +220,3 @@ def _report_json(report: Report) -> dict[str, object]:
         "codes": report.codes,
         "diagnostics": [d.to_json() for d in sorted_diagnostics(report.diagnostics)],
     }
-
-
-def _project_prices() -> tuple[Price, ...]:
-    """The price table of ftctl.yaml when there is one (estimates need it; stats do not)."""
-    opts = global_options()
-    if not os.path.isfile(opts.settings_path):
-        return ()
-    from reconciler.loader import load_project
-
-    loaded = load_project(opts.directory, opts.config)
-    return loaded.desired.settings.prices if loaded.desired is not None else ()

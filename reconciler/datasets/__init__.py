@@ -7,9 +7,11 @@ L2 adapter (reads dataset files; writes only its cache). The public surface:
 - `check_overlap(root, train, valid)` -> Diagnostics for examples found in both files;
 - `validate_file(path, display, Options(...))` -> Report for `ftctl data check|stats`.
 
-Modules: reading (bytes, lines, parse diagnosis), chat / dpo / completion (per-format
-structure), tokens + parallel (token counts), models (encodings and limits), hashing (sha256
-and the cache), validate (the pass), stats, convert.
+Modules: codes (every issue code: default severity, reason, source; the project's levels),
+issues (collecting them), reading (bytes, lines, parse diagnosis), chat / dpo / completion
+(per-format structure), tokens + parallel (token counts), firsts (compact duplicate table),
+models (encodings and limits), hashing (sha256 and the cache), validate (the pass), stats,
+markdown (the PR report), convert.
 """
 
 from __future__ import annotations

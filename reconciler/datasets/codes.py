@@ -31,7 +31,8 @@ DRONE = ("OpenAI cookbook, examples/data/drone_training.jsonl (trained on in "
          "Fine_tuning_for_function_calling.ipynb)")
 LEGACY = "openai 0.28 `tools fine_tunes.prepare_data` (validators.py)"
 JSON_RFC = "RFC 8259 (JSON), RFC 3629 (UTF-8)"
-UNKNOWN = "provider behaviour not documented"
+UNKNOWN = "none found: the provider does not document it"
+NOT_DOCUMENTED = "the provider's handling is not documented"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,12 @@ CHECKS: Mapping[str, Rule] = MappingProxyType({
                           JSON_RFC),
     "not_object": _r(ERROR, "every example is a JSON object; other values cannot be examples",
                      SCHEMA),
-    "blank_line": _r(WARNING, "a blank line holds no example; readers skip it. "
-                     f"{UNKNOWN}, so only a warning", UNKNOWN),
+    "blank_line": _r(WARNING, "a blank line holds no example and common readers skip it; "
+                     f"{NOT_DOCUMENTED}", UNKNOWN),
     "bom": _r(WARNING, "a UTF-8 byte order mark is read past by common JSON readers; "
-              f"{UNKNOWN}, so only a warning", UNKNOWN),
+              f"{NOT_DOCUMENTED}", UNKNOWN),
     "duplicate_key": _r(WARNING, "JSON readers keep one of the two values, so the other is "
-                        f"lost; {UNKNOWN}", UNKNOWN),
+                        f"lost; {NOT_DOCUMENTED}", UNKNOWN),
     # -- format of the file
     "unknown_format": _r(ERROR, "not a chat, preference or prompt/completion example: no "
                          "training format accepts it", SCHEMA),
@@ -85,12 +86,13 @@ CHECKS: Mapping[str, Rule] = MappingProxyType({
                               "makes tool calls", SCHEMA),
     "unrecognized_role": _r(ERROR, "the role is none of the schema's", SCHEMA),
     "message_unrecognized_key": _r(WARNING, f"an unknown message key is not trained on; "
-                                   f"{UNKNOWN} (the cookbook's checks count it)", COOKBOOK),
+                                   f"{NOT_DOCUMENTED} (the cookbook's checks count it)", COOKBOOK),
     "weight_not_on_assistant": _r(WARNING, "`weight` means something only on assistant "
-                                  f"messages; {UNKNOWN}", SCHEMA),
+                                  f"messages; {NOT_DOCUMENTED}", SCHEMA),
     "invalid_weight": _r(ERROR, "`weight` is an integer 0 or 1", SCHEMA),
     "invalid_content": _r(ERROR, "content is a string or a list of parts", SCHEMA),
-    "missing_content": _r(WARNING, f"an empty message teaches nothing; {UNKNOWN}", COOKBOOK),
+    "missing_content": _r(WARNING, f"an empty message teaches nothing; {NOT_DOCUMENTED}",
+                          COOKBOOK),
     "invalid_content_part": _r(ERROR, "a content part is text, refusal or image_url",
                                SCHEMA),
     "image_not_in_user": _r(ERROR, "images may not be output of assistant messages", GUIDE),
@@ -104,7 +106,7 @@ CHECKS: Mapping[str, Rule] = MappingProxyType({
                                  COOKBOOK),
     "system_not_first": _r(WARNING, "a system message mid-conversation is unusual", GUIDE),
     "trailing_non_assistant": _r(WARNING, "the last turn is not trained on", GUIDE),
-    "unknown_top_level_key": _r(WARNING, f"an unknown key is not trained on; {UNKNOWN}",
+    "unknown_top_level_key": _r(WARNING, f"an unknown key is not trained on; {NOT_DOCUMENTED}",
                                 SCHEMA),
     # -- tools
     "invalid_tools": _r(ERROR, "`tools` is a list of functions with a string `name`", SCHEMA),
@@ -116,10 +118,10 @@ CHECKS: Mapping[str, Rule] = MappingProxyType({
                                  "cookbook's own file with such arguments", DRONE),
     "undeclared_function": _r(WARNING, "a call to a function the example does not declare "
                               f"(or with no `tools` at all) teaches a call that cannot be made; "
-                              f"{UNKNOWN}", UNKNOWN),
+                              f"{NOT_DOCUMENTED}", UNKNOWN),
     "missing_tool_call_id": _r(ERROR, "a tool message requires `tool_call_id`", SCHEMA),
     "unknown_tool_call_id": _r(WARNING, "a tool message answers a call no assistant made; "
-                               f"{UNKNOWN}", UNKNOWN),
+                               f"{NOT_DOCUMENTED}", UNKNOWN),
     # -- reinforcement
     "rft_last_turn": _r(ERROR, "a reinforcement prompt ends on the user (or developer) turn",
                         GUIDE),
@@ -131,18 +133,19 @@ CHECKS: Mapping[str, Rule] = MappingProxyType({
                                GUIDE),
     "dpo_image": _r(ERROR, "preference fine-tuning is text only", GUIDE),
     "dpo_input_ends_with_assistant": _r(WARNING, "the outputs are meant to be the final "
-                                        f"assistant turn; {UNKNOWN}", GUIDE),
+                                        f"assistant turn; {NOT_DOCUMENTED}", GUIDE),
     "dpo_identical_outputs": _r(WARNING, "identical outputs teach no preference", GUIDE),
     # -- prompt/completion (babbage-002, davinci-002)
     "missing_prompt": _r(ERROR, "`prompt` is required", SCHEMA),
     "missing_completion": _r(ERROR, "`completion` is required", SCHEMA),
     "invalid_prompt": _r(ERROR, "`prompt` is a string", SCHEMA),
     "invalid_completion": _r(ERROR, "`completion` is a string", SCHEMA),
-    "empty_completion": _r(WARNING, f"an empty completion teaches nothing; {UNKNOWN}", LEGACY),
-    "all_prompts_identical": _r(WARNING, "the legacy tool's error, but the provider trains "
-                                f"on it ({UNKNOWN})", LEGACY),
-    "all_completions_identical": _r(WARNING, "the legacy tool's error, but the provider "
-                                    f"trains on it ({UNKNOWN})", LEGACY),
+    "empty_completion": _r(WARNING, f"an empty completion teaches nothing; {NOT_DOCUMENTED}",
+                           LEGACY),
+    "all_prompts_identical": _r(WARNING, "the legacy tool called it an error; it lowers "
+                                f"quality, and {NOT_DOCUMENTED}", LEGACY),
+    "all_completions_identical": _r(WARNING, "the legacy tool called it an error; it lowers "
+                                    f"quality, and {NOT_DOCUMENTED}", LEGACY),
     "no_prompt_separator": _r(WARNING, "a common separator tells the model where the prompt "
                               "ends", LEGACY),
     "no_stop_sequence": _r(WARNING, "a common stop sequence tells the model where to stop",

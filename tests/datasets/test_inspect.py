@@ -163,3 +163,20 @@ def test_invalid_utf8_reports_file_byte_offset(write_jsonl: Callable[..., str]) 
     expected = 2 * (len(good) + 1) + bad.index(b"\xe9")
     assert diag.subject is not None and diag.subject.line == 3
     assert f"byte offset {expected}" in diag.summary
+
+
+def test_cached_results_are_not_reused_under_other_rules(tmp_path: Path) -> None:
+    from reconciler.datasets import Levels
+
+    rows: list[object] = [_chat(i) for i in range(12)]
+    path = _project(tmp_path, rows)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n\n", 1))  # a blank line 2
+    cache = str(tmp_path / "cache")
+    _, default = inspect(str(tmp_path), "data/train.jsonl", cache_dir=cache)
+    _, off = inspect(str(tmp_path), "data/train.jsonl", cache_dir=cache,
+                     levels=Levels(overrides={"blank_line": "off"}))
+    _, again = inspect(str(tmp_path), "data/train.jsonl", cache_dir=cache)
+    assert [(d.code, d.severity) for d in default if d.code == "blank_line"] == [
+        ("blank_line", Severity.WARNING)]
+    assert not [d for d in off if d.code == "blank_line"]
+    assert again == default
