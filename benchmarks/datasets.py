@@ -116,8 +116,10 @@ def _ftctl(path: str, *flags: str) -> list[str]:
     return _py("-m", "benchmarks.datasets", "_ftctl", path, *flags)
 
 
-def baseline_env() -> dict[str, str]:
-    """PYTHONPATH to the code of BASELINE_COMMIT, unpacked once under benchmarks/.data/."""
+def baseline() -> tuple[str, dict[str, str]]:
+    """(directory, environment) to run the code of BASELINE_COMMIT, unpacked once under
+    benchmarks/.data/. Run from that directory: `python -m` puts the working directory first on
+    sys.path, ahead of PYTHONPATH."""
     root = os.path.join(data.DATA_DIR, f"baseline-{BASELINE_COMMIT[:12]}")
     if not os.path.isdir(root):
         tmp = root + ".tmp"
@@ -127,7 +129,7 @@ def baseline_env() -> dict[str, str]:
                                  check=True, stdout=subprocess.PIPE).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         os.replace(tmp, root)
-    return {**os.environ, "PYTHONPATH": root}
+    return root, {**os.environ, "PYTHONPATH": root}
 
 
 def run_all(rows: int, runs: int, legacy: bool) -> dict[str, Any]:
@@ -145,10 +147,10 @@ def run_all(rows: int, runs: int, legacy: bool) -> dict[str, Any]:
     m["ftctl_structure_1core"] = measure(_ftctl(chat, "--no-tokens", "--jobs", "1"), runs)
     m["ftctl_cli_structure"] = measure(
         _py("-m", "reconciler", "data", "check", chat, "--no-tokens", "--format", "json"), runs)
-    base = baseline_env()
-    m["baseline_structure"] = measure(_ftctl(chat, "--no-tokens"), runs, env=base)
+    root, env = baseline()
+    m["baseline_structure"] = measure(_ftctl(chat, "--no-tokens"), runs, cwd=root, env=env)
     m["ftctl_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1)
-    m["baseline_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1, env=base)
+    m["baseline_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1, cwd=root, env=env)
     m["cookbook_tokens"] = measure(_py("-m", "benchmarks.datasets_cookbook", chat, "o200k_base"), 1)
     m["floor_orjson_pc"] = measure(_py("-m", "benchmarks.datasets", "_floor", pc), runs)
     m["ftctl_structure_pc"] = measure(_ftctl(pc, "--no-tokens"), runs)
