@@ -9,6 +9,7 @@ instead of each loading its own copy: the memory a run costs stays that of one t
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from multiprocessing.connection import Connection
@@ -72,6 +73,9 @@ def run_parts(jobs: list[ScanArgs]) -> list[Scan]:
     if encoding is not None:
         counter_for(encoding)  # loaded once here; forked children inherit the pages
     ctx = multiprocessing.get_context("fork")
+    # Objects that exist now are left alone by the garbage collector until the parts are in:
+    # a collection writes to every object it visits, which would copy the shared pages.
+    gc.freeze()
     children = []
     for args in jobs[1:]:
         receiver, sender = ctx.Pipe(duplex=False)
@@ -90,6 +94,7 @@ def run_parts(jobs: list[ScanArgs]) -> list[Scan]:
         for child, receiver in children:
             receiver.close()
             child.join()
+        gc.unfreeze()
     return parts
 
 
