@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+from array import array
 from multiprocessing.connection import Connection
 
 from reconciler.datasets.codes import Levels
@@ -89,6 +90,7 @@ def run_parts(jobs: list[ScanArgs]) -> list[Scan]:
             result = receiver.recv()
             if isinstance(result, BaseException):
                 raise result
+            _receive_arrays(result, receiver)
             parts.append(result)
     finally:
         for child, receiver in children:
@@ -98,10 +100,32 @@ def run_parts(jobs: list[ScanArgs]) -> list[Scan]:
     return parts
 
 
+# The per-example arrays of a Scan travel as raw bytes, written straight from the child's
+# arrays into arrays the parent allocates once: no pickled copy on either side.
+_ARRAYS = ("example_lines", "counts", "first_hashes", "first_lines")
+
+
 def _child(args: ScanArgs, sender: Connection) -> None:
     try:
-        sender.send(scan_part(args))
+        scan = scan_part(args)
     except Exception as exc:  # noqa: BLE001 - the parent re-raises it
         sender.send(exc)
-    finally:
         sender.close()
+        return
+    arrays = [getattr(scan, name) for name in _ARRAYS]
+    for name in _ARRAYS:
+        setattr(scan, name, None)
+    sender.send(scan)
+    sender.send([(a.typecode, len(a)) for a in arrays])
+    for a in arrays:
+        if len(a):
+            sender.send_bytes(memoryview(a).cast("B"))
+    sender.close()
+
+
+def _receive_arrays(scan: Scan, receiver: Connection) -> None:
+    for name, (typecode, length) in zip(_ARRAYS, receiver.recv(), strict=True):
+        target = array(typecode, [0]) * length
+        if length:
+            receiver.recv_bytes_into(target)
+        setattr(scan, name, target)

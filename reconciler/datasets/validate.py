@@ -13,13 +13,11 @@ import os
 import threading
 from array import array
 from dataclasses import dataclass, field
-from itertools import chain
 
 import orjson
 
 from reconciler.datasets import models, parallel
 from reconciler.datasets.codes import DEFAULT_LEVELS, Levels
-from reconciler.datasets.firsts import Firsts
 from reconciler.datasets.issues import DEFAULT_CAP, IssueSink
 from reconciler.datasets.reading import iter_chunks
 from reconciler.datasets.scan import CHAT, PC, Scan, duplicate, first_format
@@ -117,6 +115,7 @@ def _join(parts: list[Scan]) -> Scan:
     if base.stopped:
         return base
     offsets = [0]
+    compact = base.encoding is not None  # with tokens: every example's hash, in file order
     for part in parts[1:]:
         offset = offsets[-1] + parts[len(offsets) - 1].lines
         offsets.append(offset)
@@ -126,9 +125,12 @@ def _join(parts: list[Scan]) -> Scan:
         base.examples += part.examples
         base.counts.extend(part.counts)
         part.example_lines = part.counts = array("I")  # joined: free them before the next step
+        if compact:
+            base.first_hashes.extend(part.first_hashes)
+            part.first_hashes = array("q")
     base.lines = offsets[-1] + parts[-1].lines
-    compact = parts[0].encoding is not None
-    found = _duplicates_compact(parts, base) if compact else _duplicates(parts, offsets)
+    found = (_duplicates_compact(base.first_hashes, base.example_lines) if compact
+             else _duplicates(parts, offsets))
     for lineno, first in sorted(found):
         duplicate(base.sink, lineno, first)
     return base
@@ -158,17 +160,25 @@ def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
     return found
 
 
-def _duplicates_compact(parts: list[Scan], base: Scan) -> list[tuple[int, int]]:
-    """(line, first line) of every repeated example, from every example's hash (in file order,
-    beside base.example_lines, the joined line numbers) in a table of 12 bytes a slot instead
-    of a dict's 100 bytes a row: what runs with tokens use."""
-    hashes = chain.from_iterable(part.first_hashes for part in parts)
-    seen = Firsts(1 << max(16, (2 * len(base.example_lines)).bit_length()))  # never grows
+def _duplicates_compact(hashes: array[int], lines: array[int]) -> list[tuple[int, int]]:
+    """(line, first line) of every repeated example, from every example's hash and line in file
+    order. The table holds example indexes (4 bytes a slot; the hashes are looked up in
+    `hashes`), not a dict of Python ints (about 100 bytes a row): what runs with tokens use."""
+    size = 1 << max(16, (2 * len(hashes)).bit_length())  # at most half full: short probes
+    mask = size - 1
+    slots = array("I", [0]) * size  # index + 1 of the first example with a hash; 0 = empty
     found: list[tuple[int, int]] = []
-    for digest, line in zip(hashes, base.example_lines, strict=True):
-        first = seen.setdefault(digest, line)
-        if first != line:
-            found.append((line, first))
+    for index, digest in enumerate(hashes):
+        slot = digest & mask
+        while True:
+            first = slots[slot]
+            if not first:
+                slots[slot] = index + 1
+                break
+            if hashes[first - 1] == digest:
+                found.append((lines[index], lines[first - 1]))
+                break
+            slot = (slot + 1) & mask
     return found
 
 
