@@ -1,10 +1,11 @@
-"""First occurrences of 64-bit line hashes in 12 bytes a row (duplicate detection with tokens).
+"""First occurrences of 64-bit line hashes in 12 bytes a slot (a one-process scan with tokens).
 
 An open-addressing table over two arrays: the hash, and the line where it was first seen (0 =
 empty slot, as line numbers start at 1). A dict of Python ints costs about 100 bytes a row,
 which at 500,000 rows outweighs everything else a scan keeps. A probe here runs in Python, a
 little slower than a dict, which is why it is used when tokens are counted: the tokenizer's
-time dwarfs it, and memory is what a run with the ~100 MB tokenizer must save.
+time dwarfs it, and memory is what a run with the ~100 MB tokenizer must save. (A run in
+several processes finds repeats after the join instead: validate._duplicates_compact.)
 """
 
 from __future__ import annotations
