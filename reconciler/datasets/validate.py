@@ -218,8 +218,10 @@ def _finish(scan: Scan, report: Report, model: str | None, *, counted: bool = Tr
 
 
 def _count_rules(n: int, report: Report, sink: IssueSink) -> None:
-    if 0 < n < MIN_EXAMPLES or (n == 0 and report.bytes > 0 and not sink.errors):
+    if 0 < n < MIN_EXAMPLES:
         sink.add("too_few_examples", 0, f"{n} examples; fine-tuning needs at least 10")
+    elif n == 0 and report.bytes > 0 and not sink.errors:  # e.g. only blank lines
+        sink.add("too_few_examples", 1, "no example in the file; fine-tuning needs at least 10")
     elif MIN_EXAMPLES <= n < RECOMMENDED_EXAMPLES:
         sink.add("few_examples", 0,
                  f"{n} examples; {RECOMMENDED_EXAMPLES} to 100 well-crafted ones are recommended")
