@@ -6,9 +6,13 @@ Measures, in one run on the same machine and the same generated files (dataset-r
   installed only in benchmarks/.venv-legacy, which this script creates) on a prompt/completion
   file of the same size;
 - validation with token counts vs the cookbook's checks, both with bpe-openai and o200k_base;
-- peak memory, linearity (50k vs N rows) and the cost of a 5%-dirty file.
-Every tool runs in its own process; wall and CPU time come from that process and peak RSS from
-wait4 (the largest process of its tree). Prints Markdown; writes benchmarks/results/datasets.json.
+- peak memory, linearity (50k vs N rows) and the cost of a 5%-dirty file;
+- the same ftctl runs with the code before issue 14 (BASELINE_COMMIT, unpacked by `git archive`
+  under benchmarks/.data/), side by side in this run: memory with tokens and structure-only.
+Every tool runs in its own process under GNU time (wall, CPU, largest process's peak RSS) while
+benchmarks/memtree.py samples the whole process tree: the peak of the summed PSS (each page
+once; a tokenizer shared by forked workers counts once) and of the summed RSS (shared pages in
+every process). Prints Markdown; writes benchmarks/results/datasets.json.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks import datasets_data as data
+from benchmarks.memtree import run_tree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results", "datasets.json")
@@ -34,6 +39,8 @@ LEGACY_VENV = os.path.join(HERE, ".venv-legacy")
 LEGACY_PACKAGES = ("openai==0.28.1", "pandas==2.0.3", "numpy<2", "openpyxl")
 TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None  # GNU time, for peak RSS
 MODEL = "gpt-4o-mini-2024-07-18"  # o200k_base for both ftctl and the cookbook
+# The last commit before issue 14 (severities, shared tokenizer, compact duplicate table).
+BASELINE_COMMIT = "e5cf43bd5bd71b55319b2289c2052afb36eaf225"
 
 
 def _bench_line(out: str) -> dict[str, Any]:
@@ -43,18 +50,20 @@ def _bench_line(out: str) -> dict[str, Any]:
     return {}
 
 
-def run_once(cmd: Sequence[str], cwd: str | None = None) -> dict[str, Any]:
-    """Run cmd as a child under /usr/bin/time: wall, CPU (with its children) and peak RSS.
+def run_once(cmd: Sequence[str], cwd: str | None = None,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run cmd as a child under /usr/bin/time: wall, CPU (with its children) and peak RSS, and
+    the peaks of PSS and RSS summed over its process tree (memtree; GNU time's own process
+    adds well under 1 MB to those sums).
 
     GNU time forks from a tiny process, so the peak RSS is the command's own, not inherited
     from this (larger) parent, which is what wait4 alone would report after fork + exec.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
         wrapped = [TIME, "-o", stats.name, "-f", "%e %U %S %M", *cmd] if TIME else list(cmd)
-        started = time.perf_counter()
-        proc = subprocess.run(wrapped, cwd=cwd, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, check=False)
-        wall = time.perf_counter() - started
+        tree = run_tree(wrapped, cwd=cwd, env=env)
+        wall = tree["wall"]
+        proc = subprocess.CompletedProcess(wrapped, tree["exit"], tree["stdout"])
         fields = stats.read().split()
     if TIME and len(fields) >= 4:
         e, u, s_, kb = fields[-4:]
@@ -63,23 +72,26 @@ def run_once(cmd: Sequence[str], cwd: str | None = None) -> dict[str, Any]:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
     return {"wall": wall, "cpu": cpu, "rss_mb": rss, "exit": proc.returncode,
-            **_bench_line(proc.stdout)}
+            "pss_sum_mb": tree["pss_sum_mb"], "rss_sum_mb": tree["rss_sum_mb"],
+            "processes": tree["processes"], **_bench_line(proc.stdout)}
 
 
 def measure(cmd: Sequence[str], runs: int, cwd: str | None = None,
-            before: Any = None) -> dict[str, Any]:
-    """Median wall/CPU/inner seconds and the largest peak RSS over `runs` runs."""
+            before: Any = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Median wall/CPU/inner seconds and the largest peak memory figures over `runs` runs."""
     samples = []
     for _ in range(runs):
         if before is not None:
             before()
-        samples.append(run_once(cmd, cwd))
+        samples.append(run_once(cmd, cwd, env))
     out: dict[str, Any] = {"runs": runs, "exit": samples[-1]["exit"]}
     for key in ("wall", "cpu", "seconds"):
         values = [s[key] for s in samples if key in s]
         if values:
             out[key] = round(statistics.median(values), 3)
     out["rss_mb"] = round(max(s["rss_mb"] for s in samples), 1)
+    for key in ("pss_sum_mb", "rss_sum_mb", "processes"):
+        out[key] = max(s[key] for s in samples)
     for key in ("billing_tokens", "examples", "errors"):
         if key in samples[-1]:
             out[key] = samples[-1][key]
@@ -104,6 +116,22 @@ def _ftctl(path: str, *flags: str) -> list[str]:
     return _py("-m", "benchmarks.datasets", "_ftctl", path, *flags)
 
 
+def baseline() -> tuple[str, dict[str, str]]:
+    """(directory, environment) to run the code of BASELINE_COMMIT, unpacked once under
+    benchmarks/.data/. Run from that directory: `python -m` puts the working directory first on
+    sys.path, ahead of PYTHONPATH."""
+    root = os.path.join(data.DATA_DIR, f"baseline-{BASELINE_COMMIT[:12]}")
+    if not os.path.isdir(root):
+        tmp = root + ".tmp"
+        os.makedirs(tmp, exist_ok=True)
+        archive = subprocess.run(["git", "-C", os.path.dirname(HERE), "archive", BASELINE_COMMIT,
+                                  "reconciler", "schemas", "benchmarks"],
+                                 check=True, stdout=subprocess.PIPE).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        os.replace(tmp, root)
+    return root, {**os.environ, "PYTHONPATH": root}
+
+
 def run_all(rows: int, runs: int, legacy: bool) -> dict[str, Any]:
     small = 50_000
     files = {"chat": data.chat_file(rows), "pc": data.pc_file(rows),
@@ -119,7 +147,10 @@ def run_all(rows: int, runs: int, legacy: bool) -> dict[str, Any]:
     m["ftctl_structure_1core"] = measure(_ftctl(chat, "--no-tokens", "--jobs", "1"), runs)
     m["ftctl_cli_structure"] = measure(
         _py("-m", "reconciler", "data", "check", chat, "--no-tokens", "--format", "json"), runs)
-    m["ftctl_tokens"] = measure(_ftctl(chat, "--model", MODEL), max(1, runs - 1))
+    root, env = baseline()
+    m["baseline_structure"] = measure(_ftctl(chat, "--no-tokens"), runs, cwd=root, env=env)
+    m["ftctl_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1)
+    m["baseline_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1, cwd=root, env=env)
     m["cookbook_tokens"] = measure(_py("-m", "benchmarks.datasets_cookbook", chat, "o200k_base"), 1)
     m["floor_orjson_pc"] = measure(_py("-m", "benchmarks.datasets", "_floor", pc), runs)
     m["ftctl_structure_pc"] = measure(_ftctl(pc, "--no-tokens"), runs)
@@ -180,6 +211,19 @@ def _ratios(m: dict[str, Any], rows: int, small: int) -> dict[str, Any]:
                                            g("ftctl_structure_small", "cpu")),
         "legacy_vs_ftctl_peak_rss": _ratio(g("legacy_prepare_data_pc", "rss_mb"),
                                            g("ftctl_structure_pc", "rss_mb")),
+        "structure_vs_floor_wall": _ratio(g("ftctl_structure", "wall"), g("floor_orjson", "wall")),
+        "legacy_vs_ftctl_chat_size_wall": _ratio(g("legacy_prepare_data_pc", "wall"),
+                                                 g("ftctl_structure", "wall")),
+        "tokens_pss_sum_mb": g("ftctl_tokens", "pss_sum_mb"),
+        "baseline_tokens_pss_sum_mb": g("baseline_tokens", "pss_sum_mb"),
+        "baseline_vs_ftctl_tokens_pss_sum": _ratio(g("baseline_tokens", "pss_sum_mb"),
+                                                   g("ftctl_tokens", "pss_sum_mb")),
+        "baseline_vs_ftctl_tokens_rss_sum": _ratio(g("baseline_tokens", "rss_sum_mb"),
+                                                   g("ftctl_tokens", "rss_sum_mb")),
+        "baseline_vs_ftctl_tokens_wall": _ratio(g("baseline_tokens", "wall"),
+                                                g("ftctl_tokens", "wall")),
+        "baseline_vs_ftctl_structure_wall": _ratio(g("baseline_structure", "wall"),
+                                                   g("ftctl_structure", "wall")),
     }
 
 
@@ -197,10 +241,13 @@ def markdown(res: dict[str, Any]) -> str:
     m, r = res["measurements"], res["ratios"]
     lines = [f"### Datasets benchmark ({res['rows']:,} rows; {res['environment']['cpus']} CPUs, "
              f"load {res['environment']['loadavg_before'][0]:.1f} before)", "",
-             "| measurement | inner s | wall s | CPU s | peak RSS MB |", "|---|---|---|---|---|"]
+             "| measurement | inner s | wall s | CPU s | peak RSS MB (largest process) | "
+             "peak PSS MB (tree, summed) | peak RSS MB (tree, summed) | processes |",
+             "|---|---|---|---|---|---|---|---|"]
     for key, v in m.items():
         lines.append(f"| {key} | {v.get('seconds', '')} | {v.get('wall')} | {v.get('cpu')} | "
-                     f"{v.get('rss_mb')} |")
+                     f"{v.get('rss_mb')} | {v.get('pss_sum_mb', '')} | "
+                     f"{v.get('rss_sum_mb', '')} | {v.get('processes', '')} |")
     lines += ["", "| ratio | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in r.items()]
     return "\n".join(lines)

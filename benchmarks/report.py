@@ -45,10 +45,17 @@ def _datasets(d: dict[str, Any]) -> str:
     r = d.get("ratios", {})
     head = [
         "| claim | ratio measured | target |", "|---|---|---|",
-        f"| structure-only vs orjson floor (CPU) | {r.get('structure_vs_floor_cpu')}x | "
-        "within 3x |",
+        f"| with tokens: peak PSS summed over the process tree | "
+        f"{r.get('tokens_pss_sum_mb')} MB (before issue 14, same run: "
+        f"{r.get('baseline_tokens_pss_sum_mb')} MB; {r.get('baseline_vs_ftctl_tokens_pss_sum')}x "
+        f"less) | under 150 MB |",
+        f"| with tokens: wall, before issue 14 vs now | "
+        f"{r.get('baseline_vs_ftctl_tokens_wall')}x | at least 1x (no slower) |",
+        f"| structure-only vs orjson floor (wall) | {r.get('structure_vs_floor_wall')}x | "
+        "at most 2x |",
+        f"| structure-only vs orjson floor (CPU) | {r.get('structure_vs_floor_cpu')}x | - |",
         f"| legacy prepare_data vs ftctl (wall, same-size p/c file) | "
-        f"{r.get('legacy_vs_ftctl_pc_wall')}x | at least 20x |",
+        f"{r.get('legacy_vs_ftctl_pc_wall')}x | at least 25x |",
         f"| cookbook vs ftctl with tokens (wall) | {r.get('cookbook_vs_ftctl_tokens_wall')}x | "
         "at least 1.5x |",
         f"| token totals equal to the cookbook's | {r.get('tokens_equal')} | True |",

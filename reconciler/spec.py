@@ -245,6 +245,16 @@ class AzureSettings:
     management_endpoint: str = DEFAULT_MANAGEMENT_ENDPOINT
 
 
+@dataclass(frozen=True, slots=True)
+class RuleOverride:
+    """One `datasets.rules` entry of ftctl.yaml: a dataset issue code and its level for this
+    project (error | warning | info | off); source: where the code is written."""
+
+    code: str
+    level: str
+    source: SourceRange | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """ftctl.yaml. root: absolute path of the project directory (where ftctl.yaml lives)."""
@@ -256,6 +266,7 @@ class Settings:
     prune: bool = False
     concurrency: int = 4
     prices: tuple[Price, ...] = ()
+    dataset_rules: tuple[RuleOverride, ...] = ()
     source: SourceRange | None = None
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from reconciler import datasets
+from reconciler.datasets.codes import check_overrides, project_levels
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics, warning
 from reconciler.evaluation import evalset
 from reconciler.loader import LoadResult, check_dataset_path, load_project
@@ -54,6 +55,7 @@ def _load(directory: str, config: str | None, *, with_datasets: bool,
     if result.desired is None or not with_datasets:
         return result
     infos, diags = _inspect_all(result.desired)
+    diags.extend(check_overrides(result.desired.settings.dataset_rules))
     desired = dataclasses.replace(result.desired, datasets=MappingProxyType(infos))
     merged = _dedupe((*result.diagnostics, *diags))
     return LoadResult(desired, sorted_diagnostics(merged), result.sources)
@@ -77,6 +79,7 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
     done: set[tuple[str, str | None, str, bool]] = set()
     overlaps: set[tuple[str, str]] = set()
     index = {m.name: m for m in desired.manifests}
+    levels = project_levels(desired.settings.dataset_rules)
     for manifest in desired.manifests:  # sorted by name, so the first user wins: deterministic
         base = root_base_model(index, manifest.name)
         method = manifest.spec.method.type.value
@@ -88,14 +91,14 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
             done.add((path, base, method, is_validation))
             info, found = datasets.inspect(
                 root, path, base_model=base, method=method, cache_dir=cache,
-                validation=is_validation,
+                validation=is_validation, levels=levels,
             )
             infos[path] = _merged(infos.get(path), info, base)
             diags.extend(found)
         pair = _overlap_pair(manifest, root)
         if pair and pair not in overlaps:
             overlaps.add(pair)
-            diags.extend(datasets.check_overlap(root, *pair))
+            diags.extend(datasets.check_overlap(root, *pair, levels=levels))
     diags.extend(_check_eval_sets(desired))
     return dict(sorted(infos.items())), diags
 

@@ -12,12 +12,15 @@ import os
 import click
 import orjson
 
+from reconciler.app.datacheck import DEFAULT_ENCODING, Context, context
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.datasets import Options, Report, validate_file
 from reconciler.datasets.convert import Fixes, convert
-from reconciler.datasets.stats import format_text, summarize
+from reconciler.datasets.issues import IssueSink
+from reconciler.datasets.markdown import markdown_report
+from reconciler.datasets.stats import Costing, format_text, summarize
 from reconciler.diagnostics import Diagnostic, Severity, SourceRange, sorted_diagnostics
-from reconciler.spec import Price
+from reconciler.render.diagnostics import format_text as render_diagnostics
 
 DEFAULT_STATS_MODEL = "gpt-4o-mini-2024-07-18"
 
@@ -40,28 +43,55 @@ def data() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_method
 @click.option("--model", metavar="BASE", default=None,
-              help="Base model: picks the tokenizer, the per-example limit and the format.")
+              help="Base model: picks the tokenizer, the per-example limit, the format and the "
+                   "price (default: the base model of the manifest that uses the file, else "
+                   "o200k_base tokens).")
 @click.option("--no-tokens", is_flag=True, help="Structure only: skip token counting.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors for this run.")
 @click.option("--max-per-code", type=click.IntRange(min=1), default=20, show_default=True,
               help="Issues shown per code (the rest are counted).")
 @_jobs
-@_fmt
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="markdown: a report for a pull-request comment.")
 @handled
 def check(files: tuple[str, ...], method: str | None, model: str | None, no_tokens: bool,
-          max_per_code: int, jobs: int | None, fmt: str) -> int:
-    """Validate dataset files line by line (every problem, with its line number)."""
-    options = Options(method=method, model=model, tokens=not no_tokens, jobs=jobs,
-                      cap=max_per_code)
-    reports = [_validate(path, options) for path in files]
+          strict: bool, max_per_code: int, jobs: int | None, fmt: str) -> int:
+    """Validate dataset files line by line (every problem, with its line number), with token
+    counts and the estimated cost of training on them."""
+    opts = global_options()
+    ctx = context(opts.settings_path, opts.directory, opts.config, strict=strict)
+    if ctx.diagnostics:  # a misspelt rule in ftctl.yaml: nothing is checked under wrong rules
+        click.echo(render_diagnostics(ctx.diagnostics), err=True)
+        return EXIT_ERROR
+    checked = [_check_one(path, ctx, method, model, no_tokens, max_per_code, jobs)
+               for path in files]
     if fmt == "json":
-        click.echo(orjson.dumps({"files": [_report_json(r) for r in reports]},
-                                option=orjson.OPT_INDENT_2).decode())
+        body = {"files": [_report_json(r) | c.to_json() for r, c in checked]}
+        click.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    elif fmt == "markdown":
+        click.echo(markdown_report([(r, c.summary()) for r, c in checked]))
     else:
-        for report in reports:
+        for report, cost in checked:
             if report.diagnostics:
                 click.echo(format_diagnostics(report.diagnostics), err=True)
-            click.echo(_summary(report))
-    return EXIT_ERROR if any(r.has_errors for r in reports) else EXIT_OK
+            click.echo(_summary(report, cost))
+    return EXIT_ERROR if any(r.has_errors for r, _ in checked) else EXIT_OK
+
+
+def _check_one(path: str, ctx: Context, method: str | None, model: str | None, no_tokens: bool,
+               cap: int, jobs: int | None) -> tuple[Report, Costing]:
+    """Validate one file under the project's rules, with the model the job would use."""
+    use = ctx.use_of(path) if model is None else None
+    base = model or (use.base_model if use else None)
+    source = ("--model" if model else f"base model of {use.manifest}" if base and use
+              else "default; pass --model")
+    options = Options(method=method or (use.method if use else None), model=base,
+                      tokens=not no_tokens, jobs=jobs, cap=cap, levels=ctx.levels,
+                      encoding=DEFAULT_ENCODING)
+    report = _validate(path, options)
+    stats = summarize(report, model=base or "", n_epochs="auto", prices=ctx.prices)
+    return report, Costing(model=base, source=source, stats=stats, in_project=ctx.in_project)
 
 
 @data.command("stats")
@@ -78,8 +108,13 @@ def stats(files: tuple[str, ...], method: str | None, model: str, n_epochs: str,
           jobs: int | None, fmt: str) -> int:
     """Examples, tokens (total, min/median/max), epochs, estimated cost, length histogram."""
     epochs: object = int(n_epochs) if n_epochs.isdigit() else "auto"
-    prices = _project_prices()
-    options = Options(method=method, model=model, jobs=jobs)
+    opts = global_options()
+    ctx = context(opts.settings_path, opts.directory, opts.config)
+    if ctx.diagnostics:
+        click.echo(render_diagnostics(ctx.diagnostics), err=True)
+        return EXIT_ERROR
+    prices = ctx.prices
+    options = Options(method=method, model=model, jobs=jobs, levels=ctx.levels)
     reports = [_validate(path, options) for path in files]
     summaries = [summarize(r, model=model, n_epochs=epochs, prices=prices) for r in reports]
     if fmt == "json":
@@ -142,26 +177,26 @@ def format_diagnostics(diags: tuple[Diagnostic, ...]) -> str:
 
 def _validate(path: str, options: Options) -> Report:
     if not os.path.isfile(path):
-        report = Report(file=path)
-        report.diagnostics = (Diagnostic(severity=Severity.ERROR, summary="no such file",
-                                         subject=SourceRange(file=path), code="file_not_found"),)
-        report.codes = {"file_not_found": 1}
-        return report
+        return _unreadable(path, options, "file_not_found", "no such file")
     if os.path.splitext(path)[1].lower() in (".csv", ".tsv", ".xlsx", ".txt"):
-        report = Report(file=path)
-        report.diagnostics = (Diagnostic(
-            severity=Severity.ERROR, summary="not a JSONL file", code="not_jsonl",
-            detail=f"Convert it first: ftctl data convert {path} -o OUT.jsonl",
-            subject=SourceRange(file=path)),)
-        report.codes = {"not_jsonl": 1}
-        return report
+        return _unreadable(path, options, "not_jsonl", "not a JSONL file",
+                           f"Convert it first: ftctl data convert {path} -o OUT.jsonl")
     return validate_file(path, path, options)
 
 
-def _summary(report: Report) -> str:
+def _unreadable(path: str, options: Options, code: str, summary: str, detail: str = "") -> Report:
+    """The report of a file that is not checked at all (its severity from the levels too)."""
+    sink = IssueSink(path, levels=options.levels)
+    sink.add(code, 0, summary, detail)
+    report = Report(file=path)
+    report.diagnostics, report.codes = sink.diagnostics(), dict(sink.counts)
+    return report
+
+
+def _summary(report: Report, cost: Costing | None = None) -> str:
     errors, warnings = _total(report, Severity.ERROR), _total(report, Severity.WARNING)
     fmt = (report.format or "unknown format").replace("_", "/")
-    tokens = f", ~{report.billable:,} tokens ({report.encoding})" if report.billable else ""
+    tokens = f"; {cost.summary()}" if cost is not None and report.billable is not None else ""
     head = f"{report.file}: {'FAILED' if errors else 'ok'}: {report.examples} examples ({fmt})"
     return f"{head}{tokens}; {errors} error(s), {warnings} warning(s)"
 
@@ -185,14 +220,3 @@ def _report_json(report: Report) -> dict[str, object]:
         "codes": report.codes,
         "diagnostics": [d.to_json() for d in sorted_diagnostics(report.diagnostics)],
     }
-
-
-def _project_prices() -> tuple[Price, ...]:
-    """The price table of ftctl.yaml when there is one (estimates need it; stats do not)."""
-    opts = global_options()
-    if not os.path.isfile(opts.settings_path):
-        return ()
-    from reconciler.loader import load_project
-
-    loaded = load_project(opts.directory, opts.config)
-    return loaded.desired.settings.prices if loaded.desired is not None else ()

@@ -7,9 +7,11 @@ L2 adapter (reads dataset files; writes only its cache). The public surface:
 - `check_overlap(root, train, valid)` -> Diagnostics for examples found in both files;
 - `validate_file(path, display, Options(...))` -> Report for `ftctl data check|stats`.
 
-Modules: reading (bytes, lines, parse diagnosis), chat / dpo / completion (per-format
-structure), tokens + parallel (token counts), models (encodings and limits), hashing (sha256
-and the cache), validate (the pass), stats, convert.
+Modules: codes (every issue code: default severity, reason, source; the project's levels),
+issues (collecting them), reading (bytes, lines, parse diagnosis), chat / dpo / completion
+(per-format structure), tokens + parallel (token counts), firsts (compact duplicate table),
+models (encodings and limits), hashing (sha256 and the cache), validate (the pass), stats,
+markdown (the PR report), convert.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+from reconciler.datasets.codes import DEFAULT_LEVELS, Levels
 from reconciler.datasets.hashing import cached, remember, sha256_cached
-from reconciler.datasets.issues import DEFAULT_CAP, WARNING, IssueSink
+from reconciler.datasets.issues import DEFAULT_CAP, IssueSink
 from reconciler.datasets.reading import iter_chunks
 from reconciler.datasets.validate import Options, Report, validate_file
 from reconciler.diagnostics import Diagnostic, Diagnostics, Severity, SourceRange, error
 from reconciler.spec import DatasetInfo
 
-__all__ = ["Options", "Report", "check_overlap", "inspect", "validate_file"]
+__all__ = ["Levels", "Options", "Report", "check_overlap", "inspect", "validate_file"]
 
 INSPECT_CACHE = "datasets.json"
-CHECKS_VERSION = "1"  # bump when the checks change, so cached results are not reused
+CHECKS_VERSION = "2"  # bump when the checks change, so cached results are not reused
 
 
 def inspect(
@@ -38,10 +41,12 @@ def inspect(
     method: str | None = None,
     cache_dir: str | None = None,
     validation: bool = False,
+    levels: Levels = DEFAULT_LEVELS,
 ) -> tuple[DatasetInfo, Diagnostics]:
     """Facts and diagnostics for the dataset at `root/repo_path` (a POSIX path).
 
     validation=True for a validation file: the minimum example count does not apply to it.
+    levels: the project's severities (`datasets.rules` in ftctl.yaml).
     """
     path = os.path.join(root, *repo_path.split("/"))
     if not os.path.isfile(path):
@@ -52,7 +57,8 @@ def inspect(
         )
         info = DatasetInfo(repo_path=repo_path, sha256="", bytes=0, examples=0, has_errors=True)
         return info, (diag,)
-    slot = f"v{CHECKS_VERSION}:{method}:{base_model}:{'valid' if validation else 'train'}"
+    kind = "valid" if validation else "train"
+    slot = f"v{CHECKS_VERSION}:{method}:{base_model}:{kind}:{levels.key}"
     hit = cached(cache_dir, INSPECT_CACHE, path, slot)
     if isinstance(hit, dict):
         restored = _restore(hit, repo_path)
@@ -61,7 +67,8 @@ def inspect(
     known_sha = cached(cache_dir, "sha256.json", path, "sha256")
     report = validate_file(
         path, repo_path,
-        Options(method=method, model=base_model, sha256=known_sha is None, validation=validation),
+        Options(method=method, model=base_model, sha256=known_sha is None, validation=validation,
+                levels=levels),
     )
     sha = known_sha if isinstance(known_sha, str) else report.sha256 or sha256_cached(path, None)
     if known_sha is None:
@@ -109,7 +116,9 @@ def _diagnostic(d: dict[str, object], repo_path: str) -> Diagnostic:
     )
 
 
-def check_overlap(root: str, train_repo_path: str, valid_repo_path: str) -> Diagnostics:
+def check_overlap(
+    root: str, train_repo_path: str, valid_repo_path: str, levels: Levels = DEFAULT_LEVELS
+) -> Diagnostics:
     """Validation examples that also appear (byte for byte, ignoring surrounding whitespace) in
     the training file: they make validation loss look better than it is."""
     train = os.path.join(root, *train_repo_path.split("/"))
@@ -119,15 +128,13 @@ def check_overlap(root: str, train_repo_path: str, valid_repo_path: str) -> Diag
     wanted: dict[int, int] = {}
     for lineno, line in _lines(valid):
         wanted.setdefault(hash(line), lineno)
-    sink = IssueSink(valid_repo_path, cap=DEFAULT_CAP)
+    sink = IssueSink(valid_repo_path, cap=DEFAULT_CAP, levels=levels)
     for lineno, line in _lines(train):
         vline = wanted.pop(hash(line), None)
         if vline is not None:
-            sink.add(
-                WARNING, "train_valid_overlap", vline,
-                f"validation example also appears in {train_repo_path} at line {lineno}",
-                "Keep validation examples out of the training file.",
-            )
+            sink.add("train_valid_overlap", vline,
+                     f"validation example also appears in {train_repo_path} at line {lineno}",
+                     "Keep validation examples out of the training file.")
     return sink.diagnostics()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from reconciler.datasets.issues import ERROR, WARNING, IssueSink
+from reconciler.datasets.issues import IssueSink
 from reconciler.datasets.reading import count_keys
 
 MAX_IMAGES = 10
@@ -53,17 +53,15 @@ def declared_functions(obj: dict[str, Any], line: int, sink: IssueSink) -> set[s
         if items is None:
             continue
         if not isinstance(items, list):
-            sink.add(ERROR, "invalid_tools", line, f"`{key}` must be a list")
+            sink.add("invalid_tools", line, f"`{key}` must be a list")
             continue
         for item in items:
             fn = item.get("function") if key == "tools" and isinstance(item, dict) else item
             if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                sink.add(
-                    ERROR, "invalid_tools", line,
-                    f"each `{key}` entry needs a function with a string `name`",
-                    'Expected {"type": "function", "function": {"name": ..., '
-                    '"parameters": {...}}}.',
-                )
+                sink.add("invalid_tools", line,
+                         f"each `{key}` entry needs a function with a string `name`",
+                         'Expected {"type": "function", "function": {"name": ..., '
+                         '"parameters": {...}}}.')
                 continue
             names.add(fn["name"])
     return names
@@ -74,17 +72,15 @@ def check_messages(
 ) -> Facts | None:
     """Check a message list; None when it is not a non-empty list (already reported)."""
     if not isinstance(messages, list) or not messages:
-        sink.add(
-            ERROR, "missing_messages", line, f"`{where}` must be a non-empty list of messages",
-            'Expected {"messages": [{"role": "user", "content": "..."}, ...]}.',
-        )
+        sink.add("missing_messages", line, f"`{where}` must be a non-empty list of messages",
+                 'Expected {"messages": [{"role": "user", "content": "..."}, ...]}.')
         return None
     facts = Facts()
     roles = facts.roles
     keys = trainable = 0
     for index, message in enumerate(messages):
         if type(message) is not dict:
-            sink.add(ERROR, "message_not_object", line, f"{where}[{index}] is not an object")
+            sink.add("message_not_object", line, f"{where}[{index}] is not an object")
             continue
         # Fast path for the common shape {"role": R, "content": "non-empty text"}.
         role, content = message.get("role"), message.get("content")
@@ -97,10 +93,8 @@ def check_messages(
     facts.keys += keys
     facts.trainable += trainable
     if facts.images > MAX_IMAGES:
-        sink.add(
-            ERROR, "too_many_images", line,
-            f"{facts.images} images in one example (at most {MAX_IMAGES})",
-        )
+        sink.add("too_many_images", line,
+                 f"{facts.images} images in one example (at most {MAX_IMAGES})")
     return facts
 
 
@@ -116,12 +110,10 @@ def _check_message(
     allowed = ALLOWED_KEYS.get(role) if type(role) is str else None
     if allowed is None or type(role) is not str:
         if "role" not in m:
-            sink.add(ERROR, "message_missing_key", line, f"{where}[{i}] has no `role`")
+            sink.add("message_missing_key", line, f"{where}[{i}] has no `role`")
         else:
-            sink.add(
-                ERROR, "unrecognized_role", line, f"{where}[{i}] has unknown role {role!r}",
-                "Roles are system, developer, user, assistant, tool and function.",
-            )
+            sink.add("unrecognized_role", line, f"{where}[{i}] has unknown role {role!r}",
+                     "Roles are system, developer, user, assistant, tool and function.")
         return
     facts.roles.append(role)
     if not allowed.issuperset(m):
@@ -134,27 +126,21 @@ def _check_message(
     elif role == "tool":
         call_id = m.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
-            sink.add(
-                ERROR, "missing_tool_call_id", line, f"{where}[{i}] (tool) has no `tool_call_id`"
+            sink.add("missing_tool_call_id", line, f"{where}[{i}] (tool) has no `tool_call_id`"
             )
         elif call_id not in facts.call_ids:
-            sink.add(
-                WARNING, "unknown_tool_call_id", line,
+            sink.add("unknown_tool_call_id", line,
                 f"{where}[{i}] answers tool call {call_id!r}, which no earlier assistant made",
             )
 
 
 def _unknown_key(key: str, role: str, i: int, line: int, sink: IssueSink, where: str) -> None:
     if key == "weight":
-        sink.add(
-            ERROR, "weight_not_on_assistant", line,
-            f"{where}[{i}] ({role}) has `weight`; only assistant messages may",
-        )
+        sink.add("weight_not_on_assistant", line,
+                 f"{where}[{i}] ({role}) has `weight`; only assistant messages may")
     else:
-        sink.add(
-            ERROR, "message_unrecognized_key", line,
-            f"{where}[{i}] ({role}) has unknown key {key!r}",
-        )
+        sink.add("message_unrecognized_key", line,
+                 f"{where}[{i}] ({role}) has unknown key {key!r}")
 
 
 def _check_content(
@@ -168,18 +154,16 @@ def _check_content(
         _check_parts(content, role, i, line, sink, facts, where)
         return
     elif content is not None and not isinstance(content, list):
-        sink.add(
-            ERROR, "invalid_content", line,
-            f"{where}[{i}] content must be a string or a list of parts, not "
-            f"{type(content).__name__}",
-        )
+        sink.add("invalid_content", line,
+                 f"{where}[{i}] content must be a string or a list of parts, not "
+                 f"{type(content).__name__}")
         return
     if role == "assistant" and (m.get("tool_calls") or m.get("function_call")):
         return
     if "content" not in m:
-        sink.add(ERROR, "message_missing_key", line, f"{where}[{i}] ({role}) has no `content`")
+        sink.add("message_missing_key", line, f"{where}[{i}] ({role}) has no `content`")
     else:
-        sink.add(ERROR, "missing_content", line, f"{where}[{i}] ({role}) has empty content")
+        sink.add("missing_content", line, f"{where}[{i}] ({role}) has empty content")
 
 
 def _check_parts(
@@ -190,23 +174,19 @@ def _check_parts(
         at = f"{where}[{i}].content[{j}]"
         if kind == "text" or (kind == "refusal" and role == "assistant"):
             if not isinstance(part.get(kind), str):
-                sink.add(ERROR, "invalid_content_part", line, f"{at} needs a string `{kind}`")
+                sink.add("invalid_content_part", line, f"{at} needs a string `{kind}`")
         elif kind == "image_url":
             facts.images += 1
             if role != "user":
-                sink.add(
-                    ERROR, "image_not_in_user", line,
-                    f"{at}: images are allowed only in user messages, not {role}",
-                )
+                sink.add("image_not_in_user", line,
+                         f"{at}: images are allowed only in user messages, not {role}")
             url = part.get("image_url")
             url = url.get("url") if isinstance(url, dict) else url
             if not isinstance(url, str) or not url:
-                sink.add(ERROR, "invalid_content_part", line, f"{at} needs `image_url.url`")
+                sink.add("invalid_content_part", line, f"{at} needs `image_url.url`")
         else:
-            sink.add(
-                ERROR, "invalid_content_part", line, f"{at} has unknown part type {kind!r}",
-                'Parts are {"type": "text", "text": ...} or {"type": "image_url", ...}.',
-            )
+            sink.add("invalid_content_part", line, f"{at} has unknown part type {kind!r}",
+                     'Parts are {"type": "text", "text": ...} or {"type": "image_url", ...}.')
 
 
 def _check_assistant(
@@ -215,15 +195,14 @@ def _check_assistant(
 ) -> None:
     weight = m.get("weight", 1)
     if type(weight) is not int or weight not in (0, 1):
-        sink.add(
-            ERROR, "invalid_weight", line, f"{where}[{i}] weight must be 0 or 1, not {weight!r}"
+        sink.add("invalid_weight", line, f"{where}[{i}] weight must be 0 or 1, not {weight!r}"
         )
     elif weight == 1:
         facts.trainable += 1
     calls = m.get("tool_calls")
     if calls is not None:
         if not isinstance(calls, list) or not calls:
-            sink.add(ERROR, "invalid_tool_call", line, f"{where}[{i}].tool_calls must be a list")
+            sink.add("invalid_tool_call", line, f"{where}[{i}].tool_calls must be a list")
             return
         for j, call in enumerate(calls):
             _check_call(call, f"{where}[{i}].tool_calls[{j}]", line, sink, declared, facts)
@@ -236,19 +215,17 @@ def _check_call(
     call: object, at: str, line: int, sink: IssueSink, declared: set[str] | None, facts: Facts
 ) -> None:
     if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
-        sink.add(
-            ERROR, "invalid_tool_call", line, f"{at} must be an object with `function`",
-            'Expected {"id": ..., "type": "function", '
-            '"function": {"name": ..., "arguments": "{}"}}.',
-        )
+        sink.add("invalid_tool_call", line, f"{at} must be an object with `function`",
+                 'Expected {"id": ..., "type": "function", '
+                 '"function": {"name": ..., "arguments": "{}"}}.')
         return
     call_id = call.get("id")
     if not isinstance(call_id, str) or not call_id:
-        sink.add(ERROR, "invalid_tool_call", line, f"{at} has no string `id`")
+        sink.add("invalid_tool_call", line, f"{at} has no string `id`")
     else:
         facts.call_ids.add(call_id)
     if call.get("type", "function") != "function":
-        sink.add(ERROR, "invalid_tool_call", line, f"{at}.type must be \"function\"")
+        sink.add("invalid_tool_call", line, f"{at}.type must be \"function\"")
     _check_function(call["function"], f"{at}.function", line, sink, declared)
 
 
@@ -256,34 +233,29 @@ def _check_function(
     fn: object, at: str, line: int, sink: IssueSink, declared: set[str] | None
 ) -> None:
     if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-        sink.add(ERROR, "invalid_tool_call", line, f"{at} needs a string `name`")
+        sink.add("invalid_tool_call", line, f"{at} needs a string `name`")
         return
     name, args = fn["name"], fn.get("arguments")
     if not isinstance(args, str):
-        sink.add(
-            ERROR, "invalid_tool_arguments", line,
-            f"{at}.arguments must be a string holding a JSON object",
-        )
+        sink.add("invalid_tool_arguments", line,
+                 f"{at}.arguments must be a string holding a JSON object")
     else:
         try:
             parsed = orjson.loads(args)
         except orjson.JSONDecodeError:
             parsed = None
-        if not isinstance(parsed, dict):
-            sink.add(
-                ERROR, "invalid_tool_arguments", line,
-                f"{at}.arguments does not parse as a JSON object",
-            )
+        if isinstance(parsed, str):
+            sink.add("invalid_tool_arguments", line,
+                     f"{at}.arguments holds a JSON string, not a JSON object (encoded twice?)")
+        elif not isinstance(parsed, dict):
+            sink.add("invalid_tool_arguments", line,
+                     f"{at}.arguments does not parse as a JSON object")
     if declared is None:
-        sink.add(
-            WARNING, "undeclared_function", line,
-            f"{at} calls {name!r} but the example declares no `tools`",
-        )
+        sink.add("undeclared_function", line,
+                 f"{at} calls {name!r} but the example declares no `tools`")
     elif name not in declared:
-        sink.add(
-            ERROR, "undeclared_function", line,
-            f"{at} calls {name!r}, which is not among the declared tools",
-        )
+        sink.add("undeclared_function", line,
+                 f"{at} calls {name!r}, which is not among the declared tools")
 
 
 def _top_keys(obj: dict[str, Any], facts: Facts | None) -> int:
@@ -308,7 +280,7 @@ def check_chat(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
     elif not CHAT_TOP_KEYS.issuperset(obj):
         for key in obj:
             if key not in CHAT_TOP_KEYS:
-                sink.add(WARNING, "unknown_top_level_key", line, f"unknown top-level key {key!r}")
+                sink.add("unknown_top_level_key", line, f"unknown top-level key {key!r}")
     declared = declared_functions(obj, line, sink) if len(obj) > 1 else None
     facts = check_messages(obj.get("messages"), line, sink, declared)
     if facts is None:
@@ -338,21 +310,17 @@ def _plain_roles(messages: object) -> list[str] | None:
 
 def _example_rules(roles: list[str], trainable: int, line: int, sink: IssueSink) -> None:
     if "assistant" not in roles:
-        sink.add(ERROR, "missing_assistant_message", line, "example has no assistant message")
+        sink.add("missing_assistant_message", line, "example has no assistant message")
     elif trainable == 0:
-        sink.add(
-            WARNING, "no_trainable_tokens", line,
-            "every assistant message has weight 0: nothing in this example is trained on",
-        )
+        sink.add("no_trainable_tokens", line,
+                 "every assistant message has weight 0: nothing in this example is trained on")
     if "user" not in roles:
-        sink.add(WARNING, "missing_user_message", line, "example has no user message")
+        sink.add("missing_user_message", line, "example has no user message")
     if "system" in roles[1:]:
-        sink.add(WARNING, "system_not_first", line, "a system message is not the first message")
+        sink.add("system_not_first", line, "a system message is not the first message")
     if roles and roles[-1] != "assistant":
-        sink.add(
-            WARNING, "trailing_non_assistant", line,
-            f"example ends with a {roles[-1]} message, which is not trained on",
-        )
+        sink.add("trailing_non_assistant", line,
+                 f"example ends with a {roles[-1]} message, which is not trained on")
     if not roles or roles[0] != "system":
         sink.tally("missing_system_message", line)
 
@@ -367,9 +335,7 @@ def check_reinforcement(obj: dict[str, Any], line: int, sink: IssueSink) -> int:
     if facts is None or not facts.roles:
         return _top_keys(obj, facts)
     if facts.roles[-1] not in ("user", "developer"):
-        sink.add(
-            ERROR, "rft_last_turn", line,
-            f"a reinforcement example must end on the user turn, not {facts.roles[-1]}",
-            "The model writes the answer; the example holds only the prompt to answer.",
-        )
+        sink.add("rft_last_turn", line,
+                 f"a reinforcement example must end on the user turn, not {facts.roles[-1]}",
+                 "The model writes the answer; the example holds only the prompt to answer.")
     return _top_keys(obj, facts)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.datasets.issues import ERROR, WARNING, IssueSink
+from reconciler.datasets.issues import IssueSink
 
 PC_KEYS = frozenset(("prompt", "completion"))
 SEPARATORS = (" ->", "\n\n###\n\n", "\n\n===\n\n", "\n\n---\n\n", "\n\n===>\n\n", "\n\n--->\n\n")
@@ -55,14 +55,13 @@ class CompletionChecker:
         ok = True
         for key, value in (("prompt", prompt), ("completion", completion)):
             if value is not None and type(value) is not str:
-                sink.add(
-                    ERROR, f"invalid_{key}", line,
+                sink.add(f"invalid_{key}", line,
                     f"`{key}` must be a string, not {type(value).__name__}",
                     "Legacy tools stringified such values silently; write the text you mean.",
                 )
                 ok = False
         if completion == "":
-            sink.add(ERROR, "empty_completion", line, "`completion` is empty")
+            sink.add("empty_completion", line, "`completion` is empty")
         if ok and type(prompt) is str and type(completion) is str:
             self._prompts.append(prompt)
             self._completions.append(completion)
@@ -111,11 +110,9 @@ class CompletionChecker:
             return
         for prompt, completion, line in zip(prompts, completions, lines, strict=True):
             if len(prompt) + len(completion) > LONG_CHARS:
-                sink.add(
-                    WARNING, "long_example", line,
-                    f"example is {len(prompt) + len(completion)} characters long",
-                    "Such examples likely exceed the model's context and are truncated.",
-                )
+                sink.add("long_example", line,
+                         f"example is {len(prompt) + len(completion)} characters long",
+                         "Such examples likely exceed the model's context and are truncated.")
 
     def merge(self, other: CompletionChecker, offset: int) -> None:
         """Fold in the facts of a later part of the file (its lines shifted by offset).
@@ -148,40 +145,30 @@ class CompletionChecker:
         if self.n < 2 or self.first is None:
             return
         if self.same_prompt and self.first[0]:
-            sink.add(
-                ERROR, "all_prompts_identical", 0, f"all prompts are identical: {self.first[0]!r}",
-                "Leave prompts empty for open-ended generation, or make them differ.",
-            )
+            sink.add("all_prompts_identical", 0, f"all prompts are identical: {self.first[0]!r}",
+                     "Leave prompts empty for open-ended generation, or make them differ.")
         if self.same_completion:
-            sink.add(
-                ERROR, "all_completions_identical", 0,
-                f"all completions are identical: {self.first[1]!r}",
-                "The model would only learn to repeat it.",
-            )
+            sink.add("all_completions_identical", 0,
+                     f"all completions are identical: {self.first[1]!r}",
+                     "The model would only learn to repeat it.")
         self._advice(sink)
 
     def _advice(self, sink: IssueSink) -> None:
         if self.first is not None and self.first[0] and not self.prompt_suffix:
             sep = _first_unused(SEPARATORS, self.used_separators, SEPARATOR_FALLBACK,
                                 skip=" ->" if self.prompt_has_newline else None)
-            sink.add(
-                WARNING, "no_prompt_separator", 0, "prompts do not end with a common separator",
-                f"Append a separator such as {sep!r} to every prompt (and to prompts at "
-                "inference) so the model knows where the completion starts.",
-            )
+            sink.add("no_prompt_separator", 0, "prompts do not end with a common separator",
+                     f"Append a separator such as {sep!r} to every prompt (and to prompts at "
+                     "inference) so the model knows where the completion starts.")
         if not self.completion_suffix:
             end = _first_unused(ENDINGS, self.used_endings, ENDING_FALLBACK)
-            sink.add(
-                WARNING, "no_stop_sequence", 0,
-                "completions do not end with a common stop sequence",
-                f"End every completion with a marker such as {end!r} and pass it as `stop`.",
-            )
+            sink.add("no_stop_sequence", 0,
+                     "completions do not end with a common stop sequence",
+                     f"End every completion with a marker such as {end!r} and pass it as `stop`.")
         if self.no_space:
-            sink.add(
-                WARNING, "completion_leading_space", self.first_no_space,
-                f"{self.no_space} completion(s) do not start with whitespace",
-                "Start completions with a space; it tokenizes better.",
-            )
+            sink.add("completion_leading_space", self.first_no_space,
+                     f"{self.no_space} completion(s) do not start with whitespace",
+                     "Start completions with a space; it tokenizes better.")
 
 
 def _keys(obj: dict[str, Any], line: int, sink: IssueSink) -> None:
@@ -190,14 +177,13 @@ def _keys(obj: dict[str, Any], line: int, sink: IssueSink) -> None:
         if key in obj:
             continue
         if key in lowered:
-            sink.add(
-                ERROR, f"missing_{key}", line, f"key {lowered[key]!r} should be lowercase {key!r}"
+            sink.add(f"missing_{key}", line, f"key {lowered[key]!r} should be lowercase {key!r}"
             )
         else:
-            sink.add(ERROR, f"missing_{key}", line, f"`{key}` is missing")
+            sink.add(f"missing_{key}", line, f"`{key}` is missing")
     for key in obj:
         if key not in PC_KEYS and key.lower() not in PC_KEYS:
-            sink.add(WARNING, "unknown_top_level_key", line, f"unknown top-level key {key!r}")
+            sink.add("unknown_top_level_key", line, f"unknown top-level key {key!r}")
 
 
 def _found(candidates: tuple[str, ...], text: str, known: set[str]) -> list[str]:

@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 
+from reconciler.datasets.codes import CONVERT_LEVELS
 from reconciler.datasets.completion import ENDING_FALLBACK, ENDINGS, SEPARATOR_FALLBACK, SEPARATORS
-from reconciler.datasets.issues import ERROR, WARNING, IssueSink
+from reconciler.datasets.issues import IssueSink
 from reconciler.diagnostics import Diagnostics
 
 FORMATS = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".xlsx")
@@ -49,11 +50,11 @@ class Result:
 def convert(source: str, display: str, output: str, *, to: str = "prompt-completion",
             fixes: Fixes = Fixes()) -> Result:
     """Convert `source` into JSONL at `output` (rows that fail are reported, not written)."""
-    sink = IssueSink(display, cap=50)
+    sink = IssueSink(display, cap=50, levels=CONVERT_LEVELS)
     ext = os.path.splitext(source)[1].lower()
     if ext not in FORMATS:
         what = ext or "a file without extension"
-        sink.add(ERROR, "unsupported_format", 0, f"cannot convert {what}",
+        sink.add("unsupported_format", 0, f"cannot convert {what}",
                  "Supported: " + ", ".join(FORMATS))
         return Result(diagnostics=sink.diagnostics())
     rows = list(_read(source, ext, sink))
@@ -98,7 +99,7 @@ def _txt_rows(text: str, sink: IssueSink) -> Iterator[Row]:
             row += 1
             yield (row, n, {"prompt": "", "completion": line})
         else:
-            sink.add(WARNING, "blank_row", n, f"blank line {n} skipped")
+            sink.add("blank_row", n, f"blank line {n} skipped")
 
 
 def _decode(source: str, sink: IssueSink) -> str | None:
@@ -110,7 +111,7 @@ def _decode(source: str, sink: IssueSink) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        sink.add(ERROR, "invalid_utf8", line,
+        sink.add("invalid_utf8", line,
                  f"invalid UTF-8 at byte offset {exc.start} (byte 0x{data[exc.start]:02x})",
                  "Save the file as UTF-8 (it looks like cp1252/Latin-1): for example "
                  "`iconv -f cp1252 -t utf-8 IN > OUT`.")
@@ -127,7 +128,7 @@ def _csv_rows(text: str, delimiter: str | None, sink: IssueSink) -> Iterator[Row
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        sink.add(ERROR, "empty_file", 0, "no header row found")
+        sink.add("empty_file", 0, "no header row found")
         return
     columns = _columns(header, sink, delimiter)
     if columns is None:
@@ -139,7 +140,7 @@ def _csv_rows(text: str, delimiter: str | None, sink: IssueSink) -> Iterator[Row
         except StopIteration:
             return
         except csv.Error as exc:
-            sink.add(ERROR, "bad_row", start, f"row {row_no + 1}: {exc}",
+            sink.add("bad_row", start, f"row {row_no + 1}: {exc}",
                      "Check the quoting of this record (RFC 4180: double a quote inside quotes).")
             return
         row_no += 1
@@ -147,7 +148,7 @@ def _csv_rows(text: str, delimiter: str | None, sink: IssueSink) -> Iterator[Row
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            sink.add(ERROR, "bad_row", line,
+            sink.add("bad_row", line,
                      f"row {row_no} has {len(cells)} fields, the header has {len(header)}")
             continue
         yield (row_no, line, {name: cells[i] for name, i in columns.items()})
@@ -160,7 +161,7 @@ def _columns(header: list[str], sink: IssueSink, delimiter: str) -> dict[str, in
         key = name.strip().lower()
         if key in ("prompt", "completion") and key not in found:
             if name != key:
-                sink.add(WARNING, "header_case", 1, f"column {name!r} read as {key!r}")
+                sink.add("header_case", 1, f"column {name!r} read as {key!r}")
             found[key] = i
     extras = [h for i, h in enumerate(header) if i not in found.values()]
     missing = [k for k in ("prompt", "completion") if k not in found]
@@ -169,11 +170,11 @@ def _columns(header: list[str], sink: IssueSink, delimiter: str) -> dict[str, in
         if len(header) == 1:
             hint = (f" Only one column was read with delimiter {delimiter!r}; "
                     "is the file separated by something else?")
-        sink.add(ERROR, "missing_column", 1, f"no `{'` or `'.join(missing)}` column",
+        sink.add("missing_column", 1, f"no `{'` or `'.join(missing)}` column",
                  f"Columns found: {header!r}.{hint}")
         return None
     if extras:
-        sink.add(WARNING, "extra_columns", 1, f"extra columns dropped: {extras!r}")
+        sink.add("extra_columns", 1, f"extra columns dropped: {extras!r}")
     return found
 
 
@@ -194,7 +195,7 @@ def _json_rows(text: str, sink: IssueSink) -> Iterator[Row]:
         try:
             yield (row, n, orjson.loads(line))
         except orjson.JSONDecodeError as exc:
-            sink.add(ERROR, "invalid_json", n, f"row {row}: invalid JSON ({exc.msg})")
+            sink.add("invalid_json", n, f"row {row}: invalid JSON ({exc.msg})")
 
 
 def _xlsx_rows(source: str, sink: IssueSink) -> Iterator[Row]:
@@ -204,14 +205,14 @@ def _xlsx_rows(source: str, sink: IssueSink) -> Iterator[Row]:
     try:
         if len(book.worksheets) > 1:
             first = book.worksheets[0].title
-            sink.add(WARNING, "extra_sheets", 0,
+            sink.add("extra_sheets", 0,
                      f"{len(book.worksheets)} sheets; only the first ({first!r}) is read")
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [_cell(c) for c in next(rows, ())]
         columns = _columns(header, sink, ",") if header else None
         if columns is None:
             if not header:
-                sink.add(ERROR, "empty_file", 0, "the first sheet is empty")
+                sink.add("empty_file", 0, "the first sheet is empty")
             return
         for n, cells in enumerate(rows, 1):
             values = [_cell(c) for c in cells]
@@ -235,7 +236,7 @@ def _record(row: Row, to: str, sink: IssueSink) -> dict[str, Any] | None:
     n, line, item = row
     where = f"row {n}"
     if not isinstance(item, dict):
-        sink.add(ERROR, "not_object", line, f"{where} is not an object")
+        sink.add("not_object", line, f"{where} is not an object")
         return None
     if "messages" in item:
         return _from_chat(item, n, line, to, sink)
@@ -244,16 +245,16 @@ def _record(row: Row, to: str, sink: IssueSink) -> dict[str, Any] | None:
     for key in ("prompt", "completion"):
         value = item.get(lowered.get(key, key))
         if value is None:
-            sink.add(ERROR, "missing_value", line, f"{where} has no `{key}`")
+            sink.add("missing_value", line, f"{where} has no `{key}`")
             return None
         if not isinstance(value, str):
-            sink.add(ERROR, "non_string_value", line,
+            sink.add("non_string_value", line,
                      f"{where}: `{key}` is {type(value).__name__}, not text",
                      "Quote it in the source if it is meant as text; it is not converted silently.")
             return None
         out[key] = value
     if out["completion"] == "":
-        sink.add(ERROR, "empty_completion", line, f"{where} has an empty completion")
+        sink.add("empty_completion", line, f"{where} has an empty completion")
         return None
     return out
 
@@ -266,7 +267,7 @@ def _from_chat(
     messages = item["messages"]
     roles = [m.get("role") for m in messages] if isinstance(messages, list) else []
     if roles not in (["user", "assistant"], ["system", "user", "assistant"]):
-        sink.add(ERROR, "not_convertible", line,
+        sink.add("not_convertible", line,
                  f"row {n}: only user+assistant chats convert to prompt/completion")
         return None
     return {"prompt": messages[-2].get("content"), "completion": messages[-1].get("content")}

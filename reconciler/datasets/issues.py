@@ -1,26 +1,26 @@
 """Collects dataset problems as Diagnostics, capped per code so a huge bad file stays readable.
 
 The first `cap` issues of each code are kept with their line numbers; the rest are only counted,
-and one closing diagnostic per code says how many were left out. No I/O.
+and one closing diagnostic per code says how many were left out. Checks name only the code:
+its severity for this run (or that it is off) comes from `codes.Levels`. No I/O.
 """
 
 from __future__ import annotations
 
+from reconciler.datasets.codes import DEFAULT_LEVELS, ERROR, Levels
 from reconciler.diagnostics import Diagnostic, Severity, SourceRange
 
 DEFAULT_CAP = 20
-
-ERROR = Severity.ERROR
-WARNING = Severity.WARNING
-INFO = Severity.INFO
 
 
 class IssueSink:
     """Accumulates issues for one file. `file` is the name shown to the user."""
 
-    def __init__(self, file: str, *, cap: int = DEFAULT_CAP) -> None:
+    def __init__(self, file: str, *, cap: int = DEFAULT_CAP,
+                 levels: Levels = DEFAULT_LEVELS) -> None:
         self.file = file
         self.cap = cap
+        self.levels = levels
         self.counts: dict[str, int] = {}
         self._severity: dict[str, Severity] = {}
         self._kept: list[Diagnostic] = []
@@ -35,15 +35,10 @@ class IssueSink:
         else:
             entry[0] += 1
 
-    def add(
-        self,
-        severity: Severity,
-        code: str,
-        line: int,
-        summary: str,
-        detail: str = "",
-        column: int = 0,
-    ) -> None:
+    def add(self, code: str, line: int, summary: str, detail: str = "", column: int = 0) -> None:
+        severity = self.levels.of(code)
+        if severity is None:  # turned off for this project
+            return
         count = self.counts.get(code, 0) + 1
         self.counts[code] = count
         if severity is ERROR:
@@ -64,7 +59,7 @@ class IssueSink:
             s = d.subject
             line = s.line + offset if s is not None and s.line > 0 else 0
             column = s.column if s is not None else 0
-            self.add(d.severity, d.code or "", line, d.summary, d.detail, column)
+            self.add(d.code or "", line, d.summary, d.detail, column)
         for code, severity in other._severity.items():
             extra = other.counts[code] - other.cap
             self.counts[code] = self.counts.get(code, 0) + extra

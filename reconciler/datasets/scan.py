@@ -18,9 +18,11 @@ import orjson
 
 from reconciler.datasets import models
 from reconciler.datasets.chat import check_chat, check_reinforcement
+from reconciler.datasets.codes import DEFAULT_LEVELS, Levels
 from reconciler.datasets.completion import CompletionChecker
 from reconciler.datasets.dpo import check_dpo
-from reconciler.datasets.issues import DEFAULT_CAP, ERROR, WARNING, IssueSink
+from reconciler.datasets.firsts import Firsts
+from reconciler.datasets.issues import DEFAULT_CAP, IssueSink
 from reconciler.datasets.reading import (
     BOM,
     count_keys,
@@ -53,14 +55,17 @@ class Scan:
         cap: int = DEFAULT_CAP,
         fixed_format: str | None = None,
         dedupe: bool = True,
+        levels: Levels = DEFAULT_LEVELS,
     ) -> None:
-        self.sink = IssueSink(display, cap=cap)
+        self.sink = IssueSink(display, cap=cap, levels=levels)
         self.method, self.model, self.encoding = method, model, encoding
         self.completion = CompletionChecker()
         self.example_lines: array[int] = array("I")
         self.counts: array[int] = array("I")
         # Worker mode (dedupe=False): duplicates are found within the range but reported by the
-        # parent, which also compares first occurrences across ranges.
+        # parent, which also compares first occurrences across ranges. With tokens a worker
+        # keeps every example's hash instead (first_hashes, in example_lines order) and the
+        # parent finds all repeats in a compact table.
         self.dedupe = dedupe
         self.first_hashes: array[int] = array("q")
         self.first_lines: array[int] = array("I")
@@ -78,10 +83,14 @@ class Scan:
         self, path: str, start: int = 0, end: int | None = None,
         on_block: Callable[[bytes], object] | None = None,
     ) -> Scan:
-        sink, seen = self.sink, dict[int, int]()
+        sink = self.sink
         example_lines = self.example_lines
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
+        # With tokens, memory matters more than the few percent a compact table costs; a
+        # worker then only records every hash, and the parent finds the repeats once.
+        hashes_only = enc is not None and not dedupe
+        seen: dict[int, int] | Firsts = Firsts() if enc is not None and dedupe else {}
         keep_lines = enc is not None  # line numbers are needed only to join token counts
         add_first_hash, add_first_line = self.first_hashes.append, self.first_lines.append
         checker, chatlike = self.checker, self.chatlike
@@ -107,8 +116,9 @@ class Scan:
                     continue
                 examples += 1
                 digest = hash(line)
-                first = seen.setdefault(digest, lineno)
-                if first != lineno:
+                if hashes_only:
+                    add_first_hash(digest)
+                elif (first := seen.setdefault(digest, lineno)) != lineno:
                     if dedupe:
                         duplicate(sink, lineno, first)
                     else:
@@ -150,24 +160,23 @@ class Scan:
 
     def _slow(self, line: bytes, lineno: int, offset: int) -> object:
         if not line.strip():
-            self.sink.add(ERROR, "blank_line", lineno, "blank line", "Remove empty lines.")
+            self.sink.add("blank_line", lineno, "blank line", "Remove empty lines.")
             return None
         problem, _ = diagnose(line, offset)
         if problem.code == "bom":
-            self.sink.add(ERROR, "bom", lineno, problem.summary, problem.detail, 1)
+            self.sink.add("bom", lineno, problem.summary, problem.detail, 1)
             try:
                 return orjson.loads(line[len(BOM):])
             except orjson.JSONDecodeError:
                 problem, _ = diagnose(line[len(BOM):], offset + len(BOM))
         if lineno == 1 and offset == 0 and looks_like_whole_json(line):
-            self.sink.add(
-                ERROR, "whole_file_json", 1,
+            self.sink.add("whole_file_json", 1,
                 "file looks like one (pretty-printed) JSON document, not JSONL",
                 "Write one example per line, or run `ftctl data convert FILE -o OUT.jsonl`.",
             )
             self.stopped = True
             return None
-        self.sink.add(ERROR, problem.code, lineno, problem.summary, problem.detail, problem.column)
+        self.sink.add(problem.code, lineno, problem.summary, problem.detail, problem.column)
         return None
 
     def _not_object(self, obj: object, lineno: int) -> None:
@@ -175,15 +184,13 @@ class Scan:
         detail = "Each line must be a JSON object (one example)."
         if isinstance(obj, list):
             detail += " For a JSON array of examples run `ftctl data convert FILE -o OUT.jsonl`."
-        self.sink.add(ERROR, "not_object", lineno, f"line is a JSON {kind}, not an object", detail)
+        self.sink.add("not_object", lineno, f"line is a JSON {kind}, not an object", detail)
 
     def _duplicate_keys(self, line: bytes, lineno: int) -> None:
         key = duplicate_key(line)
         if key is not None:
-            self.sink.add(
-                ERROR, "duplicate_key", lineno, f"key {key!r} appears twice in one object",
-                "JSON readers keep only one of them; remove the other.",
-            )
+            self.sink.add("duplicate_key", lineno, f"key {key!r} appears twice in one object",
+                          "JSON readers keep only one of them; remove the other.")
 
     def _choose(self, obj: dict[str, Any], lineno: int) -> Checker:
         """The first example fixes the file's format; the method and model must agree."""
@@ -192,11 +199,9 @@ class Scan:
         expected = _expected(self.method, self.model)
         if family is not None and expected and family not in expected:
             want = " or ".join(e.replace("_", "/") for e in expected)
-            self.sink.add(
-                ERROR, "format_mismatch", lineno,
-                f"examples are {family.replace('_', '/')} but "
-                f"{_why(self.method, self.model)} needs {want}",
-            )
+            self.sink.add("format_mismatch", lineno,
+                          f"examples are {family.replace('_', '/')} but "
+                          f"{_why(self.method, self.model)} needs {want}")
         assert self.checker is not None
         return self.checker
 
@@ -211,18 +216,15 @@ class Scan:
         if family is None:
             unknown_format(obj, lineno, self.sink)
             return
-        self.sink.add(
-            ERROR, "mixed_formats", lineno,
+        self.sink.add("mixed_formats", lineno,
             f"a {family.replace('_', '/')} example in a {str(self.format).replace('_', '/')} file",
             "All examples of one file must use the same format.",
         )
 
 
 def duplicate(sink: IssueSink, lineno: int, first: int) -> None:
-    sink.add(
-        WARNING, "duplicate_example", lineno, f"exact duplicate of line {first}",
-        "Remove repeated examples.",
-    )
+    sink.add("duplicate_example", lineno, f"exact duplicate of line {first}",
+             "Remove repeated examples.")
 
 
 def family_of(obj: dict[str, Any]) -> str | None:
@@ -269,12 +271,10 @@ def _why(method: str | None, model: str | None) -> str:
 
 
 def unknown_format(obj: dict[str, Any], lineno: int, sink: IssueSink) -> int:
-    sink.add(
-        ERROR, "unknown_format", lineno,
-        "not a chat, preference (DPO) or prompt/completion example",
-        'Expected {"messages": [...]}, {"input": ..., "preferred_output": ...} '
-        'or {"prompt": ..., "completion": ...}.',
-    )
+    sink.add("unknown_format", lineno,
+             "not a chat, preference (DPO) or prompt/completion example",
+             'Expected {"messages": [...]}, {"input": ..., "preferred_output": ...} '
+             'or {"prompt": ..., "completion": ...}.')
     return -1
 
 

@@ -107,3 +107,38 @@ def format_text(stats: Stats, *, model: str) -> str:
 def _money(usd: float) -> str:
     """Cents for real amounts; enough digits that a tiny estimate is not shown as $0.00."""
     return f"{usd:,.2f}" if usd >= 0.01 or usd == 0 else f"{usd:.6f}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Costing:
+    """Tokens and estimated cost of one checked file (`data check`), and where its base model
+    came from: `--model`, the manifest that uses the file, or the default tokenizer."""
+
+    model: str | None
+    source: str
+    stats: Stats
+    in_project: bool
+
+    def summary(self) -> str:
+        s = self.stats
+        if s.billable is None:
+            return "tokens not counted"
+        return (f"~{s.billable:,} tokens ({s.encoding}, {self._model_text()}), "
+                f"{s.epochs} epoch(s), ~{s.charged_tokens or 0:,} charged, {self._cost_text()}")
+
+    def _model_text(self) -> str:
+        return f"{self.model}: {self.source}" if self.model else self.source
+
+    def _cost_text(self) -> str:
+        if self.stats.cost_usd is not None:
+            return f"est. ${_money(self.stats.cost_usd)}"
+        if not self.model:
+            return "cost unknown (no base model)"
+        if not self.in_project:
+            return "cost unknown (prices come from ftctl.yaml)"
+        return f"cost unknown (no price for {self.model} in ftctl.yaml)"
+
+    def to_json(self) -> dict[str, object]:
+        s = self.stats
+        return {"model": self.model, "model_source": self.source, "epochs": s.epochs,
+                "charged_tokens": s.charged_tokens, "cost_usd": s.cost_usd}

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import orjson
 
 from reconciler.datasets import models, parallel
-from reconciler.datasets.issues import DEFAULT_CAP, ERROR, INFO, IssueSink
+from reconciler.datasets.codes import DEFAULT_LEVELS, Levels
+from reconciler.datasets.issues import DEFAULT_CAP, IssueSink
 from reconciler.datasets.reading import iter_chunks
 from reconciler.datasets.scan import CHAT, PC, Scan, duplicate, first_format
 from reconciler.diagnostics import Diagnostics
@@ -29,7 +30,8 @@ RECOMMENDED_EXAMPLES = 50
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Options:
     """method/model: as in the manifest (None = infer). tokens: count when the model is known.
-    jobs: worker processes (None = automatic: all cores for big files). sha256: also hash."""
+    jobs: worker processes (None = automatic: all cores for big files). sha256: also hash.
+    encoding: the tokenizer when no model names one. levels: the severity of each code."""
 
     method: str | None = None
     model: str | None = None
@@ -38,6 +40,8 @@ class Options:
     cap: int = DEFAULT_CAP
     sha256: bool = False
     validation: bool = False  # a validation file: the example-count rules do not apply
+    encoding: str | None = None
+    levels: Levels = DEFAULT_LEVELS
 
 
 @dataclass(slots=True, kw_only=True)
@@ -65,7 +69,7 @@ class Report:
 def validate_file(path: str, display: str, options: Options = Options()) -> Report:
     """Validate `path`; diagnostics name it `display` (the repo-relative path)."""
     size = os.path.getsize(path)
-    encoding = models.encoding_for(options.model) if options.tokens else None
+    encoding = (models.encoding_for(options.model) or options.encoding) if options.tokens else None
     report = Report(file=display, bytes=size, encoding=encoding,
                     limit=models.example_limit(options.model))
     workers = parallel.worker_count(size, options.jobs)
@@ -75,12 +79,12 @@ def validate_file(path: str, display: str, options: Options = Options()) -> Repo
     else:
         sha = hashlib.sha256() if options.sha256 else None
         scan = Scan(display, method=options.method, model=options.model, encoding=encoding,
-                    cap=options.cap)
+                    cap=options.cap, levels=options.levels)
         scan.run(path, on_block=sha.update if sha else None)
         report.sha256 = sha.hexdigest() if sha else None
     _finish(scan, report, options.model, counted=not options.validation)
     if size == 0:
-        scan.sink.add(ERROR, "empty_file", 0, "file is empty", "Fine-tuning needs 10+ examples.")
+        scan.sink.add("empty_file", 0, "file is empty", "Fine-tuning needs 10+ examples.")
     report.diagnostics, report.codes = scan.sink.diagnostics(), dict(scan.sink.counts)
     return report
 
@@ -91,7 +95,8 @@ def _parallel(
 ) -> Scan:
     fixed = _peek_format(path, options.method)
     jobs: list[parallel.ScanArgs] = [
-        (path, a, b, display, options.method, options.model, encoding, options.cap, fixed, i == 0)
+        (path, a, b, display, options.method, options.model, encoding, options.cap, fixed, i == 0,
+         options.levels)
         for i, (a, b) in enumerate(ranges)
     ]
     digest: list[str] = []
@@ -110,16 +115,23 @@ def _join(parts: list[Scan]) -> Scan:
     if base.stopped:
         return base
     offsets = [0]
+    compact = base.encoding is not None  # with tokens: every example's hash, in file order
     for part in parts[1:]:
         offset = offsets[-1] + parts[len(offsets) - 1].lines
         offsets.append(offset)
         base.sink.absorb(part.sink, offset)
         base.completion.merge(part.completion, offset)
-        base.example_lines.extend([n + offset for n in part.example_lines])
+        base.example_lines.extend(n + offset for n in part.example_lines)  # no list: memory
         base.examples += part.examples
         base.counts.extend(part.counts)
+        part.example_lines = part.counts = array("I")  # joined: free them before the next step
+        if compact:
+            base.first_hashes.extend(part.first_hashes)
+            part.first_hashes = array("q")
     base.lines = offsets[-1] + parts[-1].lines
-    for lineno, first in sorted(_duplicates(parts, offsets)):
+    found = (_duplicates_compact(base.first_hashes, base.example_lines) if compact
+             else _duplicates(parts, offsets))
+    for lineno, first in sorted(found):
         duplicate(base.sink, lineno, first)
     return base
 
@@ -145,6 +157,28 @@ def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
         elif k < len(parts) - 1:  # the last part's hashes are never looked up
             for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
                 seen.setdefault(h, lineno + offset)
+    return found
+
+
+def _duplicates_compact(hashes: array[int], lines: array[int]) -> list[tuple[int, int]]:
+    """(line, first line) of every repeated example, from every example's hash and line in file
+    order. The table holds example indexes (4 bytes a slot; the hashes are looked up in
+    `hashes`), not a dict of Python ints (about 100 bytes a row): what runs with tokens use."""
+    size = 1 << max(16, (2 * len(hashes)).bit_length())  # at most half full: short probes
+    mask = size - 1
+    slots = array("I", [0]) * size  # index + 1 of the first example with a hash; 0 = empty
+    found: list[tuple[int, int]] = []
+    for index, digest in enumerate(hashes):
+        slot = digest & mask
+        while True:
+            first = slots[slot]
+            if not first:
+                slots[slot] = index + 1
+                break
+            if hashes[first - 1] == digest:
+                found.append((lines[index], lines[first - 1]))
+                break
+            slot = (slot + 1) & mask
     return found
 
 
@@ -175,7 +209,7 @@ def _finish(scan: Scan, report: Report, model: str | None, *, counted: bool = Tr
         scan.completion.finish(sink)
     no_system = sink.tallies.get("missing_system_message")
     if no_system and scan.format == CHAT:
-        sink.add(INFO, "missing_system_message", no_system[1],
+        sink.add("missing_system_message", no_system[1],
                  f"{no_system[0]} example(s) have no system message")
     if counted:
         _count_rules(n, report, sink)
@@ -184,10 +218,12 @@ def _finish(scan: Scan, report: Report, model: str | None, *, counted: bool = Tr
 
 
 def _count_rules(n: int, report: Report, sink: IssueSink) -> None:
-    if 0 < n < MIN_EXAMPLES or (n == 0 and report.bytes > 0 and not sink.errors):
-        sink.add(ERROR, "too_few_examples", 0, f"{n} examples; fine-tuning needs at least 10")
+    if 0 < n < MIN_EXAMPLES:
+        sink.add("too_few_examples", 0, f"{n} examples; fine-tuning needs at least 10")
+    elif n == 0 and report.bytes > 0 and not sink.errors:  # e.g. only blank lines
+        sink.add("too_few_examples", 1, "no example in the file; fine-tuning needs at least 10")
     elif MIN_EXAMPLES <= n < RECOMMENDED_EXAMPLES:
-        sink.add(INFO, "few_examples", 0,
+        sink.add("few_examples", 0,
                  f"{n} examples; {RECOMMENDED_EXAMPLES} to 100 well-crafted ones are recommended")
 
 
@@ -195,18 +231,17 @@ def _token_limits(report: Report, scan: Scan, sink: IssueSink, model: str | None
     counts = report.token_counts = scan.counts
     limit = report.limit
     if limit is None:
-        sink.add(INFO, "unknown_token_limit", 0,
-                 f"the per-example token limit of {model} is not known; counts are not capped")
+        what = f"of {model} is not known" if model else "is not checked without a base model"
+        sink.add("unknown_token_limit", 0,
+                 f"the per-example token limit {what}; counts are not capped")
         report.billable = sum(counts)
         return
     billable = 0
     for lineno, n in zip(scan.example_lines, counts, strict=False):
         if n > limit:
-            sink.add(
-                ERROR, "example_too_long", lineno,
-                f"example has ~{n} tokens; {model} trains on at most {limit} per example",
-                "Longer examples are truncated from the end, which cuts off the answer.",
-            )
+            sink.add("example_too_long", lineno,
+                     f"example has ~{n} tokens; {model} trains on at most {limit} per example",
+                     "Longer examples are truncated from the end, which cuts off the answer.")
             n = limit
         billable += n
     report.billable = billable

@@ -17,9 +17,21 @@ from typing import Any
 import orjson
 
 from reconciler.datasets.chat import check_reinforcement
-from reconciler.datasets.issues import ERROR, IssueSink
+from reconciler.datasets.codes import CHECKS, ERROR, Levels, Rule
+from reconciler.datasets.issues import IssueSink
 from reconciler.datasets.reading import diagnose, iter_chunks_at
 from reconciler.diagnostics import Diagnostics, SourceRange, error
+
+# An eval set's own codes, beside the dataset codes its chat messages are checked with. An
+# eval set is never uploaded, so there is no provider to match: whatever stops an example
+# from being asked and graded is an error.
+_EVAL_CODES = {
+    "not_object": Rule(ERROR, "each line is one example object", "ftctl's eval set format"),
+    "eval_expected": Rule(ERROR, "graders compare the answer with `expected`",
+                          "ftctl's eval set format"),
+    "eval_empty": Rule(ERROR, "an empty eval set scores nothing", "ftctl's eval set format"),
+}
+EVAL_LEVELS = Levels({**CHECKS, **_EVAL_CODES})
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text, for cost estimates only
 
@@ -67,7 +79,7 @@ def read(root: str, repo_path: str) -> tuple[EvalSet, Diagnostics]:
         return EvalSet(repo_path=repo_path, examples=()), (error(
             f"eval set not found: {repo_path}", subject=SourceRange(file=repo_path),
             code="file_not_found"),)
-    sink = IssueSink(repo_path)
+    sink = IssueSink(repo_path, levels=EVAL_LEVELS)
     examples: list[Example] = []
     lineno = 0
     for offset, lines in iter_chunks_at(path):
@@ -79,7 +91,7 @@ def read(root: str, repo_path: str) -> tuple[EvalSet, Diagnostics]:
                     examples.append(found)
             offset += len(raw) + 1
     if not examples and sink.errors == 0:
-        sink.add(ERROR, "eval_empty", 0, "the eval set has no examples",
+        sink.add("eval_empty", 0, "the eval set has no examples",
                  'Write one {"messages": [...], "expected": "..."} object a line.')
     return EvalSet(repo_path=repo_path, examples=tuple(examples)), sink.diagnostics()
 
@@ -89,17 +101,17 @@ def _example(raw: bytes, line: int, offset: int, sink: IssueSink) -> Example | N
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
         problem, _ = diagnose(raw, offset)
-        sink.add(ERROR, problem.code, line, problem.summary, problem.detail, problem.column)
+        sink.add(problem.code, line, problem.summary, problem.detail, problem.column)
         return None
     if not isinstance(obj, dict):
-        sink.add(ERROR, "not_object", line, "line is not a JSON object",
+        sink.add("not_object", line, "line is not a JSON object",
                  'Each line is {"messages": [...], "expected": "..."}.')
         return None
     errors = sink.errors
     check_reinforcement(obj, line, sink)
     expected = obj.get("expected")
     if not isinstance(expected, str):
-        sink.add(ERROR, "eval_expected", line,
+        sink.add("eval_expected", line,
                  '"expected" is missing or not a string' if expected is None
                  else f'"expected" must be a string, not {type(expected).__name__}',
                  "Each example carries the answer the graders compare the model's answer with.")

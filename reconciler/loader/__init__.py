@@ -35,6 +35,7 @@ from reconciler.spec import (
     Desired,
     Manifest,
     Price,
+    RuleOverride,
     Settings,
 )
 
@@ -214,10 +215,17 @@ def _settings(doc: Document, root: str) -> Settings:
         for x in data.get("prices", [])
     )
     extra = {"manifests": tuple(data["manifests"])} if "manifests" in data else {}
+    rules = data.get("datasets", {}).get("rules", {})
+    dataset_rules = tuple(
+        # YAML 1.1 reads a bare `off` as false.
+        RuleOverride(code, "off" if level is False else level,
+                     doc.locate(("datasets", "rules", code), prefer_key=True))
+        for code, level in rules.items()
+    )
     return Settings(
         workspace=data["workspace"], root=root, provider=provider, prices=prices,
         prune=bool(data.get("prune", False)), concurrency=int(data.get("concurrency", 4)),
-        source=doc.start, **extra,
+        dataset_rules=dataset_rules, source=doc.start, **extra,
     )
 
 

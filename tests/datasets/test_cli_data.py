@@ -113,3 +113,58 @@ def test_stats_shows_the_monthly_hosting_of_one_deployment(
                                          "--format", "json"])
     (stats,) = orjson.loads(json_out.stdout)["files"]
     assert stats["hosting_usd_month"] == 1241.0
+
+
+def test_check_counts_tokens_by_default_and_says_which_tokenizer(
+        write_jsonl: Callable[..., str], tmp_path: Path) -> None:
+    path = write_jsonl("d.jsonl", [_chat(i) for i in range(20)])
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "check", path])
+    assert result.exit_code == 0, result.output
+    assert "tokens (o200k_base, default; pass --model), 5 epoch(s), ~" in result.stdout
+    assert "cost unknown (no base model)" in result.stdout
+    body = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "check", path, "--format",
+                                     "json"]).stdout
+    (report,) = orjson.loads(body)["files"]
+    assert report["encoding"] == "o200k_base" and report["epochs"] == 5
+    assert report["charged_tokens"] == 5 * report["tokens"] and report["cost_usd"] is None
+
+
+def test_check_in_a_project_uses_the_manifest_model_and_prices(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "ftctl.yaml").write_text(
+        "apiVersion: ftctl/v1\nkind: Project\nworkspace: w\n"
+        "prices:\n  - model: gpt-4o-mini\n    training_per_1m: 3.0\n")
+    (tmp_path / "models" / "bot.yaml").write_text(
+        "apiVersion: ftctl/v1\nkind: FineTunedModel\nmetadata:\n  name: bot\n"
+        "spec:\n  model: gpt-4o-mini-2024-07-18\n  training_file: ../data/t.jsonl\n")
+    data = tmp_path / "data" / "t.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(_chat(i)) + b"\n" for i in range(40)))
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "check", str(data),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (report,) = orjson.loads(result.stdout)["files"]
+    assert report["model"] == "gpt-4o-mini-2024-07-18"
+    assert report["model_source"] == "base model of bot"
+    assert report["cost_usd"] == round(report["charged_tokens"] * 3.0 / 1e6, 6) > 0
+    text = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "check", str(data)]).stdout
+    assert "(o200k_base, gpt-4o-mini-2024-07-18: base model of bot), 3 epoch(s)" in text
+    assert "est. $" in text
+
+
+def test_check_markdown_report_counts_codes_and_first_lines(
+        write_jsonl: Callable[..., str], tmp_path: Path) -> None:
+    rows: list[object] = [_chat(i) for i in range(12)]
+    for at in (2, 5, 8):
+        rows.insert(at, b"")
+    rows[10] = b"{not json"
+    path = write_jsonl("m.jsonl", rows)
+    result = CliRunner().invoke(main, ["-C", str(tmp_path), "data", "check", path, "--no-tokens",
+                                       "--format", "markdown"])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert out.startswith("## ftctl data check: 1 file(s) failed\n")
+    assert f"| `{path}` | ❌ failed | 11 | tokens not counted | 1 | 3 |" in out
+    assert "| `invalid_json` | ❌ error | 1 | 11 |" in out
+    assert "| `blank_line` | ⚠️ warning | 3 | 3, 6, 9 |" in out
+    assert out.index("`invalid_json`") < out.index("`blank_line`")  # errors first

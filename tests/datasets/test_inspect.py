@@ -115,6 +115,27 @@ def test_parallel_scan_matches_serial(write_jsonl: Callable[..., str]) -> None:
         assert serial.codes == both.codes and serial.examples == both.examples
         assert list(serial.token_counts or []) == list(both.token_counts or [])
     assert serial.codes["duplicate_example"] > 0
+    # Structure only: duplicates are found with a dict instead of the compact table.
+    plain = validate_file(path, "m", Options(tokens=False, jobs=1, cap=10_000))
+    for jobs in (1, 2, 3):
+        other = validate_file(path, "m", Options(tokens=False, jobs=jobs, cap=10_000))
+        assert key(other) == [k for k in key(serial) if k[1] != "unknown_token_limit"]
+        assert other.codes == plain.codes
+
+
+def test_compact_firsts_agree_with_a_dict() -> None:
+    import random
+
+    from reconciler.datasets.firsts import Firsts
+
+    rng = random.Random(3)
+    firsts, expected = Firsts(), {}
+    for line in range(1, 200_001):  # grows the table past its first sizes
+        digest = rng.getrandbits(64) - (1 << 63) if line % 7 else rng.choice((0, -1, 1 << 40))
+        assert firsts.setdefault(digest, line) == expected.setdefault(digest, line)
+    assert len(firsts) == len(expected)
+    assert all(firsts.get(h) == n for h, n in list(expected.items())[::997])
+    assert firsts.get(12345) is None
 
 
 def test_cap_per_code_keeps_counts(write_jsonl: Callable[..., str]) -> None:
@@ -142,3 +163,20 @@ def test_invalid_utf8_reports_file_byte_offset(write_jsonl: Callable[..., str]) 
     expected = 2 * (len(good) + 1) + bad.index(b"\xe9")
     assert diag.subject is not None and diag.subject.line == 3
     assert f"byte offset {expected}" in diag.summary
+
+
+def test_cached_results_are_not_reused_under_other_rules(tmp_path: Path) -> None:
+    from reconciler.datasets import Levels
+
+    rows: list[object] = [_chat(i) for i in range(12)]
+    path = _project(tmp_path, rows)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n\n", 1))  # a blank line 2
+    cache = str(tmp_path / "cache")
+    _, default = inspect(str(tmp_path), "data/train.jsonl", cache_dir=cache)
+    _, off = inspect(str(tmp_path), "data/train.jsonl", cache_dir=cache,
+                     levels=Levels(overrides={"blank_line": "off"}))
+    _, again = inspect(str(tmp_path), "data/train.jsonl", cache_dir=cache)
+    assert [(d.code, d.severity) for d in default if d.code == "blank_line"] == [
+        ("blank_line", Severity.WARNING)]
+    assert not [d for d in off if d.code == "blank_line"]
+    assert again == default
