@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from reconciler.app.operate import Owner, Refused, Workspace, owner_of, workspace_snapshot
 from reconciler.estimate import is_fine_tuned_id
+from reconciler.model_names import ft_base, models_match
 from reconciler.planner.compare import dated_base_models
-from reconciler.planner.normalize import ft_base, models_match
 from reconciler.planner.state import build_state
 from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.basemodels import static_check
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error, sorted_diagnostics
 from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
@@ -29,7 +30,6 @@ from reconciler.loader.manifests import (
 from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
 from reconciler.paths import inside, stays_inside
-from reconciler.planner.basemodels import static_check
 from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Desired,

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.model_names import ft_base, models_match
 from reconciler.plan import FieldChange
 from reconciler.planner.field_diff import field_changes
 from reconciler.planner.identity import (
@@ -27,11 +28,9 @@ from reconciler.planner.normalize import (
     SIDE_FIELDS,
     comparable,
     forces_new,
-    ft_base,
     hash_essence,
     is_ignored,
     job_essence,
-    models_match,
     side_values,
     spec_essence,
 )

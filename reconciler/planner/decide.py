@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from reconciler import diagnostics as diag
+from reconciler.basemodels import ProviderModels, provider_check
 from reconciler.diagnostics import Severity
 from reconciler.plan import (
     UNKNOWN,
@@ -27,7 +28,6 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner.basemodels import ProviderModels, provider_check
 from reconciler.planner.compare import Comparison, compare, file_shas, manifest_index, spec_of
 from reconciler.planner.drift import drift
 from reconciler.planner.identity import job_metadata, operation_id, state_fingerprint

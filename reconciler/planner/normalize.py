@@ -18,10 +18,10 @@ entry, so a later plan can tell whether a field the job cannot show back has cha
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.model_names import ft_base, model_alias, models_match
 from reconciler.snapshot import RemoteJob
 from reconciler.spec import DatasetInfo, DatasetRef, Manifest, ParentRef, UpdatePolicy
 
@@ -44,28 +44,6 @@ UNOBSERVABLE_FIELDS = ("method.grader", "integrations")
 # echoed; the suffix shows only inside a finished job's ft: id, maybe normalised, so it is
 # never compared literally.
 SIDE_FIELDS = ("training_file", "validation_file", "method.grader", "integrations", "suffix")
-
-_DATED = re.compile(r"^(?P<alias>.+)-\d{4}-\d{2}-\d{2}$")
-
-
-def model_alias(model: str) -> str:
-    """gpt-4o-mini-2024-07-18 -> gpt-4o-mini; anything else unchanged."""
-    match = _DATED.match(model)
-    return match.group("alias") if match else model
-
-
-def models_match(a: str, b: str) -> bool:
-    """Equal, or one is a dated snapshot of the other (two different dates do not match)."""
-    return a == b or model_alias(a) == b or a == model_alias(b)
-
-
-def ft_base(model: str) -> str | None:
-    """The base segment of a fine-tuned id, ft:BASE:org:suffix:id -> BASE; None otherwise."""
-    if not model.startswith("ft:"):
-        return None
-    parts = model.split(":")
-    return parts[1] if len(parts) > 1 and parts[1] else None
-
 
 def is_ignored(path: str, ignore_changes: tuple[str, ...]) -> bool:
     """True when path is, or is inside, a field listed in lifecycle.ignore_changes."""

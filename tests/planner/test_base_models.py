@@ -12,12 +12,12 @@ from click.testing import CliRunner, Result
 from planner_projects import carry_out, wait_until_settled, write_project
 
 from reconciler.app.plan import run_plan
+from reconciler.basemodels import FINE_TUNABLE, ProviderModels, fine_tunable, static_check
 from reconciler.cli import main
 from reconciler.cli.provider import open_remote
 from reconciler.diagnostics import Severity, SourceRange
 from reconciler.plan import Action, PlanOptions, Reason
 from reconciler.planner import plan
-from reconciler.planner.basemodels import FINE_TUNABLE, ProviderModels, fine_tunable, static_check
 from reconciler.snapshot import RemoteModel
 from reconciler.spec import Settings
 

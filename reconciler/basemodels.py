@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.planner.normalize import ft_base, model_alias, models_match
+from reconciler.model_names import ft_base, model_alias, models_match
 from reconciler.snapshot import RemoteModel
 from reconciler.spec import Manifest, ParentRef
 
