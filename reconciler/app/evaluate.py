@@ -14,7 +14,14 @@ import dataclasses
 from reconciler.app.operate import NotFound, Refused, Workspace, model_state
 from reconciler.app.project import cache_dir
 from reconciler.checks import GateApi, gate, run_evaluation
-from reconciler.diagnostics import Diagnostic, Severity, has_errors, sorted_diagnostics
+from reconciler.diagnostics import (
+    Diagnostic,
+    Severity,
+    has_errors,
+    sorted_diagnostics,
+    warning,
+)
+from reconciler.errors import ApiError
 from reconciler.estimate import eval_cost
 from reconciler.evaluation import evalset
 from reconciler.evaluation.cache import ScoreCache
@@ -155,7 +162,7 @@ def with_eval_drift(report: DriftReport, desired: Desired, state: RemoteState,
     """`report` plus every serving version whose recorded metrics (in its verdict file on the
     provider; no model is asked) fall below a `promote.min` its manifest now asks for. One
     read per such manifest, only when it has a `min`."""
-    items = list(report.items)
+    items, notes = list(report.items), list(report.notes)
     for manifest in desired.manifests:
         evaluation = manifest.spec.evaluation
         serving = state[manifest.name].serving
@@ -163,7 +170,15 @@ def with_eval_drift(report: DriftReport, desired: Desired, state: RemoteState,
             continue
         if serving.verdict_file is None:
             continue  # never measured (no verdict recorded): nothing to compare
-        measured = recorded_metrics(read_verdict(serving.verdict_file))
+        try:
+            measured = recorded_metrics(read_verdict(serving.verdict_file))
+        except ApiError as exc:  # a provider that does not hand file contents back
+            notes.append(warning(
+                f"{manifest.name}: the recorded metrics of {serving.model_id} could not be "
+                f"read ({exc}); not compared with promote.min",
+                "`ftctl eval NAME` measures the serving version again.",
+                address=manifest.name))
+            continue
         metrics = [Metric(grader=g, candidate=round(v, DIGITS)) for g, v in measured.items()]
         short = below_minimum(metrics, evaluation.promote)
         if short:
@@ -173,7 +188,7 @@ def with_eval_drift(report: DriftReport, desired: Desired, state: RemoteState,
                 message=f"{manifest.name}: serving version {serving.model_id} was measured "
                         f"below what the manifest now asks for: {'; '.join(short)}",
             ))
-    if len(items) == len(report.items):
+    if len(items) == len(report.items) and len(notes) == len(report.notes):
         return report
-    return dataclasses.replace(report, items=tuple(items))
+    return dataclasses.replace(report, items=tuple(items), notes=tuple(notes))
 

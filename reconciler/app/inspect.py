@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from reconciler.app import project
 from reconciler.app.apply import OpenRemote
 from reconciler.diagnostics import Diagnostics, error, has_errors
+from reconciler.errors import ApiError
 from reconciler.observe import observe
 from reconciler.planner.identity import META_COMMIT
 from reconciler.planner.state import ModelState, Version, build_state
@@ -106,7 +107,10 @@ def _metrics(desired: Desired, model: ModelState, version: Version,
     if read_verdict is None or version.verdict_file is None or manifest is None \
             or manifest.spec.evaluation is None:
         return ()
-    return tuple(recorded_metrics(read_verdict(version.verdict_file)).items())
+    try:
+        return tuple(recorded_metrics(read_verdict(version.verdict_file)).items())
+    except ApiError:
+        return ()  # a provider that does not hand file contents back: show the rest
 
 
 def outputs(models: Iterable[ModelInfo]) -> dict[str, str | None]:
