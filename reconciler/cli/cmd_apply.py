@@ -21,11 +21,11 @@ from reconciler.cli.common import (
     handled,
 )
 from reconciler.cli.provider import open_remote
+from reconciler.cli.reporting import echo_problems
 from reconciler.console import format_summary, make_reporter
 from reconciler.diagnostics import Diagnostic
 from reconciler.plan import Plan
 from reconciler.render import render
-from reconciler.render.diagnostics import format_text
 
 NO_TERMINAL = (
     "apply needs confirmation, but stdin is not a terminal. Save the plan with "
@@ -108,7 +108,7 @@ class _Shown:
 def _finish(report: ApplyReport, shown: _Shown) -> int:
     unseen = tuple(d for d in report.diagnostics if d not in shown.notes)
     if unseen:
-        click.echo(format_text(unseen, report.sources), err=True, nl=False)
+        echo_problems(unseen, report.sources)
     if not report.approved:
         if shown.no_terminal:
             click.echo(f"Error: {NO_TERMINAL}", err=True)

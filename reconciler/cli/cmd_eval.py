@@ -14,8 +14,8 @@ import click
 from reconciler.app.evaluate import EvalSetInvalid, run_eval
 from reconciler.cli.cmd_jobs import operation, workspace
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, handled
+from reconciler.cli.reporting import echo_problems
 from reconciler.console import make_reporter
-from reconciler.render.diagnostics import format_text
 from reconciler.render.evaluation import EVAL_FORMATS, render_evaluation
 
 
@@ -39,7 +39,7 @@ def eval_(name: str, version: int | None, fmt: str) -> int:
         try:
             outcome = run_eval(ws, name, version=version, reporter=reporter)
         except EvalSetInvalid as exc:
-            click.echo(format_text(exc.diagnostics, {}), err=True, nl=False)
+            echo_problems(exc.diagnostics)
             raise
     click.echo(render_evaluation(outcome, fmt), nl=False)
     return EXIT_OK if outcome.passed else EXIT_ERROR

@@ -20,7 +20,7 @@ from reconciler.app import jobs as app_jobs
 from reconciler.app.operate import InvalidProject, Owner, Pacing, Workspace, open_workspace
 from reconciler.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
-from reconciler.render.diagnostics import format_text
+from reconciler.cli.reporting import echo_problems
 from reconciler.snapshot import JobEvent, JobStatus, RemoteJob
 from reconciler.timestamps import utc_minute, utc_second
 from reconciler.waiting import DEFAULT_POLL_INTERVAL
@@ -45,7 +45,7 @@ def operation(func: F) -> F:
         try:
             return int(func(*args, **kwargs))
         except InvalidProject as exc:
-            click.echo(format_text(exc.diagnostics, exc.sources), err=True, nl=False)
+            echo_problems(exc.diagnostics, exc.sources)
             return EXIT_ERROR
 
     return wrapper  # type: ignore[return-value]

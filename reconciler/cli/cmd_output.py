@@ -9,8 +9,8 @@ import click
 from reconciler.app.inspect import outputs, run_show
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
+from reconciler.cli.reporting import echo_problems
 from reconciler.diagnostics import has_errors
-from reconciler.render.diagnostics import format_text
 
 
 @click.command("output")
@@ -22,7 +22,7 @@ def output(fmt: str) -> int:
     opts = global_options()
     result = run_show(opts.directory, opts.config, open_remote=open_remote)
     if has_errors(result.diagnostics):
-        click.echo(format_text(result.diagnostics), err=True, nl=False)
+        echo_problems(result.diagnostics)
         return EXIT_ERROR
     values = outputs(result.models)
     if fmt == "json":

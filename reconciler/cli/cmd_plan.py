@@ -25,9 +25,8 @@ from reconciler.app.guardrails import (
 from reconciler.app.plan import PlanRunOptions, run_plan
 from reconciler.cli.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
-from reconciler.cli.reporting import echo_diagnostics
+from reconciler.cli.reporting import echo_diagnostics, echo_problems
 from reconciler.render import render
-from reconciler.render.diagnostics import format_text
 from reconciler.render.wording import error_line
 
 FORMATS = ("text", "json", "markdown", "github")
@@ -83,7 +82,7 @@ def plan(
     else:
         click.echo(render(run.plan, fmt, color=use_color(fmt)), nl=False)
     if errors:
-        click.echo(format_text(errors, run.sources), err=True, nl=False)
+        echo_problems(errors, run.sources)
         return EXIT_ERROR
     if run.saved_to:
         click.echo(f"Saved the plan to {run.saved_to}; apply it with "

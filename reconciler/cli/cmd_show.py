@@ -9,8 +9,8 @@ import click
 from reconciler.app.inspect import ModelInfo, VersionInfo, run_show
 from reconciler.cli.common import EXIT_ERROR, EXIT_OK, global_options, handled
 from reconciler.cli.provider import open_remote
+from reconciler.cli.reporting import echo_problems
 from reconciler.diagnostics import has_errors
-from reconciler.render.diagnostics import format_text
 from reconciler.timestamps import utc_minute
 
 
@@ -25,7 +25,7 @@ def show(name: str | None, fmt: str) -> int:
     result = run_show(opts.directory, opts.config, open_remote=open_remote,
                       names=(name,) if name else ())
     if has_errors(result.diagnostics):
-        click.echo(format_text(result.diagnostics), err=True, nl=False)
+        echo_problems(result.diagnostics)
         return EXIT_ERROR
     if fmt == "json":
         click.echo(json.dumps({"models": [m.to_json() for m in result.models]}, indent=2))

@@ -1,5 +1,6 @@
-"""Printing diagnostics at the edge: text on stderr, plus workflow annotations and the step
-summary when a command runs with `--format github`. Shared by validate, plan and drift."""
+"""Printing diagnostics at the edge, for every command: located text on stderr
+(`echo_problems`), plus workflow annotations and the step summary when validate, plan or drift
+run with `--format github` (`echo_diagnostics`)."""
 
 from __future__ import annotations
 
@@ -18,5 +19,10 @@ def echo_diagnostics(diagnostics: Diagnostics, sources: Mapping[str, str] | None
     if fmt == "github":
         click.echo(github.report_diagnostics(diagnostics, project_root=root, heading=heading),
                    nl=False)
+    echo_problems(diagnostics, sources)
+
+
+def echo_problems(diagnostics: Diagnostics, sources: Mapping[str, str] | None = None) -> None:
+    """Diagnostics as FILE:LINE:COL text with source excerpts on stderr (nothing when none)."""
     if diagnostics:
         click.echo(format_text(diagnostics, sources), err=True, nl=False)
