@@ -163,6 +163,16 @@ class _Compiler:
     def k_maxItems(self, n: int, _s: Mapping[str, Any]) -> Check:  # noqa: N802
         return lambda x: not isinstance(x, list) or len(x) <= n
 
+    def k_minProperties(self, n: int, _s: Mapping[str, Any]) -> Check:  # noqa: N802
+        return lambda x: not isinstance(x, dict) or len(x) >= n
+
+    def k_maxProperties(self, n: int, _s: Mapping[str, Any]) -> Check:  # noqa: N802
+        return lambda x: not isinstance(x, dict) or len(x) <= n
+
+    def k_propertyNames(self, sub: Any, _s: Mapping[str, Any]) -> Check:  # noqa: N802
+        each = self.compile(sub)
+        return lambda x: not isinstance(x, dict) or all(each(k) for k in x)
+
     def k_uniqueItems(self, on: bool, _s: Mapping[str, Any]) -> Check | None:  # noqa: N802
         return (lambda x: not isinstance(x, list) or _unique(x)) if on else None
 

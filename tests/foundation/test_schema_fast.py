@@ -134,6 +134,12 @@ def test_fast_check_agrees_on_arbitrary_values(value: Any) -> None:
     ({"patternProperties": {"^x-": {"type": "string"}}, "additionalProperties": False},
      {"x-a": "s"}, True),
     ({"if": {"required": ["a"]}, "then": {"required": ["b"]}}, {"a": 1}, False),
+    ({"minProperties": 1}, {}, False),
+    ({"minProperties": 1}, [], True),
+    ({"maxProperties": 1}, {"a": 1, "b": 2}, False),
+    ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"ok": 1, "Not": 2}, False),
+    ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"ok": 1}, True),
+    ({"propertyNames": {"pattern": "^[a-z]+$"}}, "Not", True),
 ])
 def test_json_semantics(schema: dict[str, Any], instance: Any, valid: bool) -> None:
     fast = compile_check(schema)
