@@ -1,5 +1,10 @@
 """Serve the emulator on a real threaded WSGI server (werkzeug), in the background or until a
 signal. `ConnectionDropped` out of the app closes the socket without an answer.
+
+Connections are kept alive between requests without a body, as real providers do (a refresh of
+200 pages is then one TCP connection, not 200). werkzeug itself closes every connection after
+one answer, because it cannot drain an unread request body safely; so a request that carries a
+body, and an answer of unknown length, still take werkzeug's path and close the connection.
 """
 
 from __future__ import annotations
@@ -7,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -31,6 +36,48 @@ class _Handler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+    def run_wsgi(self) -> None:
+        if self._carries_body() or self.close_connection:
+            self.close_connection = True
+            super().run_wsgi()  # answers with `Connection: close`
+            return
+        environ = self.make_environ()
+        answer: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], Any]:
+            answer[:] = [status, headers]
+            return self.wfile.write  # the legacy write(); the app does not use it
+
+        try:
+            body = self.server.app(environ, start_response)
+            try:
+                self._answer(answer[0], answer[1], body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except ConnectionDropped as error:
+            self.connection_dropped(error, environ)
+
+    def _carries_body(self) -> bool:
+        length = self.headers.get("Content-Length", "0").strip()
+        return length not in ("", "0") or "Transfer-Encoding" in self.headers
+
+    def _answer(self, status: str, headers: list[tuple[str, str]], body: Iterable[bytes]) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        known_length = any(name.lower() == "content-length" for name, _ in headers)
+        for name, value in headers:
+            if name.lower() != "connection":
+                self.send_header(name, value)
+        if not known_length:
+            self.send_header("Connection", "close")  # the end of the body is the end
+        self.end_headers()
+        for chunk in body:
+            self.wfile.write(chunk)
+        self.wfile.flush()
 
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         if isinstance(error, ConnectionDropped):
