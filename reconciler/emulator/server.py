@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from reconciler.emulator.app import EmulatorApp, make_app
 from reconciler.emulator.azure_settings import AzureSettings
@@ -86,12 +86,39 @@ class _Handler(WSGIRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
 
 
+class _Server(ThreadedWSGIServer):
+    """Knows its open connections, so that stopping also closes the kept-alive idle ones: a
+    client's pooled connection must not reach a handler of a server that has stopped."""
+
+    def __init__(self, host: str, port: int, app: EmulatorApp) -> None:
+        super().__init__(host, port, app, handler=_Handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            still_open = list(self._open)
+        for sock in still_open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 class RunningServer:
     """A server on a thread; `.endpoint` is http://HOST:PORT, `.base_url` the dialect's API base
     under it (http://HOST:PORT/v1 for OpenAI, the endpoint itself for Azure). Usable as a
     context manager."""
 
-    def __init__(self, server: BaseWSGIServer, app: EmulatorApp) -> None:
+    def __init__(self, server: _Server, app: EmulatorApp) -> None:
         self._server = server
         self.app = app
         self.host = str(server.server_address[0])
@@ -114,6 +141,7 @@ class RunningServer:
         self._stopped = True
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join(timeout=10)
         self.app.close()
 
@@ -135,7 +163,7 @@ def create_server(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
     app = make_app(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
                    clock=clock, max_running=max_running, retry_after=retry_after,
                    closed=closed, dialect=dialect, azure=azure)
-    server = make_server(host, port, app, threaded=True, request_handler=_Handler)
+    server = _Server(host, port, app)
     return RunningServer(server, app)
 
 

@@ -180,3 +180,13 @@ def test_reset_on_a_kept_alive_connection_drops_it(tmp_path):
         sock.settimeout(10)
         with contextlib.suppress(ConnectionResetError):
             assert sock.recv(1) == b""
+
+
+def test_stopping_closes_kept_alive_connections(tmp_path):
+    server = start_in_background(str(tmp_path / "s.db"), api_key="sk-test")
+    with socket.create_connection((server.host, server.port)) as sock:
+        _exchange(sock, _get("/v1/models", f"{server.host}:{server.port}"))
+        server.stop()
+        sock.settimeout(10)
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(1) == b""  # no handler of a stopped server answers it
