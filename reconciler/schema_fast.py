@@ -170,8 +170,8 @@ class _Compiler:
         return lambda x: not isinstance(x, dict) or len(x) <= n
 
     def k_propertyNames(self, sub: Any, _s: Mapping[str, Any]) -> Check:  # noqa: N802
-        each = self.compile(sub)
-        return lambda x: not isinstance(x, dict) or all(each(k) for k in x)
+        check = self.compile(sub)
+        return lambda x: not isinstance(x, dict) or all(check(k) for k in x)
 
     def k_uniqueItems(self, on: bool, _s: Mapping[str, Any]) -> Check | None:  # noqa: N802
         return (lambda x: not isinstance(x, list) or _unique(x)) if on else None
