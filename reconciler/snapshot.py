@@ -24,7 +24,12 @@ class JobStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+        return self in _TERMINAL
+
+
+# A set built once: looking members up on the enum class on every call cost the planner
+# measurable time at 20,000 jobs.
+_TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 import click
 
-from reconciler.app import github
 from reconciler.diagnostics import Diagnostics
 from reconciler.render.diagnostics import format_text
 
@@ -17,6 +16,8 @@ def echo_diagnostics(diagnostics: Diagnostics, sources: Mapping[str, str] | None
                      fmt: str, root: str, heading: str) -> None:
     """Annotations on stdout first (github format), then the located text on stderr."""
     if fmt == "github":
+        from reconciler.app import github  # only here: it loads every plan renderer
+
         click.echo(github.report_diagnostics(diagnostics, project_root=root, heading=heading),
                    nl=False)
     echo_problems(diagnostics, sources)

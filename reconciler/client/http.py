@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from reconciler.client.retry import RetryNotice, RetryPolicy
 from reconciler.endpoint import base_url_problem, display_url
@@ -209,7 +210,7 @@ class HttpClient:
         if not response.content.strip():
             return {}  # e.g. 204 No Content
         try:
-            body = response.json()
+            body = json_of(response)
         except ValueError:
             raise self._scrubbed(PermanentApiError(
                 f"{method} {path}: the provider answered with a body that is not JSON",
@@ -317,6 +318,16 @@ class HttpClient:
             if cursor == query.get("after"):
                 return  # a server repeating its cursor would otherwise loop forever
             query["after"] = cursor
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The body as JSON: orjson, several times faster on a page of 100 jobs; whatever it
+    refuses (an integer beyond 64 bits, NaN) goes to httpx's standard-library decoder, which
+    also raises the ValueError for a body that is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import lifecycle
+from reconciler.emulator import jsoncodec, lifecycle
 from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.errors import invalid, not_found
 from reconciler.emulator.scheduling import queue_delays
@@ -99,7 +99,7 @@ class Context:
 
 def json_response(body: dict[str, Any], status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers,
+    return Response(jsoncodec.dumps(body), status=status, headers=headers,
                     mimetype="application/json")
 
 

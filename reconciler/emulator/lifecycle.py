@@ -12,6 +12,7 @@ database) or the clock does. No I/O here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -216,7 +217,12 @@ def _script(job: dict[str, Any], v: JobView) -> list[Scripted]:
 
 def result_csv(doc: dict[str, Any]) -> bytes:
     """The result file of a succeeded job: one CSV row of metrics per step."""
-    total = doc["total_steps"]
+    return _result_csv(doc["total_steps"])
+
+
+@functools.lru_cache(maxsize=64)
+def _result_csv(total: int) -> bytes:
+    # A function of the step count alone, and a file listing asks for every result file's size.
     lines = ["step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"]
     for step in range(1, total + 1):
         loss, acc = loss_at(step, total), accuracy_at(step, total)

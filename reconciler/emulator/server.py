@@ -1,5 +1,10 @@
 """Serve the emulator on a real threaded WSGI server (werkzeug), in the background or until a
 signal. `ConnectionDropped` out of the app closes the socket without an answer.
+
+Connections are kept alive between requests without a body, as real providers do (a refresh of
+200 pages is then one TCP connection, not 200). werkzeug itself closes every connection after
+one answer, because it cannot drain an unread request body safely; so a request that carries a
+body, and an answer of unknown length, still take werkzeug's path and close the connection.
 """
 
 from __future__ import annotations
@@ -7,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from reconciler.emulator.app import EmulatorApp, make_app
 from reconciler.emulator.azure_settings import AzureSettings
@@ -32,6 +37,48 @@ class _Handler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
+    def run_wsgi(self) -> None:
+        if self._carries_body() or self.close_connection:
+            self.close_connection = True
+            super().run_wsgi()  # answers with `Connection: close`
+            return
+        environ = self.make_environ()
+        answer: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], Any]:
+            answer[:] = [status, headers]
+            return self.wfile.write  # the legacy write(); the app does not use it
+
+        try:
+            body = self.server.app(environ, start_response)
+            try:
+                self._answer(answer[0], answer[1], body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except ConnectionDropped as error:
+            self.connection_dropped(error, environ)
+
+    def _carries_body(self) -> bool:
+        length = self.headers.get("Content-Length", "0").strip()
+        return length not in ("", "0") or "Transfer-Encoding" in self.headers
+
+    def _answer(self, status: str, headers: list[tuple[str, str]], body: Iterable[bytes]) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        known_length = any(name.lower() == "content-length" for name, _ in headers)
+        for name, value in headers:
+            if name.lower() != "connection":
+                self.send_header(name, value)
+        if not known_length:
+            self.send_header("Connection", "close")  # the end of the body is the end
+        self.end_headers()
+        for chunk in body:
+            self.wfile.write(chunk)
+        self.wfile.flush()
+
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         if isinstance(error, ConnectionDropped):
             self.close_connection = True
@@ -39,12 +86,39 @@ class _Handler(WSGIRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
 
 
+class _Server(ThreadedWSGIServer):
+    """Knows its open connections, so that stopping also closes the kept-alive idle ones: a
+    client's pooled connection must not reach a handler of a server that has stopped."""
+
+    def __init__(self, host: str, port: int, app: EmulatorApp) -> None:
+        super().__init__(host, port, app, handler=_Handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            still_open = list(self._open)
+        for sock in still_open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
 class RunningServer:
     """A server on a thread; `.endpoint` is http://HOST:PORT, `.base_url` the dialect's API base
     under it (http://HOST:PORT/v1 for OpenAI, the endpoint itself for Azure). Usable as a
     context manager."""
 
-    def __init__(self, server: BaseWSGIServer, app: EmulatorApp) -> None:
+    def __init__(self, server: _Server, app: EmulatorApp) -> None:
         self._server = server
         self.app = app
         self.host = str(server.server_address[0])
@@ -67,6 +141,7 @@ class RunningServer:
         self._stopped = True
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self._thread.join(timeout=10)
         self.app.close()
 
@@ -88,7 +163,7 @@ def create_server(db_path: str, *, host: str = "127.0.0.1", port: int = 0,
     app = make_app(db_path, api_key=api_key, speed=speed, faults=faults, seed=seed,
                    clock=clock, max_running=max_running, retry_after=retry_after,
                    closed=closed, dialect=dialect, azure=azure)
-    server = make_server(host, port, app, threaded=True, request_handler=_Handler)
+    server = _Server(host, port, app)
     return RunningServer(server, app)
 
 

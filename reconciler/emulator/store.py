@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from reconciler.emulator import jsoncodec
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, created_at INTEGER NOT NULL,
@@ -420,7 +422,7 @@ class Store:
 def _decode_doc(row: Row | None) -> Row | None:
     if row is None:
         return None
-    row["doc"] = json.loads(row["doc"])
+    row["doc"] = jsoncodec.loads(row["doc"])
     return row
 
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +117,76 @@ def test_concurrent_requests_are_safe(emulator_server, chat_dataset):
         listed = http.get("/fine_tuning/jobs", params={"metadata[batch]": "c", "limit": 100})
     assert sorted(j["id"] for j in listed.json()["data"]) == sorted(ids)
     assert len(set(ids)) == 40
+
+
+def _exchange(sock: socket.socket, request: bytes) -> bytes:
+    """Send one request and read exactly one answer (headers, then Content-Length bytes)."""
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def _get(path: str, host: str) -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer sk-test\r\n\r\n"
+            .encode())
+
+
+def test_one_connection_carries_many_requests_without_a_body(emulator_server):
+    # A refresh of 200 pages is one TCP connection, as with real providers.
+    host = f"{emulator_server.host}:{emulator_server.port}"
+    with socket.create_connection((emulator_server.host, emulator_server.port)) as sock:
+        for path in ("/v1/models", "/v1/fine_tuning/jobs?limit=1", "/v1/files", "/v1/nope"):
+            head = _exchange(sock, _get(path, host))
+            assert b"connection: close" not in head.lower(), head
+            assert head.startswith(b"HTTP/1.1 200") or path == "/v1/nope", head
+
+
+def test_a_request_with_a_body_is_answered_and_its_connection_closed(emulator_server):
+    # werkzeug cannot drain an unread body safely before the next request: it closes.
+    host = f"{emulator_server.host}:{emulator_server.port}"
+    body = b'{"model": "nope"}'
+    post = (f"POST /v1/fine_tuning/jobs HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer sk-test\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection((emulator_server.host, emulator_server.port)) as sock:
+        head = _exchange(sock, post)
+        assert head.startswith(b"HTTP/1.1 400") and b"connection: close" in head.lower(), head
+        sock.settimeout(10)
+        assert sock.recv(1) == b""  # closed by the server
+
+
+def test_a_client_asking_to_close_is_closed(emulator_server):
+    host = f"{emulator_server.host}:{emulator_server.port}"
+    request = _get("/v1/models", host).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((emulator_server.host, emulator_server.port)) as sock:
+        _exchange(sock, request)
+        sock.settimeout(10)
+        assert sock.recv(1) == b""
+
+
+def test_reset_on_a_kept_alive_connection_drops_it(tmp_path):
+    with start_in_background(str(tmp_path / "k.db"), api_key="sk-test",
+                             faults="reset:1.0") as server, socket.create_connection(
+        (server.host, server.port)
+    ) as sock:
+        sock.sendall(_get("/v1/models", f"{server.host}:{server.port}"))
+        sock.settimeout(10)
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(1) == b""
+
+
+def test_stopping_closes_kept_alive_connections(tmp_path):
+    server = start_in_background(str(tmp_path / "s.db"), api_key="sk-test")
+    with socket.create_connection((server.host, server.port)) as sock:
+        _exchange(sock, _get("/v1/models", f"{server.host}:{server.port}"))
+        server.stop()
+        sock.settimeout(10)
+        with contextlib.suppress(ConnectionResetError):
+            assert sock.recv(1) == b""  # no handler of a stopped server answers it
