@@ -20,6 +20,7 @@ from reconciler.plan import (
     DeleteModel,
     FromStep,
     Plan,
+    Step,
     UploadFile,
 )
 from reconciler.planner.compare import spec_of
@@ -236,9 +237,7 @@ def simulate_apply(plan: Plan, snapshot: Snapshot) -> Snapshot:
             return results[value.key][value.field]
         return value if isinstance(value, str) else None
 
-    from reconciler.ordering import waves
-
-    for wave in waves(plan.steps):
+    for wave in _waves(plan.steps):
         for step in wave:
             p = step.payload
             clock += 1
@@ -271,3 +270,19 @@ def simulate_apply(plan: Plan, snapshot: Snapshot) -> Snapshot:
     return Snapshot(workspace=snapshot.workspace, files=tuple(sorted(files, key=lambda f: f.id)),
                     jobs=tuple(sorted(jobs, key=lambda j: j.id)),
                     models=tuple(sorted(models, key=lambda m: m.id)))
+
+
+def _waves(steps: tuple[Step, ...]) -> list[list[Step]]:
+    """Steps in dependency order, a wave at a time (what the executor's ready queue allows).
+    NOOP steps are reports, not work; dependencies outside `steps` count as done."""
+    left = [s for s in steps if s.action is not Action.NOOP]
+    keys = {s.key for s in left}
+    done: set[str] = set()
+    out: list[list[Step]] = []
+    while left:
+        wave = [s for s in left if all(d in done or d not in keys for d in s.depends_on)]
+        assert wave, "dependency cycle among plan steps"
+        out.append(wave)
+        done.update(s.key for s in wave)
+        left = [s for s in left if s.key not in done]
+    return out

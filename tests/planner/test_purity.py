@@ -11,9 +11,11 @@ import importlib
 import pytest
 
 PURE = ("reconciler.planner", "reconciler.planner.compare", "reconciler.planner.scope",
-        "reconciler.planner.steps",
+        "reconciler.planner.steps", "reconciler.planner.decide", "reconciler.planner.state",
+        "reconciler.planner.verdicts",
         "reconciler.planner.drift", "reconciler.planner.normalize", "reconciler.planner.field_diff",
-        "reconciler.ordering", "reconciler.planner.identity")
+        "reconciler.planner.identity", "reconciler.refs", "reconciler.model_names",
+        "reconciler.basemodels")
 FORBIDDEN_MODULES = {"os", "sys", "io", "socket", "subprocess", "httpx", "random", "time",
                      "pathlib", "shutil", "tempfile", "sqlite3", "threading", "uuid"}
 FORBIDDEN_CALLS = {"open", "now", "today", "utcnow", "getenv", "input", "print"}
