@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, error, sorted_diagnostics
 from reconciler.schema_fast import compile_check
-from reconciler.sourcemap import Document, Path
+from reconciler.yaml_document import Document, Path
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

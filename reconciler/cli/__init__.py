@@ -24,9 +24,9 @@ def version_text(parser: str) -> str:
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
-    from reconciler import sourcemap  # imported only here: PyYAML is slow to import
+    from reconciler import yaml_document  # imported only here: PyYAML is slow to import
 
-    click.echo(version_text(sourcemap.PARSER))
+    click.echo(version_text(yaml_document.PARSER))
     ctx.exit()
 
 

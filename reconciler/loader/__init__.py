@@ -1,7 +1,7 @@
 """Read ftctl.yaml and every manifest from disk -> Desired + Diagnostics.
 
 Owns the disk side of the desired state: finding files, reading text, settings. Parsing is
-sourcemap's, schema checks are schema's (against the JSON Schema files in schemas/, the
+yaml_document's, schema checks are schema's (against the JSON Schema files in schemas/, the
 single definition); manifests.py builds Manifest values and checks dataset paths, and
 crosscheck.py holds the rules across manifests (duplicate names, {ref:} targets, cycles).
 Every problem is collected; nothing is raised for user mistakes.
@@ -30,7 +30,6 @@ from reconciler.loader.manifests import (
 from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
 from reconciler.paths import inside, stays_inside
-from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Desired,
     Manifest,
@@ -38,6 +37,7 @@ from reconciler.spec import (
     RuleOverride,
     Settings,
 )
+from reconciler.yaml_document import Document, parse
 
 __all__ = [
     "MANIFEST_SCHEMA", "PROJECT_SCHEMA", "SETTINGS_FILE", "LoadResult", "check_dataset_path",

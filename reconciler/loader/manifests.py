@@ -21,7 +21,6 @@ from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from reconciler.loader.schemas import MANIFEST_SCHEMA, checker
 from reconciler.paths import stays_inside
 from reconciler.schema import schema_problem
-from reconciler.sourcemap import Document, parse
 from reconciler.spec import (
     Check,
     DatasetRef,
@@ -39,6 +38,7 @@ from reconciler.spec import (
     Promotion,
     UpdatePolicy,
 )
+from reconciler.yaml_document import Document, parse
 
 
 @dataclass(frozen=True, slots=True)

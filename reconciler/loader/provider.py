@@ -12,7 +12,6 @@ from typing import Any
 from reconciler.diagnostics import Diagnostic, Diagnostics, error
 from reconciler.diagnostics import warning as warn
 from reconciler.endpoint import base_url_problem
-from reconciler.sourcemap import Document
 from reconciler.spec import (
     DEFAULT_MANAGEMENT_ENDPOINT,
     AzureSettings,
@@ -20,6 +19,7 @@ from reconciler.spec import (
     ProviderSettings,
     ProviderType,
 )
+from reconciler.yaml_document import Document
 
 OPENAI_KEYS = ("base_url", "organization", "project")
 AZURE_KEYS = ("endpoint", "subscription_id", "resource_group", "account", "management_endpoint")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import sourcemap
+from reconciler import yaml_document
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -59,8 +59,8 @@ def make_project(tmp_path: Path) -> MakeProject:
     return make
 
 
-@pytest.fixture(params=sourcemap.PARSERS)
+@pytest.fixture(params=yaml_document.PARSERS)
 def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test once per YAML parser this PyYAML has (libyaml's C parser, pure Python)."""
-    monkeypatch.setattr(sourcemap, "PARSER", request.param)
+    monkeypatch.setattr(yaml_document, "PARSER", request.param)
     return str(request.param)

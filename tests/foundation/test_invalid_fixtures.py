@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import sourcemap
+from reconciler import yaml_document
 from reconciler.loader import load_project
 
 from .conftest import FIXTURES, MakeProject
@@ -58,7 +58,7 @@ def test_invalid_fixture_reported_at_marked_line(
     assert all(d.subject and d.subject.file == rel for d in errors)
 
 
-@pytest.mark.skipif(len(sourcemap.PARSERS) < 2, reason="PyYAML was built without libyaml")
+@pytest.mark.skipif(len(yaml_document.PARSERS) < 2, reason="PyYAML was built without libyaml")
 @pytest.mark.parametrize("fixture", INVALID, ids=[p.stem for p in INVALID])
 def test_both_parsers_report_the_same_diagnostics(
     fixture: Path, make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
@@ -66,7 +66,7 @@ def test_both_parsers_report_the_same_diagnostics(
     rel = f"models/{fixture.name}"
     root = make_project({rel: fixture.read_text()})
     seen = {}
-    for parser in sourcemap.PARSERS:
-        monkeypatch.setattr(sourcemap, "PARSER", parser)
+    for parser in yaml_document.PARSERS:
+        monkeypatch.setattr(yaml_document, "PARSER", parser)
         seen[parser] = load_project(str(root)).diagnostics
     assert seen["libyaml"] == seen["python"]

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.loader import MANIFEST_SCHEMA, PROJECT_SCHEMA, schema_text
 from reconciler.schema import SchemaChecker
-from reconciler.sourcemap import parse
+from reconciler.yaml_document import parse
 
 from .conftest import EXAMPLES
 

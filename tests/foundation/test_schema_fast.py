@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.loader import MANIFEST_SCHEMA, PROJECT_SCHEMA, schema_text
 from reconciler.schema_fast import compile_check
-from reconciler.sourcemap import parse
+from reconciler.yaml_document import parse
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = {name: json.loads(schema_text(name)) for name in (MANIFEST_SCHEMA, PROJECT_SCHEMA)}

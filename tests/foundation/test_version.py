@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from reconciler import __version__, sourcemap
+from reconciler import __version__, yaml_document
 from reconciler.cli import main
 
 
 def test_version_with_libyaml_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sourcemap, "PARSER", "libyaml")
+    monkeypatch.setattr(yaml_document, "PARSER", "libyaml")
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert result.output == f"ftctl {__version__}\n"
@@ -19,7 +19,7 @@ def test_version_with_libyaml_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
 def test_version_says_once_that_the_pure_python_parser_is_in_use(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sourcemap, "PARSER", "python")
+    monkeypatch.setattr(yaml_document, "PARSER", "python")
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert result.output.splitlines() == [

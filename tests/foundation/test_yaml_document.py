@@ -1,4 +1,4 @@
-"""sourcemap: positions of keys and values, safe tags only, duplicate keys, alias budgets.
+"""yaml_document: positions of keys and values, safe tags only, duplicate keys, alias budgets.
 
 Every test runs with each YAML parser PyYAML has here (the `yaml_parser` fixture): libyaml's C
 parser and the pure-Python one must give the same data, positions and diagnostics.
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import sourcemap
-from reconciler.sourcemap import MAX_NODES, parse
+from reconciler import yaml_document
+from reconciler.yaml_document import MAX_NODES, parse
 
 pytestmark = pytest.mark.usefixtures("yaml_parser")
 REPO = Path(__file__).resolve().parents[2]
@@ -186,14 +186,14 @@ def _yaml_files() -> list[Path]:
     return sorted(p for r in roots for p in r.rglob("*") if p.suffix in (".yaml", ".yml"))
 
 
-@pytest.mark.skipif(len(sourcemap.PARSERS) < 2, reason="PyYAML was built without libyaml")
+@pytest.mark.skipif(len(yaml_document.PARSERS) < 2, reason="PyYAML was built without libyaml")
 def test_both_parsers_agree_on_every_yaml_file_we_have(monkeypatch: pytest.MonkeyPatch) -> None:
     files = _yaml_files()
     assert len(files) > 100
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
         results = []
-        for parser in sourcemap.PARSERS:
-            monkeypatch.setattr(sourcemap, "PARSER", parser)
+        for parser in yaml_document.PARSERS:
+            monkeypatch.setattr(yaml_document, "PARSER", parser)
             results.append(parse(text, path.name))
         assert results[0] == results[1], path
