@@ -20,7 +20,6 @@ from reconciler.planner.identity import (
     SPEC_SCHEME,
     known_scheme,
     parse_spec_value,
-    sha_from_file_name,
     spec_side_changes,
     spec_value,
 )
@@ -34,18 +33,8 @@ from reconciler.planner.normalize import (
     side_values,
     spec_essence,
 )
-from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot
+from reconciler.snapshot import RemoteJob, RemoteModel
 from reconciler.spec import DatasetInfo, Desired, Manifest, ParentRef
-
-
-def file_shas(snapshot: Snapshot) -> dict[str, str]:
-    """Remote file id -> the sha256 its content-addressed name carries."""
-    out: dict[str, str] = {}
-    for f in snapshot.files:
-        sha = sha_from_file_name(f.filename)
-        if sha is not None:
-            out[f.id] = sha
-    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,9 +28,14 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner.compare import Comparison, compare, file_shas, manifest_index, spec_of
+from reconciler.planner.compare import Comparison, compare, manifest_index, spec_of
 from reconciler.planner.drift import drift
-from reconciler.planner.identity import job_metadata, operation_id, state_fingerprint
+from reconciler.planner.identity import (
+    content_shas,
+    job_metadata,
+    operation_id,
+    state_fingerprint,
+)
 from reconciler.planner.scope import (
     cut_to_targets,
     method_json,
@@ -62,12 +67,13 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
     """What apply would do to bring `snapshot` in line with `desired`."""
     options = options or PlanOptions()
     state = build_state(desired, snapshot)
+    shas = content_shas(snapshot)
     ctx = Ctx(
         desired=desired,
         state=state,
         options=options,
-        file_sha=file_shas(snapshot),
-        remote_files=usable_files(snapshot),
+        file_sha=shas,
+        remote_files=usable_files(snapshot, shas),
         index=manifest_index(desired),
     )
     order, cyclic = parents_first(parents_of(desired.manifests))
@@ -85,7 +91,7 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
     steps, notes = cut_to_targets(desired, state, options.targets, ctx.steps, ctx.notes)
     return Plan(
         workspace=desired.settings.workspace,
-        snapshot_fingerprint=state_fingerprint(snapshot),
+        snapshot_fingerprint=state_fingerprint(snapshot, shas),
         steps=tuple(steps),
         notes=diag.sorted_diagnostics(notes),
         targets=tuple(sorted(set(options.targets))),

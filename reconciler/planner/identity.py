@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.planner.verdicts import parse_verdict_file_name
-from reconciler.snapshot import RemoteJob, Snapshot
+from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
 
 META_WORKSPACE = "ftctl-workspace"
 META_NAME = "ftctl-name"
@@ -35,7 +35,7 @@ def sha_from_file_name(name: str) -> str | None:
     if not name.startswith(FILE_NAME_PREFIX):
         return None
     stem = name[len(FILE_NAME_PREFIX):].split(".", 1)[0]
-    # A regex, not a loop over characters: this runs three times per file of the workspace.
+    # A regex, not a loop over characters: this runs once per file of the workspace.
     return stem if _SHA256_HEX.fullmatch(stem) else None
 
 
@@ -91,33 +91,55 @@ def job_version(metadata: Mapping[str, str]) -> int | None:
 def _job_phase(job: RemoteJob) -> str:
     # Progress (queued -> running, trained tokens, ETA) must not make a saved plan stale; only
     # whether a job is still in flight or how it ended changes what a plan would do.
-    return job.status.value if job.status.is_terminal else "active"
+    # The status itself, not `.value`: a StrEnum member is already its text (json writes it
+    # so), and the enum's `.value` descriptor cost ~2 us a job at 20,000 jobs.
+    return job.status if job.status.is_terminal else "active"
 
 
-def state_fingerprint(snapshot: Snapshot) -> str:
+def content_shas(snapshot: Snapshot) -> dict[str, str]:
+    """Remote file id -> the sha256 its content-addressed name carries (other files left out).
+
+    Computed once per plan and handed to every reader (file comparison, reusable uploads, the
+    fingerprint): parsing 20,000 file names three times was measurable.
+    """
+    out: dict[str, str] = {}
+    for f in snapshot.files:
+        sha = sha_from_file_name(f.filename)
+        if sha is not None:
+            out[f.id] = sha
+    return out
+
+
+def state_fingerprint(snapshot: Snapshot, shas: Mapping[str, str] | None = None) -> str:
     """Fingerprint of the remote facts a plan depends on, excluding job progress.
 
     Covers: the workspace; every job's id, phase (active or its terminal status), fine-tuned
     model and metadata; the content-addressed files and the checks verdict files (id, name,
     purpose); which of the jobs' fine-tuned models still exist. Other teams' files and models,
     base models and their dates are left out: they do not decide what a plan does, so they
-    must not make it stale.
+    must not make it stale. `shas` is content_shas(snapshot) when the caller already has it.
     """
+    if shas is None:
+        shas = content_shas(snapshot)
     produced = {j.fine_tuned_model for j in snapshot.jobs if j.fine_tuned_model}
-    facts = {
-        "workspace": snapshot.workspace,
-        "jobs": sorted(
-            [j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)] for j in snapshot.jobs
-        ),
-        "files": sorted(
-            [f.id, f.filename, f.purpose]
-            for f in snapshot.files
-            if sha_from_file_name(f.filename) is not None
-            or parse_verdict_file_name(f.filename) is not None
-        ),
-        "models": sorted(m.id for m in snapshot.models if m.id in produced),
-    }
-    return hashlib.sha256(_canonical(facts).encode()).hexdigest()
+    # Rows ordered by id with a key (ids are unique), not by comparing whole nested rows, and a
+    # positional list instead of a key-sorted dict: the same facts, a fraction of the work at
+    # 20,000 jobs. Only a fingerprint computed by the same ftctl is ever compared with it.
+    facts = [
+        snapshot.workspace,
+        [[j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)]
+         for j in sorted(snapshot.jobs, key=_by_id)],
+        [[f.id, f.filename, f.purpose]
+         for f in sorted(snapshot.files, key=_by_id)
+         if f.id in shas or parse_verdict_file_name(f.filename) is not None],
+        sorted(m.id for m in snapshot.models if m.id in produced),
+    ]
+    text = json.dumps(facts, separators=(",", ":"), ensure_ascii=False, check_circular=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _by_id(item: RemoteJob | RemoteFile) -> str:
+    return item.id
 
 
 # The `ftctl-spec` value is "<scheme>:<32 hex of the whole retrain essence>-<6 hex per side

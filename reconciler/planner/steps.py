@@ -7,6 +7,7 @@ models; the decisions live in decide.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from reconciler import diagnostics as diag
@@ -26,7 +27,7 @@ from reconciler.plan import (
     UploadFile,
     VerifyModel,
 )
-from reconciler.planner.identity import file_name, sha_from_file_name
+from reconciler.planner.identity import file_name
 from reconciler.planner.state import ModelState, RemoteState, Version
 from reconciler.refs import root_base_model
 from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot, first_usable
@@ -68,11 +69,13 @@ class Ctx:
         )
 
 
-def usable_files(snapshot: Snapshot) -> dict[str, RemoteFile]:
-    """sha256 -> the oldest usable remote file carrying it (so re-uploads are never needed)."""
+def usable_files(snapshot: Snapshot, shas: Mapping[str, str]) -> dict[str, RemoteFile]:
+    """sha256 -> the oldest usable remote file carrying it (so re-uploads are never needed).
+
+    `shas` is identity.content_shas(snapshot)."""
     by_sha: dict[str, list[RemoteFile]] = {}
     for f in snapshot.files:
-        sha = sha_from_file_name(f.filename)
+        sha = shas.get(f.id)
         if sha is not None and f.purpose == "fine-tune":
             by_sha.setdefault(sha, []).append(f)
     found = {sha: first_usable(files) for sha, files in by_sha.items()}
