@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from reconciler.model_names import base_of
 from reconciler.plan import Estimate
 from reconciler.spec import DatasetInfo, Price
 
@@ -39,24 +40,6 @@ def resolve_epochs(n_epochs: object, n_examples: int) -> int:
     if isinstance(n_epochs, int) and not isinstance(n_epochs, bool) and n_epochs > 0:
         return n_epochs
     return default_epochs(n_examples)
-
-
-AZURE_FT_MARK = ".ft-"  # Azure OpenAI's fine-tuned ids: `<base>.ft-<hex>`
-
-
-def base_of(model: str) -> str:
-    """The base model of a model id: `ft:gpt-4o-mini-2024-07-18:org:suffix:id` (OpenAI) or
-    `gpt-4o-mini-2024-07-18.ft-0e20...` (Azure) -> `gpt-4o-mini-2024-07-18`."""
-    if model.startswith("ft:"):
-        return model[3:].split(":", 1)[0]
-    if AZURE_FT_MARK in model:
-        return model.split(AZURE_FT_MARK, 1)[0]
-    return model
-
-
-def is_fine_tuned_id(model: str) -> bool:
-    """Whether a model id names a fine-tuned model (OpenAI's `ft:` or Azure's `.ft-` form)."""
-    return model.startswith("ft:") or AZURE_FT_MARK in model
 
 
 def price_for(model: str, prices: tuple[Price, ...]) -> Price | None:

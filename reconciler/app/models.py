@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.app.operate import Owner, Refused, Workspace, owner_of, workspace_snapshot
-from reconciler.estimate import is_fine_tuned_id
-from reconciler.model_names import ft_base, models_match
+from reconciler.model_names import ft_base, is_fine_tuned_id, models_match
 from reconciler.planner.compare import dated_base_models
 from reconciler.planner.state import build_state
 from reconciler.snapshot import RemoteJob, RemoteModel, Snapshot

@@ -19,8 +19,8 @@ from reconciler.app import project
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
-from reconciler.estimate import is_fine_tuned_id
 from reconciler.events import Reporter
+from reconciler.model_names import is_fine_tuned_id
 from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.planner.state import ModelState, build_state, version_number
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot

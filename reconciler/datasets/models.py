@@ -8,7 +8,7 @@ the documented training-example contexts; an unknown model has an unknown limit
 
 from __future__ import annotations
 
-from reconciler.estimate import base_of
+from reconciler.model_names import base_of
 
 O200K = "o200k_base"
 CL100K = "cl100k_base"

@@ -15,7 +15,7 @@ from reconciler.client.azure import AzureApi
 from reconciler.client.fallback_identity import Record
 from reconciler.client.parse import job_status
 from reconciler.errors import PermanentApiError
-from reconciler.estimate import base_of, is_fine_tuned_id
+from reconciler.model_names import base_of, is_fine_tuned_id
 from reconciler.planner.identity import META_NAME, META_OP, META_WORKSPACE
 from reconciler.snapshot import JobStatus
 from tests.client.azure_helpers import azure_api, chat_file
