@@ -154,6 +154,18 @@ def _model_of(body: dict[str, Any], *, chat: bool) -> str:
     return model
 
 
+def _reply(ctx: Context, body: dict[str, Any], model: str, prompt: str, id_prefix: str,
+           limit_keys: tuple[str, ...]
+           ) -> tuple[dict[str, Any], list[str], str, dict[str, int]]:
+    """What both endpoints answer: the head fields, the answer's pieces (cut at the token
+    limit), the finish reason and the usage."""
+    limit = _max_tokens(body, *limit_keys)
+    pieces, finish = _limited(_answer(ctx, model, prompt), limit)
+    head = {"id": new_id(id_prefix), "created": int(ctx.now()), "model": model,
+            "system_fingerprint": SYSTEM_FINGERPRINT}
+    return head, pieces, finish, _usage(prompt, pieces)
+
+
 def chat_completions(ctx: Context, request: Request) -> dict[str, Any] | Response:
     body = json_body(request)
     model = _model_of(body, chat=True)
@@ -162,11 +174,8 @@ def chat_completions(ctx: Context, request: Request) -> dict[str, Any] | Respons
         raise invalid("'messages' must be a non-empty list.", "messages")
     prompt = " ".join(str(m.get("content") or "") for m in messages
                       if isinstance(m, dict) and m.get("role") == "user")
-    limit = _max_tokens(body, "max_completion_tokens", "max_tokens")
-    pieces, finish = _limited(_answer(ctx, model, prompt), limit)
-    head = {"id": new_id("chatcmpl-"), "created": int(ctx.now()), "model": model,
-            "system_fingerprint": SYSTEM_FINGERPRINT}
-    usage = _usage(prompt, pieces)
+    head, pieces, finish, usage = _reply(ctx, body, model, prompt, "chatcmpl-",
+                                         ("max_completion_tokens", "max_tokens"))
     if body.get("stream") is True:
         return _event_stream(_chat_chunks(head, pieces, finish, usage, _wants_usage(body)))
     return {
@@ -186,11 +195,7 @@ def completions(ctx: Context, request: Request) -> dict[str, Any] | Response:
         prompt = " ".join(str(p) for p in prompt)
     if not isinstance(prompt, str):
         raise invalid("'prompt' must be a string.", "prompt")
-    limit = _max_tokens(body, "max_tokens")
-    pieces, finish = _limited(_answer(ctx, model, prompt), limit)
-    head = {"id": new_id("cmpl-"), "created": int(ctx.now()), "model": model,
-            "system_fingerprint": SYSTEM_FINGERPRINT}
-    usage = _usage(prompt, pieces)
+    head, pieces, finish, usage = _reply(ctx, body, model, prompt, "cmpl-", ("max_tokens",))
     if body.get("stream") is True:
         return _event_stream(_text_chunks(head, pieces, finish, usage, _wants_usage(body)))
     return {
