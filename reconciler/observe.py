@@ -1,6 +1,7 @@
-"""Refresh: read the remote once into a Snapshot (this workspace's jobs, files, models).
+"""Refresh: read the remote once into a Snapshot (this workspace's jobs, files, models, and
+deployments where the provider has them).
 
-The three lists are independent, so they are read concurrently (a small bounded pool); jobs
+The lists are independent, so they are read concurrently (a small bounded pool); jobs
 named by manifests' `spec.adopt` are fetched by id. No filtering beyond the workspace: the
 planner decides which files (content-addressed names) and models matter.
 """
@@ -13,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from reconciler.client.api import RemoteApi
 from reconciler.errors import PermanentApiError
 from reconciler.planner.identity import META_WORKSPACE
-from reconciler.snapshot import RemoteJob, Snapshot
+from reconciler.snapshot import RemoteDeployment, RemoteJob, Snapshot
 from reconciler.spec import Desired
 
 READ_WORKERS = 4
@@ -27,12 +28,14 @@ def observe(api: RemoteApi, desired: Desired) -> Snapshot:
         jobs = pool.submit(api.list_jobs, metadata={META_WORKSPACE: workspace})
         files = pool.submit(api.list_files, "fine-tune")
         models = pool.submit(api.list_models)
+        deployments = pool.submit(api.list_deployments)
         adopted = list(pool.map(lambda job_id: _get_adopted(api, job_id), adopt_ids))
         return Snapshot(
             workspace=workspace,
             jobs=_by_id([*jobs.result(), *(j for j in adopted if j is not None)]),
             files=tuple(sorted(files.result(), key=lambda f: f.id)),
             models=tuple(sorted(models.result(), key=lambda m: m.id)),
+            deployments=_sorted_deployments(deployments.result()),
         )
 
 
@@ -44,6 +47,11 @@ def _get_adopted(api: RemoteApi, job_id: str) -> RemoteJob | None:
         if exc.status == 404:
             return None
         raise
+
+
+def _sorted_deployments(found: list[RemoteDeployment] | None,
+                        ) -> tuple[RemoteDeployment, ...] | None:
+    return None if found is None else tuple(sorted(found, key=lambda d: d.name))
 
 
 def _by_id(jobs: Iterable[RemoteJob]) -> tuple[RemoteJob, ...]:

@@ -40,6 +40,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     DELETE = "delete"
     VERIFY = "verify"
+    DEPLOY = "deploy"  # create a deployment, or point it at another version / sku / capacity
+    UNDEPLOY = "undeploy"  # remove a deployment
     NOOP = "noop"
 
     @property
@@ -55,6 +57,8 @@ _SYMBOLS = {
     Action.CANCEL: "x",
     Action.DELETE: "-",
     Action.VERIFY: "?",
+    Action.DEPLOY: "»",
+    Action.UNDEPLOY: "«",
     Action.NOOP: " ",
 }
 
@@ -73,6 +77,10 @@ class Reason(StrEnum):
     MISSING_FILE = "missing_file"
     UNVERIFIED = "unverified"  # a trained version whose gate has not run (verify)
     CHECKS_CHANGED = "checks_changed"  # the serving version, verified again under a new gate
+    NEW_VERSION = "new_version"  # a deployment moves to the version that now serves
+    DEPLOYMENT_CHANGED = "deployment_changed"  # spec.deployment's sku or capacity changed
+    DEPLOYMENT_MISSING = "deployment_missing"  # deleted out of band (Azure's inactivity rule)
+    UNNEEDED = "unneeded"  # a dataset file no manifest, job in flight or kept version needs
     # Reasons carried by NOOP steps (reporting only; apply skips them).
     UNCHANGED = "unchanged"
     IN_PROGRESS = "in_progress"
@@ -159,6 +167,46 @@ class VerifyModel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeployModel:
+    """Make deployment `deployment` serve `model_id` with `sku` and `capacity` (ARM PUT):
+    create it (current_model None), or move it from current_model to a new version. job_id:
+    the version's job; when it comes from an earlier step, the executor deploys only after that
+    version's gate has passed (create-before-destroy)."""
+
+    name: str  # the manifest
+    deployment: str
+    model_id: str | FromStep
+    sku: str
+    capacity: int
+    current_model: str | None = None
+    job_id: str | FromStep | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveDeployment:
+    """Delete deployment `deployment` (ARM DELETE); model_id: what it served, for reporting."""
+
+    deployment: str
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteJob:
+    """Delete a finished job of a retired version (Azure's dated API; prune only)."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteFile:
+    """Delete an uploaded dataset file nothing needs any more (Azure's 100-file / 1 GB limit)."""
+
+    file_id: str
+    filename: str
+    bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoChange:
     """Payload of a NOOP step: what the model currently is, for reporting. Apply skips it."""
 
@@ -168,7 +216,8 @@ class NoChange:
     version: int | None = None
 
 
-Payload = UploadFile | CreateJob | CancelJob | DeleteModel | VerifyModel | NoChange
+Payload = (UploadFile | CreateJob | CancelJob | DeleteModel | VerifyModel | DeployModel
+           | RemoveDeployment | DeleteJob | DeleteFile | NoChange)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,9 +233,13 @@ class PlanOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Estimate:
+    """cost_usd: training. monthly_hosting_usd: how this step changes the monthly bill of
+    hosting deployments (positive: a new one; negative: one removed; None: not priced)."""
+
     training_tokens: int | None
     epochs: int | None
     cost_usd: float | None
+    monthly_hosting_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +304,7 @@ class DriftKind(StrEnum):
     FAILED_JOB = "failed_job"  # the latest managed job failed
     CANCELLED_JOB = "cancelled_job"  # the latest managed job was cancelled
     CHECKS_FAILED = "checks_failed"  # the newest trained version failed its checks
+    DEPLOYMENT_MISSING = "deployment_missing"  # a declared deployment is gone (Azure)
     ORPHAN = "orphan"  # managed jobs/models whose manifest is gone
     UNMANAGED_MODEL = "unmanaged_model"  # a fine-tuned model no managed job produced
     BASE_MODEL_RETIRING = "base_model_retiring"  # shutdown_date within 90 days

@@ -25,13 +25,17 @@ from reconciler.plan import (
     Action,
     CancelJob,
     CreateJob,
+    DeleteFile,
+    DeleteJob,
     DeleteModel,
+    DeployModel,
     Estimate,
     FieldChange,
     FromStep,
     NoChange,
     Plan,
     Reason,
+    RemoveDeployment,
     Step,
     UploadFile,
     VerifyModel,
@@ -236,6 +240,16 @@ PAYLOADS: dict[str, Record] = {
         ("name", STR), ("job_id", STR), ("model_id", STR), ("base_model", STR), ("version", INT),
         ("checks", tuple_of(CHECK.kind())), ("checks_id", STR),
     )),
+    "deploy_model": Record(DeployModel, (
+        ("name", STR), ("deployment", STR), ("model_id", _str_or_step(FROM_STEP)), ("sku", STR),
+        ("capacity", INT), ("current_model", optional(STR)),
+        ("job_id", optional(_str_or_step(FROM_STEP))),
+    )),
+    "remove_deployment": Record(RemoveDeployment, (
+        ("deployment", STR), ("model_id", optional(STR)),
+    )),
+    "delete_job": Record(DeleteJob, (("job_id", STR),)),
+    "delete_file": Record(DeleteFile, (("file_id", STR), ("filename", STR), ("bytes", INT))),
     "no_change": Record(NoChange, (
         ("job_id", optional(STR)), ("model_id", optional(STR)), ("status", optional(STR)),
         ("version", optional(INT)),
@@ -243,7 +257,7 @@ PAYLOADS: dict[str, Record] = {
 }
 ESTIMATE = Record(Estimate, (
     ("training_tokens", optional(INT)), ("epochs", optional(INT)),
-    ("cost_usd", optional(NUMBER)),
+    ("cost_usd", optional(NUMBER)), ("monthly_hosting_usd", optional(NUMBER)),
 ))
 FIELD_CHANGE = Record(FieldChange, (
     ("path", STR), ("before", VALUE), ("after", VALUE), ("forces_new", BOOL),

@@ -95,17 +95,36 @@ class RemoteModel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteDeployment:
+    """A deployment as ARM shows it (Azure). sku compares case-insensitively (ARM's casing
+    varies)."""
+
+    name: str
+    model: str
+    model_version: str | None
+    sku: str
+    capacity: int | None
+    provisioning_state: str
+
+    @property
+    def ready(self) -> bool:
+        return self.provisioning_state == "Succeeded"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """The remote as observed once. Tuples sorted by id.
 
     jobs: this workspace's managed jobs (metadata ftctl-workspace=W) plus any job named by a
     manifest's `adopt`. models: every model `GET /models` lists (base and fine-tuned).
+    deployments: every deployment of the account (Azure); None on a provider without them.
     """
 
     workspace: str
     files: tuple[RemoteFile, ...] = ()
     jobs: tuple[RemoteJob, ...] = ()
     models: tuple[RemoteModel, ...] = ()
+    deployments: tuple[RemoteDeployment, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

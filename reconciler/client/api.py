@@ -32,6 +32,7 @@ from reconciler.snapshot import (
     Checkpoint,
     JobEvent,
     JobStatus,
+    RemoteDeployment,
     RemoteFile,
     RemoteJob,
     RemoteModel,
@@ -93,6 +94,10 @@ class RemoteApi:
     def list_models(self) -> list[RemoteModel]:
         # GET /models is not paginated; paginate() stops at the first page without has_more.
         return [parse_model(item) for item in self.http.paginate("models")]
+
+    def list_deployments(self) -> list[RemoteDeployment] | None:
+        """The provider's deployments; None: this provider serves models without them."""
+        return None
 
     def get_model(self, model_id: str) -> RemoteModel:
         return parse_model(self.http.request("GET", f"models/{_seg(model_id)}"))

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from reconciler.client.http import HttpClient, Reply, parse_retry_after
 from reconciler.errors import PermanentApiError
+from reconciler.snapshot import RemoteDeployment
 
 ARM_API_VERSION = "2024-10-01"  # GA; deployments of fine-tuned models and DeveloperTier work
 IN_PROGRESS = frozenset({"Accepted", "Creating", "Deleting", "Moving", "Updating",
@@ -26,22 +26,6 @@ IN_PROGRESS = frozenset({"Accepted", "Creating", "Deleting", "Moving", "Updating
 DEFAULT_POLL = 5.0  # seconds between looks when the server gives no Retry-After
 MAX_POLL = 60.0
 DEFAULT_TIMEOUT = 3600.0  # a deployment usually provisions in minutes
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteDeployment:
-    """A deployment as ARM shows it. sku compares case-insensitively (ARM's casing varies)."""
-
-    name: str
-    model: str
-    model_version: str | None
-    sku: str
-    capacity: int | None
-    provisioning_state: str
-
-    @property
-    def ready(self) -> bool:
-        return self.provisioning_state == "Succeeded"
 
 
 def parse_deployment(raw: Mapping[str, Any]) -> RemoteDeployment:

@@ -40,7 +40,7 @@ from reconciler.client.fallback_identity import (
 from reconciler.client.http import HttpClient
 from reconciler.errors import ConfigError, PermanentApiError
 from reconciler.planner.identity import META_WORKSPACE
-from reconciler.snapshot import RemoteFile, RemoteJob
+from reconciler.snapshot import RemoteDeployment, RemoteFile, RemoteJob
 from reconciler.spec import AzureSettings, Settings
 
 DATED_API_VERSION = "2024-10-21"  # the newest GA dated API; it has job delete
@@ -81,6 +81,10 @@ class AzureApi(RemoteApi):
         super().close()
         self.dated.close()
         self.arm.close()
+
+    def list_deployments(self) -> list[RemoteDeployment] | None:
+        """Every deployment of the account (ARM)."""
+        return self.arm.list_deployments()
 
     # -- jobs ----------------------------------------------------------------------------------
 

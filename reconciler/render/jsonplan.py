@@ -30,7 +30,7 @@ Shape (format_version "1.0"):
       ],
       "uploads": [...],                 # uploads no model depends on (normally empty)
       "summary": {"create": n, "retrain": n, "continue": n, "cancel": n, "delete": n,
-                  "upload": n, "noop": n},
+                  "upload": n, "verify": n, "deploy": n, "undeploy": n, "noop": n},
       "estimate": {"training_tokens": int, "cost_usd": float, "unpriced": [name, ...]},
       "diagnostics": [Diagnostic.to_json(), ...]
     }
@@ -87,6 +87,8 @@ _SUMMARY_KEYS = (
     Action.DELETE,
     Action.UPLOAD,
     Action.VERIFY,
+    Action.DEPLOY,
+    Action.UNDEPLOY,
     Action.NOOP,
 )
 

@@ -75,7 +75,8 @@ def test_json_contract(cases: ModuleType) -> None:
         "diagnostics",
     ]
     assert doc["summary"] == {"create": 1, "retrain": 1, "continue": 0, "cancel": 0,
-                              "delete": 0, "upload": 1, "verify": 0, "noop": 0}
+                              "delete": 0, "upload": 1, "verify": 0, "deploy": 0,
+                                  "undeploy": 0, "noop": 0}
     bot = next(c for c in doc["changes"] if c["name"] == "support-bot")
     assert bot["action"] == "retrain" and bot["reason"] == "spec_changed"
     assert bot["fields"][0] == {
