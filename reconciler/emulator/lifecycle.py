@@ -43,6 +43,14 @@ class JobView:
     finished_at: int | None
     estimated_finish: int | None
     timeline: Timeline
+    at: float  # the wall-clock time this view describes
+
+    def stamp(self, job: dict[str, Any], sim: float, speed: float) -> int:
+        """When the job reached simulated offset `sim`: never after it finished, never after
+        `at`. A job that progressed under another speed (an earlier emulator run on the same
+        database) would otherwise show events after its finish or in the future."""
+        ceiling = self.at if self.finished_at is None else float(self.finished_at)
+        return int(min(real_at(job, sim, speed), ceiling))
 
 
 def timeline(doc: dict[str, Any], extra_queue: float = 0.0) -> Timeline:
@@ -63,11 +71,12 @@ def view(job: dict[str, Any], now: float, speed: float, extra_queue: float = 0.0
     reached = job.get("reached_status")
     if reached in TERMINAL:
         sim = float(job["reached_sim"])
-        return JobView(reached, sim, _step(doc, tl, sim), int(job["finished_at"]), None, tl)
+        return JobView(reached, sim, _step(doc, tl, sim), int(job["finished_at"]), None, tl, now)
     if job["cancelled_at"] is not None:
         # Cancelling is refused once a job is terminal, so a cancelled job stays cancelled.
         sim = _progress(job, job["cancelled_at"], speed)
-        return JobView("cancelled", sim, _step(doc, tl, sim), int(job["cancelled_at"]), None, tl)
+        return JobView("cancelled", sim, _step(doc, tl, sim), int(job["cancelled_at"]), None, tl,
+                       now)
     stop = now if job["paused_at"] is None else min(now, job["paused_at"])
     sim = _progress(job, stop, speed)
     failed = doc.get("error") is not None
@@ -75,15 +84,15 @@ def view(job: dict[str, Any], now: float, speed: float, extra_queue: float = 0.0
     if sim >= end:
         status = "failed" if failed else "succeeded"
         finished = min(int(real_at(job, end, speed)), int(now))  # not after the first sight
-        return JobView(status, end, _step(doc, tl, end), finished, None, tl)
+        return JobView(status, end, _step(doc, tl, end), finished, None, tl, now)
     step = _step(doc, tl, sim)
     if job["paused_at"] is not None:
-        return JobView("paused", sim, step, None, None, tl)
+        return JobView("paused", sim, step, None, None, tl, now)
     status = "validating_files" if sim < tl.validated else "queued"
     if sim >= tl.started:
         status = "running"
     eta = int(real_at(job, end, speed)) if status == "running" else None
-    return JobView(status, sim, step, None, eta, tl)
+    return JobView(status, sim, step, None, eta, tl, now)
 
 
 def _progress(job: dict[str, Any], stop: float, speed: float) -> float:
@@ -139,7 +148,7 @@ def checkpoints(job: dict[str, Any], v: JobView, speed: float) -> list[dict[str,
             {
                 "id": _ident("ftckpt_", job["id"], step),
                 "object": "fine_tuning.job.checkpoint",
-                "created_at": int(real_at(job, _sim_of_step(doc, v.timeline, step), speed)),
+                "created_at": v.stamp(job, _sim_of_step(doc, v.timeline, step), speed),
                 "fine_tuned_model_checkpoint": f"{doc['fine_tuned_model']}:ckpt-step-{step}",
                 "fine_tuning_job_id": job["id"],
                 "step_number": step,
@@ -169,7 +178,7 @@ def events(job: dict[str, Any], v: JobView, speed: float) -> list[dict[str, Any]
         event: dict[str, Any] = {
             "id": _ident("ftevent-", job["id"], n),
             "object": "fine_tuning.job.event",
-            "created_at": int(real_at(job, sim, speed)),
+            "created_at": v.stamp(job, sim, speed),
             "level": level,
             "message": message,
             "type": "metrics" if data else "message",

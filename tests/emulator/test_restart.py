@@ -73,6 +73,61 @@ def test_progress_seen_never_moves_back(tmp_path: Path, chat_dataset: Path) -> N
     slower.close()
 
 
+def timestamps(http: httpx.Client, job_id: str, what: str) -> list[int]:
+    answer = http.get(f"/fine_tuning/jobs/{job_id}/{what}", params={"limit": 100})
+    assert answer.status_code == 200, answer.text
+    return [int(item["created_at"]) for item in answer.json()["data"]]
+
+
+def test_events_and_checkpoints_keep_their_times_at_a_lower_speed(
+    tmp_path: Path, chat_dataset: Path
+) -> None:
+    """Times come from the speed a job ran at: a later run at speed 1 must not date the events
+    of a job that finished under speed 200 after its finish (or in the future)."""
+    db = str(tmp_path / "emulator.db")
+    clock = FakeClock()
+    fast = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=200.0)
+    with client_for(fast) as http:
+        job_id = create(http, upload(http, chat_dataset))["id"]
+        clock.advance(10)
+        finished = status_of(http, job_id)
+        events_before = timestamps(http, job_id, "events")
+        checkpoints_before = timestamps(http, job_id, "checkpoints")
+    fast.close()
+    assert finished["status"] == "succeeded" and checkpoints_before
+
+    clock.advance(60)
+    slow = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=1.0)
+    with client_for(slow) as http:
+        events_after = timestamps(http, job_id, "events")
+        checkpoints_after = timestamps(http, job_id, "checkpoints")
+    slow.close()
+    for stamps in (events_after, checkpoints_after):
+        assert stamps == sorted(stamps, reverse=True)  # newest first, in order
+        assert max(stamps) <= finished["finished_at"]
+        assert min(stamps) >= finished["created_at"]
+    assert len(events_after) == len(events_before)
+    assert len(checkpoints_after) == len(checkpoints_before)
+
+
+def test_a_running_job_dates_nothing_in_the_future_at_a_lower_speed(
+    tmp_path: Path, chat_dataset: Path
+) -> None:
+    db = str(tmp_path / "emulator.db")
+    clock = FakeClock()
+    first = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=50.0)
+    with client_for(first) as http:
+        job_id = create(http, upload(http, chat_dataset))["id"]
+        clock.advance(1.0)  # 50 simulated seconds: running
+        assert status_of(http, job_id)["status"] == "running"
+    first.close()
+    slow = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=1.0)
+    with client_for(slow) as http:
+        stamps = timestamps(http, job_id, "events")
+    slow.close()
+    assert len(stamps) >= 4 and max(stamps) <= clock.now()
+
+
 def test_a_cancelled_job_stays_cancelled_at_a_higher_speed(
     tmp_path: Path, chat_dataset: Path
 ) -> None:
