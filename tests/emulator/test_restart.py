@@ -3,8 +3,9 @@ same database at another speed, and a clock that goes back."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,17 @@ def test_progress_seen_never_moves_back(tmp_path: Path, chat_dataset: Path) -> N
     slower.close()
 
 
+@contextlib.contextmanager
+def emulator_run(db: str, clock: FakeClock, speed: float) -> Iterator[httpx.Client]:
+    """One emulator run on `db` at `speed`, closed at the end like a stopped server."""
+    app = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=speed)
+    try:
+        with client_for(app) as http:
+            yield http
+    finally:
+        app.close()
+
+
 def timestamps(http: httpx.Client, job_id: str, what: str) -> list[int]:
     answer = http.get(f"/fine_tuning/jobs/{job_id}/{what}", params={"limit": 100})
     assert answer.status_code == 200, answer.text
@@ -84,24 +96,18 @@ def test_events_and_checkpoints_keep_their_times_at_a_lower_speed(
 ) -> None:
     """Times come from the speed a job ran at: a later run at speed 1 must not date the events
     of a job that finished under speed 200 after its finish (or in the future)."""
-    db = str(tmp_path / "emulator.db")
-    clock = FakeClock()
-    fast = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=200.0)
-    with client_for(fast) as http:
+    db, clock = str(tmp_path / "emulator.db"), FakeClock()
+    with emulator_run(db, clock, speed=200.0) as http:
         job_id = create(http, upload(http, chat_dataset))["id"]
         clock.advance(10)
         finished = status_of(http, job_id)
         events_before = timestamps(http, job_id, "events")
         checkpoints_before = timestamps(http, job_id, "checkpoints")
-    fast.close()
     assert finished["status"] == "succeeded" and checkpoints_before
-
     clock.advance(60)
-    slow = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=1.0)
-    with client_for(slow) as http:
+    with emulator_run(db, clock, speed=1.0) as http:
         events_after = timestamps(http, job_id, "events")
         checkpoints_after = timestamps(http, job_id, "checkpoints")
-    slow.close()
     for stamps in (events_after, checkpoints_after):
         assert stamps == sorted(stamps, reverse=True)  # newest first, in order
         assert max(stamps) <= finished["finished_at"]
@@ -113,18 +119,13 @@ def test_events_and_checkpoints_keep_their_times_at_a_lower_speed(
 def test_a_running_job_dates_nothing_in_the_future_at_a_lower_speed(
     tmp_path: Path, chat_dataset: Path
 ) -> None:
-    db = str(tmp_path / "emulator.db")
-    clock = FakeClock()
-    first = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=50.0)
-    with client_for(first) as http:
+    db, clock = str(tmp_path / "emulator.db"), FakeClock()
+    with emulator_run(db, clock, speed=50.0) as http:
         job_id = create(http, upload(http, chat_dataset))["id"]
         clock.advance(1.0)  # 50 simulated seconds: running
         assert status_of(http, job_id)["status"] == "running"
-    first.close()
-    slow = make_app(db, api_key=EMULATOR_KEY, clock=clock, speed=1.0)
-    with client_for(slow) as http:
+    with emulator_run(db, clock, speed=1.0) as http:
         stamps = timestamps(http, job_id, "events")
-    slow.close()
     assert len(stamps) >= 4 and max(stamps) <= clock.now()
 
 
