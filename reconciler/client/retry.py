@@ -12,6 +12,11 @@ each retry announced (the CLI prints it on stderr).
 - requests made inside `send` on the same thread are tried once each: the outer loop owns the
   budget, so retries never multiply (RemoteApi and the executor never loop around it).
 - out of attempts, the last error is raised saying how many attempts were made.
+- one outage, one voice: when the provider cannot be reached, requests running at the same
+  time (the refresh reads its lists in parallel) all fail alike. Only the first of them
+  announces its retries, and once one has spent its budget on a connection failure the
+  others give up at their next one instead of each spending a budget of their own. Requests
+  started after that get their full budget again.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class RetryPolicy:
         self._rng = rng or random.Random()
         self._on_retry = on_retry
         self._inside = threading.local()  # set while a send runs on this thread
+        self._outage = _Outage()
 
     def run(
         self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
@@ -70,22 +76,36 @@ class RetryPolicy:
         """send until it succeeds, fails permanently, or the budget is spent (module doc)."""
         if getattr(self._inside, "active", False):
             return send()
-        attempts = self.max_retries + 1
+        try:
+            return self._attempts(label, send, lookup)
+        finally:
+            self._outage.release()
+
+    def _attempts(
+        self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None
+    ) -> T:
+        attempts, outages_before = self.max_retries + 1, self._outage.given_up
         for attempt in range(1, attempts + 1):
             if attempt > 1 and lookup is not None:
                 found = lookup()
                 if found is not None:
                     return found
             try:
-                return self._once(send)
+                answer = self._once(send)
             except RetryableApiError as error:
-                if attempt == attempts:
-                    raise _gave_up(error, attempts) from None
+                unreachable = _reason(error) == "connection failed"
+                another_gave_up = self._outage.given_up != outages_before
+                if attempt == attempts or (unreachable and another_gave_up):
+                    if unreachable:
+                        self._outage.gave_up()
+                    raise _gave_up(error, attempt) from None
                 delay = self.delay(attempt - 1, error.retry_after)
-                if self._on_retry is not None:
+                if self._on_retry is not None and (not unreachable or self._outage.voice()):
                     self._on_retry(RetryNotice(label, delay, attempt + 1, attempts,
                                                _reason(error)))
                 self._sleep(delay)
+            else:
+                return answer
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -102,6 +122,36 @@ class RetryPolicy:
             return send()
         finally:
             self._inside.active = False
+
+
+class _Outage:
+    """The provider unreachable for every thread of one client at once (module doc)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._speaker: int | None = None  # the thread announcing this outage's retries
+        # How many requests have spent their whole budget failing to connect. A request that
+        # sees this move while it runs was caught in the same outage and stops there; one
+        # started later gets its full budget.
+        self.given_up = 0
+
+    def voice(self) -> bool:
+        """Whether this thread announces connection retries (the first to need one does)."""
+        me = threading.get_ident()
+        with self._lock:
+            if self._speaker is None:
+                self._speaker = me
+            return self._speaker == me
+
+    def gave_up(self) -> None:
+        with self._lock:
+            self.given_up += 1
+
+    def release(self) -> None:
+        """This thread's request is over: if it was the speaker, the next outage gets one."""
+        with self._lock:
+            if self._speaker == threading.get_ident():
+                self._speaker = None
 
 
 def _seconds(delay: float) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import random
 import ssl
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -436,3 +438,52 @@ def test_a_plain_text_error_keeps_its_first_line() -> None:
     with pytest.raises(PermanentApiError) as info:
         make_client(handler).request("GET", "models")
     assert str(info.value) == "blocked by corporate proxy (HTTP 403)"
+
+
+def test_one_outage_is_announced_once_and_ends_every_request_caught_in_it() -> None:
+    """Parallel reads of an unreachable provider: one voice announces the retries, and the
+    others stop once one has spent its budget; a request made afterwards gets a full one."""
+    attempts: dict[str, int] = {}
+    lock, first_done, first = threading.Lock(), threading.Event(), []
+    all_started = threading.Barrier(3)
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        with lock:
+            attempts[request.url.path] = attempts.get(request.url.path, 0) + 1
+            starting = attempts[request.url.path] == 1 and not first_done.is_set()
+        if starting:
+            all_started.wait(10)  # the three requests run at the same time
+        raise httpx.ConnectError("refused")
+
+    def sleep(_: float) -> None:
+        """The first request to back off waits not at all; the others until it is over."""
+        with lock:
+            first[:] = first or [threading.get_ident()]
+        if first[0] != threading.get_ident():
+            first_done.wait(10)
+
+    def failure(path: str) -> Exception | None:
+        try:
+            client.request("GET", path)
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            return exc
+        finally:
+            if first and first[0] == threading.get_ident():
+                first_done.set()
+        return None
+
+    notices: list[str] = []
+    client = HttpClient("https://api.example.test/v1", KEY, sleep=sleep,
+                        transport=httpx.MockTransport(unreachable),
+                        on_retry=lambda n: notices.append(str(n)))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        failures = list(pool.map(failure, ["fine_tuning/jobs", "files", "models"]))
+    assert all(isinstance(f, RetryableApiError) for f in failures)
+    assert 1 <= len(notices) <= 5
+    assert len({n.split(" in ")[0] for n in notices}) == 1  # one voice: one request's label
+    *others, longest = sorted(attempts.values())
+    assert longest == 6 and others and max(others) <= 2  # caught in it: stop at the next failure
+    attempts.clear()
+    first[:] = [threading.get_ident()]  # no waiting from here on
+    assert isinstance(failure("models"), RetryableApiError)
+    assert attempts == {"/v1/models": 6}
