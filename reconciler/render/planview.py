@@ -16,11 +16,13 @@ from reconciler.plan import (
     CancelJob,
     CreateJob,
     DeleteModel,
+    DeployModel,
     Estimate,
     FieldChange,
     FromStep,
     Plan,
     Reason,
+    RemoveDeployment,
     Step,
     UploadFile,
     VerifyModel,
@@ -33,11 +35,14 @@ _PRIORITY = (
     Action.CONTINUE,
     Action.CREATE,
     Action.VERIFY,
+    Action.DEPLOY,
     Action.DELETE,
+    Action.UNDEPLOY,
     Action.CANCEL,
     Action.UPLOAD,
     Action.NOOP,
 )
+_DEPLOYMENT_ACTIONS = (Action.DEPLOY, Action.UNDEPLOY)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +74,11 @@ class ModelChange:
     @property
     def verifies(self) -> tuple[VerifyModel, ...]:
         return tuple(s.payload for s in self.steps if isinstance(s.payload, VerifyModel))
+
+    @property
+    def deployments(self) -> tuple[Step, ...]:
+        """Its deploy and undeploy steps (Azure), each shown with its own field diffs."""
+        return tuple(s for s in self.steps if isinstance(s.payload, DeployModel | RemoveDeployment))
 
     @property
     def create(self) -> CreateJob | None:
@@ -203,8 +213,12 @@ def _model_change(
 
 
 def _fields(main: Step, steps: tuple[Step, ...]) -> tuple[FieldChange, ...]:
+    """The model's own field diffs (a deployment step's are shown with that step)."""
+    if main.action in _DEPLOYMENT_ACTIONS:
+        return ()
     # A cancel-and-recreate carries the same diff on both steps: show it once.
-    source = main if main.changes else next((s for s in steps if s.changes), main)
+    own = [s for s in steps if s.action not in _DEPLOYMENT_ACTIONS]
+    source = main if main.changes else next((s for s in own if s.changes), main)
     seen: set[tuple[str, str, str, bool]] = set()
     out: list[FieldChange] = []
     for change in source.changes:
