@@ -222,8 +222,10 @@ def _with_deployments(
     manifests: Mapping[str, Manifest],
     deployments: Sequence[RemoteDeployment],
 ) -> dict[str, ModelState]:
-    """Each model with its manifest's deployment (ours or foreign) and its stray ones."""
+    """Each model with its manifest's deployment (ours or foreign) and its stray ones: those
+    serving one of its versions under a name no manifest claims."""
     owner = {v.model_id: s.name for s in models.values() for v in s.versions if v.model_id}
+    claimed = {m.spec.deployment.name for m in manifests.values() if m.spec.deployment}
     by_name = {d.name: d for d in deployments}
     out = dict(models)
     for name, state in models.items():
@@ -231,8 +233,8 @@ def _with_deployments(
         wanted = manifest.spec.deployment if manifest is not None else None
         found = by_name.get(wanted.name) if wanted is not None else None
         ours = found is not None and found.model in owner
-        strays = tuple(d for d in deployments if owner.get(d.model) == name
-                       and (wanted is None or d.name != wanted.name))
+        strays = tuple(d for d in deployments
+                       if owner.get(d.model) == name and d.name not in claimed)
         out[name] = replace(
             state,
             deployment_name=wanted.name if wanted is not None else None,
