@@ -21,8 +21,8 @@ from reconciler.diagnostics import has_errors
 def output(fmt: str) -> int:
     """Print each model's current fine-tuned model id (null while none exists).
 
-    On Azure, also the deployment that serves it (text: a third column; JSON: each name maps to
-    {"model": ..., "deployment": ...}).
+    On Azure, a model with spec.deployment also shows the deployment that serves it (text: a
+    third column; JSON: the name maps to {"model": ..., "deployment": ...}).
     """
     opts = global_options()
     result = run_show(opts.directory, opts.config, open_remote=open_remote)
