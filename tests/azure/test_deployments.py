@@ -201,3 +201,4 @@ def test_the_metadata_fallback_converges_with_deployments(tmp_path: Path) -> Non
     finally:
         arm.client.close()
         server.stop()
+
