@@ -81,6 +81,12 @@ class ModelChange:
         return tuple(s for s in self.steps if isinstance(s.payload, DeployModel | RemoveDeployment))
 
     @property
+    def undeploys(self) -> tuple[str, ...]:
+        """Names of the deployments it removes (they stop serving)."""
+        return tuple(s.payload.deployment for s in self.steps
+                     if isinstance(s.payload, RemoveDeployment))
+
+    @property
     def create(self) -> CreateJob | None:
         return next((s.payload for s in self.steps if isinstance(s.payload, CreateJob)), None)
 
@@ -104,7 +110,7 @@ class PlanView:
 
     @property
     def destructive(self) -> tuple[ModelChange, ...]:
-        return tuple(c for c in self.changes if c.cancels or c.deletes)
+        return tuple(c for c in self.changes if c.cancels or c.deletes or c.undeploys)
 
     @property
     def total_tokens(self) -> int:
