@@ -226,6 +226,11 @@ class Actions:
         if found is not None and found.ready and found.model == model \
                 and found.sku.lower() == p.sku.lower() and found.capacity == p.capacity:
             return outputs, "already serves it", None
+        if found is not None and found.model not in (model, p.current_model):
+            # Someone else's since the plan was made (a saved plan is applied later): never
+            # take it over.
+            raise StepFailed(f"deployment {p.deployment} now serves {found.model}, not what "
+                             "the plan was made from; plan again")
         arm.put_deployment(p.deployment, model=model, sku=p.sku, capacity=p.capacity)
         return outputs, "", None
 

@@ -119,10 +119,11 @@ class AzureProject:
     root: Path
     endpoint: str
     prune: bool = False
+    workspace: str = WORKSPACE
 
     def settings(self) -> None:
         (self.root / "ftctl.yaml").write_text(
-            f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {WORKSPACE}\n"
+            f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {self.workspace}\n"
             f"provider:\n  type: azure\n  endpoint: {self.endpoint}\n  subscription_id: {SUB}\n"
             f"  resource_group: {RG}\n  account: {ACCOUNT}\n"
             f"  management_endpoint: {self.endpoint}\n"

@@ -146,6 +146,36 @@ def test_someone_elses_deployment_of_the_same_name_is_never_modified(
     assert "no versions yet" in out  # nothing was trained either: the plan had an error
 
 
+def test_another_workspaces_deployment_of_the_same_name_is_never_modified(
+    project: AzureProject, arm: Arm, tmp_path: Path,
+) -> None:
+    project.model("alpha")
+    _applied(project)
+    theirs = arm.model("alpha")
+    other = AzureProject(tmp_path / "team-b", project.endpoint, workspace="team-b")
+    other.root.mkdir()
+    other.settings()
+    other.model("alpha", topic="omega")
+    code, out = other.run("apply", "--auto-approve")
+    assert code == 1 and "not a model of workspace team-b" in out, out
+    assert arm.model("alpha") == theirs
+    code, out = project.run("plan", "--detailed-exitcode")
+    assert code == 0 and "No changes" in out, out
+
+
+def test_a_saved_plan_never_takes_over_a_deployment_changed_since(project: AzureProject,
+                                                                   arm: Arm) -> None:
+    project.model("alpha")
+    _applied(project)
+    arm.delete("alpha")
+    code, out = project.run("plan", "--out", str(project.root / "plan.json"))
+    assert "alpha will be deployed again" in out, out
+    arm.put("alpha", BASE)  # someone else's deployment takes the name meanwhile
+    code, out = project.run("apply", str(project.root / "plan.json"), "--auto-approve")
+    assert code == 1 and "deployment alpha now serves gpt-4o-mini-2024-07-18" in out, out
+    assert arm.model("alpha") == BASE
+
+
 def test_removing_spec_deployment_removes_the_deployment(project: AzureProject,
                                                          arm: Arm) -> None:
     project.model("alpha")
