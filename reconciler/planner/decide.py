@@ -6,7 +6,7 @@ once into the model-state layer (state.py); every decision is made here and beco
 train (create, retrain, continue), verify a trained version's checks, retire older versions
 once a newer one passed, cancel, upload. Models are planned parents first so a `{ref:}` child
 sees what its parent will do. Job-vs-manifest comparison lives in compare, step construction
-in steps, orphans/--target in scope, drift in drift.
+in steps, deployment steps (Azure) in deploy, orphans/--target in scope, drift in drift.
 """
 
 from __future__ import annotations
