@@ -26,6 +26,7 @@ from reconciler.snapshot import RemoteFile
 VERIFY_SUFFIX = "-ftctl-verify"
 VERIFY_SKU = "DeveloperTier"
 VERIFY_CAPACITY = 1
+MAX_NAME = 64  # ARM's longest deployment name
 
 
 def deployment_of(model: ModelState) -> str:
@@ -34,7 +35,10 @@ def deployment_of(model: ModelState) -> str:
 
 
 def verify_deployment_name(model: ModelState) -> str:
-    return f"{deployment_of(model)}{VERIFY_SUFFIX}"
+    """`<deployment>-ftctl-verify`, the deployment's name cut so the whole fits ARM's limit
+    (with room for a `-2` when an evaluation needs a second one)."""
+    room = MAX_NAME - len(VERIFY_SUFFIX) - 2
+    return f"{deployment_of(model)[:room]}{VERIFY_SUFFIX}"
 
 
 def known_deployments(model: ModelState) -> dict[str, str]:
