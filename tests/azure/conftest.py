@@ -137,7 +137,8 @@ class AzureProject:
 
     def model(self, name: str, *, topic: str | None = None, n_epochs: int = 1,
               deployment: str | None = "", sku: str = "GlobalStandard",
-              checks: tuple[tuple[str, str], ...] = ()) -> Path:
+              checks: tuple[tuple[str, str], ...] = (), evaluation: str | None = None,
+              ) -> Path:
         """A manifest; deployment "" is named after the model, None leaves the block out."""
         lines = [
             "apiVersion: ftctl/v1", "kind: FineTunedModel", "metadata:", f"  name: {name}",
@@ -150,6 +151,10 @@ class AzureProject:
             lines += ["  checks:"] if i == 0 else []
             lines += [f"    - prompt: {json.dumps(prompt)}",
                       f"      expect_contains: {json.dumps(expect)}"]
+        if evaluation is not None:  # an eval set path, relative to the manifest
+            lines += ["  evaluation:", f"    dataset: {evaluation}", "    graders:",
+                      "      - {name: mentions, type: contains}",
+                      "    promote:", "      max_regression: {mentions: 0.1}"]
         if deployment is not None:
             lines += ["  deployment:", f"    name: {deployment or name}", f"    sku: {sku}",
                       "    capacity: 1"]

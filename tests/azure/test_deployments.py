@@ -6,6 +6,7 @@ manifest stops naming it, and never taken over when someone else's deployment ha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .conftest import BASE, WORKSPACE, Arm, AzureProject, serve
@@ -65,6 +66,23 @@ def test_a_retrain_moves_the_deployment_after_checks_then_retires(project: Azure
     assert arm.names() == ["alpha"]
     code, out = project.run("plan", "--detailed-exitcode")
     assert code == 0 and "No changes" in out, out
+
+
+def test_an_evaluation_compares_through_both_deployments(project: AzureProject,
+                                                         arm: Arm) -> None:
+    evals = project.root / "evals" / "alpha.jsonl"
+    evals.parent.mkdir()
+    evals.write_text("".join(
+        json.dumps({"messages": [{"role": "user", "content": f"alpha question {i}"}],
+                    "expected": "alpha answer"}) + "\n" for i in range(4)))
+    project.model("alpha", evaluation="../evals/alpha.jsonl")
+    _applied(project)
+    v1 = arm.model("alpha")
+    project.model("alpha", evaluation="../evals/alpha.jsonl", n_epochs=2)
+    out = _applied(project)
+    # The candidate answered through the temporary deployment, v1 through its own.
+    assert f"serving:   {v1}" in out and "PASSED" in out, out
+    assert arm.model("alpha") != v1 and arm.names() == ["alpha"]
 
 
 def test_failing_checks_leave_the_deployment_on_the_old_version(project: AzureProject,
