@@ -85,10 +85,12 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
     for name in order:
         manifest = ctx.index.get(name)
         if manifest is not None:
+            since = len(ctx.steps)
             _plan_model(ctx, manifest, provider_models)
-            plan_deployment(ctx, manifest, state[name])
+            plan_deployment(ctx, manifest, state[name], since=since)
+    since = len(ctx.steps)
     plan_orphans(desired, state, ctx.steps, ctx.notes)
-    plan_orphan_deployments(ctx)
+    plan_orphan_deployments(ctx, since=since)
     if options.today:
         ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
     steps, notes = cut_to_targets(desired, state, options.targets, ctx.steps, ctx.notes)

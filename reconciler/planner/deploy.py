@@ -35,28 +35,30 @@ from reconciler.spec import Deployment, Manifest
 _JOB_FIELD = "job_id"
 
 
-def plan_deployment(ctx: Ctx, manifest: Manifest, state: ModelState) -> None:
-    """The deployment steps of one manifest, appended to ctx.steps (nothing off Azure)."""
+def plan_deployment(ctx: Ctx, manifest: Manifest, state: ModelState, *, since: int) -> None:
+    """The deployment steps of one manifest, appended to ctx.steps (nothing off Azure).
+    since: where the model's own steps begin in ctx.steps (only those are looked at, so a
+    plan of many models stays linear)."""
     if not ctx.state.with_deployments:
         return
     keys = [undeploy(ctx, manifest.name, stray) for stray in state.strays]
     wanted = manifest.spec.deployment
     if wanted is not None:
-        key = _deploy(ctx, manifest, state, wanted)
+        key = _deploy(ctx, manifest, state, wanted, since)
         keys.extend([key] if key else [])
-    _retire_after(ctx, manifest.name, tuple(keys))
+    _retire_after(ctx, manifest.name, tuple(keys), since)
 
 
-def plan_orphan_deployments(ctx: Ctx) -> None:
+def plan_orphan_deployments(ctx: Ctx, *, since: int) -> None:
     """Pruned orphans (their manifest is gone, `prune: true`) lose their deployments first:
-    Azure refuses to delete a deployed model."""
+    Azure refuses to delete a deployed model. since: where the orphans' steps begin."""
     if not ctx.state.with_deployments:
         return
+    pruned = {s.name for s in ctx.steps[since:] if s.reason is Reason.ORPHANED}
     for name in ctx.state.orphans:
-        pruned = any(s.name == name and s.reason is Reason.ORPHANED for s in ctx.steps)
-        if pruned:
+        if name in pruned:
             keys = [undeploy(ctx, name, d, Reason.ORPHANED) for d in ctx.state[name].strays]
-            _retire_after(ctx, name, tuple(keys))
+            _retire_after(ctx, name, tuple(keys), since)
 
 
 def undeploy(ctx: Ctx, name: str, found: RemoteDeployment,
@@ -71,7 +73,8 @@ def undeploy(ctx: Ctx, name: str, found: RemoteDeployment,
     return key
 
 
-def _deploy(ctx: Ctx, manifest: Manifest, state: ModelState, wanted: Deployment) -> str | None:
+def _deploy(ctx: Ctx, manifest: Manifest, state: ModelState, wanted: Deployment,
+            since: int) -> str | None:
     foreign = state.foreign_deployment
     if foreign is not None:
         ctx.notes.append(diag.error(
@@ -82,16 +85,17 @@ def _deploy(ctx: Ctx, manifest: Manifest, state: ModelState, wanted: Deployment)
             address=manifest.name, subject=wanted.source or manifest.source,
         ))
         return None
-    target = _target(ctx, manifest.name, state)
+    target = _target(ctx, manifest.name, state, since)
     if target is None:
         return None
-    model, job, after, fresh = target
+    model, job, after = target
     current = state.deployment
     changes = _changes(current, wanted, model)
     if current is not None and not changes and current.ready:
         return None
     if current is None:
-        reason = Reason.NEW if fresh else Reason.DEPLOYMENT_MISSING
+        # Gone while a version that passed exists: deleted out of band (or by Azure).
+        reason = Reason.NEW if state.promoted is None else Reason.DEPLOYMENT_MISSING
     elif any(c.path == "deployment.model" for c in changes):
         reason = Reason.NEW_VERSION
     else:
@@ -107,24 +111,23 @@ def _deploy(ctx: Ctx, manifest: Manifest, state: ModelState, wanted: Deployment)
     return key
 
 
-Target = tuple[str | FromStep, str | FromStep | None, tuple[str, ...], bool]
+Target = tuple[str | FromStep, str | FromStep | None, tuple[str, ...]]
 
 
-def _target(ctx: Ctx, name: str, state: ModelState) -> Target | None:
-    """(model, its job, steps to wait for, made by this plan) of what should serve."""
-    for step in ctx.steps:
+def _target(ctx: Ctx, name: str, state: ModelState, since: int) -> Target | None:
+    """(model, its job, steps to wait for) of what should serve after this plan."""
+    for step in ctx.steps[since:]:
         if step.name != name:
             continue
         if step.key == f"{name}/create-job":
             return (FromStep(key=step.key, field=MODEL_FIELD),
-                    FromStep(key=step.key, field=_JOB_FIELD), (step.key,), True)
+                    FromStep(key=step.key, field=_JOB_FIELD), (step.key,))
         if isinstance(step.payload, VerifyModel):
-            p = step.payload
-            return p.model_id, p.job_id, (step.key,), state.promoted is None
+            return step.payload.model_id, step.payload.job_id, (step.key,)
     promoted = state.promoted
     if promoted is None or promoted.model_id is None:
         return None
-    return promoted.model_id, promoted.job.id, (), False
+    return promoted.model_id, promoted.job.id, ()
 
 
 def _changes(current: RemoteDeployment | None, wanted: Deployment,
@@ -145,12 +148,13 @@ def _changes(current: RemoteDeployment | None, wanted: Deployment,
     return tuple(out)
 
 
-def _retire_after(ctx: Ctx, name: str, keys: tuple[str, ...]) -> None:
+def _retire_after(ctx: Ctx, name: str, keys: tuple[str, ...], since: int) -> None:
     """Deleting a version of `name` waits for its deployment steps: Azure refuses to delete a
     deployed model, and the old version serves until the deployment has moved."""
     if not keys:
         return
-    for i, step in enumerate(ctx.steps):
+    for i in range(since, len(ctx.steps)):
+        step = ctx.steps[i]
         if step.name == name and isinstance(step.payload, DeleteModel) \
                 and step.key not in keys:
             deps = tuple(dict.fromkeys((*step.depends_on, *keys)))
