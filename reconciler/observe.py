@@ -35,7 +35,7 @@ def observe(api: RemoteApi, desired: Desired) -> Snapshot:
             jobs=_by_id([*jobs.result(), *(j for j in adopted if j is not None)]),
             files=tuple(sorted(files.result(), key=lambda f: f.id)),
             models=tuple(sorted(models.result(), key=lambda m: m.id)),
-            deployments=_sorted_deployments(deployments.result()),
+            deployments=sorted_deployments(deployments.result()),
         )
 
 
@@ -49,7 +49,7 @@ def _get_adopted(api: RemoteApi, job_id: str) -> RemoteJob | None:
         raise
 
 
-def _sorted_deployments(found: list[RemoteDeployment] | None,
+def sorted_deployments(found: list[RemoteDeployment] | None,
                         ) -> tuple[RemoteDeployment, ...] | None:
     return None if found is None else tuple(sorted(found, key=lambda d: d.name))
 

@@ -305,6 +305,7 @@ class DriftKind(StrEnum):
     CANCELLED_JOB = "cancelled_job"  # the latest managed job was cancelled
     CHECKS_FAILED = "checks_failed"  # the newest trained version failed its checks
     DEPLOYMENT_MISSING = "deployment_missing"  # a declared deployment is gone (Azure)
+    DEPLOYMENT_MOVED = "deployment_moved"  # it serves another version than should (Azure)
     ORPHAN = "orphan"  # managed jobs/models whose manifest is gone
     UNMANAGED_MODEL = "unmanaged_model"  # a fine-tuned model no managed job produced
     BASE_MODEL_RETIRING = "base_model_retiring"  # shutdown_date within 90 days

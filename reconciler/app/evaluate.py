@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from reconciler.app.gate_target import asking
 from reconciler.app.operate import NotFound, Refused, Workspace, model_state
 from reconciler.app.project import cache_dir
-from reconciler.checks import GateApi, gate, run_evaluation
+from reconciler.checks import gate, run_evaluation
+from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import (
     Diagnostic,
     Severity,
@@ -69,11 +71,12 @@ def eval_request(desired: Desired, name: str, serving: str | None, *,
                        concurrency=desired.settings.concurrency, progress=progress_of(reporter))
 
 
-def bound_gate(api: GateApi, desired: Desired, state: RemoteState, request: VerifyModel, *,
+def bound_gate(api: RemoteApi, desired: Desired, state: RemoteState, request: VerifyModel, *,
                reporter: Reporter | None = None) -> tuple[CheckResult, ...]:
     """The gate of a trained version, bound to the model state the step was planned on: the
     verdict is recorded under that state's gate identity, and the evaluation compares the
-    candidate with that state's serving version (none for a first version: only `min`)."""
+    candidate with that state's serving version (none for a first version: only `min`).
+    On Azure the models are asked through deployments (gate_target)."""
     model = state[request.name]
     if model.checks_id is None:
         return ()  # not gated: the version serves as trained
@@ -84,7 +87,8 @@ def bound_gate(api: GateApi, desired: Desired, state: RemoteState, request: Veri
         return (CheckResult(name=request.name, model=request.model_id, index=0,
                             prompt="evaluation", passed=False, reason=str(exc),
                             unanswered=True),)
-    return gate(api, request, evaluation=evaluation)
+    with asking(api, model) as caller:
+        return gate(caller, request, evaluation=evaluation)
 
 
 def run_eval(ws: Workspace, name: str, *, version: int | None = None,
@@ -102,7 +106,8 @@ def run_eval(ws: Workspace, name: str, *, version: int | None = None,
     model = str(candidate.model_id)
     request = eval_request(ws.desired, name, state.serving_model, reporter=reporter)
     assert request is not None  # the manifest has an evaluation
-    result = run_evaluation(ws.api, name, model, request, base_model=candidate.job.model)
+    with asking(ws.api, state) as caller:
+        result = run_evaluation(caller, name, model, request, base_model=candidate.job.model)
     assert result.evaluation is not None
     return result.evaluation
 

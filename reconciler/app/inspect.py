@@ -53,16 +53,24 @@ class VersionInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelInfo:
+    """deployment: the deployment that serves current_model (Azure; None while it is
+    missing). served_by_deployment: the manifest has a deployment on a provider with them."""
+
     name: str
     managed: bool  # False: remote jobs remain but no manifest names this model (an orphan)
     current_model: str | None
     versions: tuple[VersionInfo, ...]
+    deployment: str | None = None
+    served_by_deployment: bool = False
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "name": self.name, "managed": self.managed, "current_model": self.current_model,
             "versions": [v.to_json() for v in self.versions],
         }
+        if self.served_by_deployment:
+            out["deployment"] = self.deployment
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,9 +100,13 @@ def inventory(desired: Desired, snapshot: Snapshot, names: Iterable[str] = (), *
             )
             for v in reversed(model.versions)  # newest first
         )
+        deployed = model.deployment if serving is not None and serving is model.deployed \
+            else None
         out.append(ModelInfo(
             name=model.name, managed=model.declared,
             current_model=serving.model_id if serving else None, versions=rows,
+            deployment=deployed.name if deployed else None,
+            served_by_deployment=model.deployment_name is not None,
         ))
     return tuple(out)
 
@@ -113,9 +125,15 @@ def _metrics(desired: Desired, model: ModelState, version: Version,
         return ()  # a provider that does not hand file contents back: show the rest
 
 
-def outputs(models: Iterable[ModelInfo]) -> dict[str, str | None]:
-    """name -> current fine-tuned model id (None while none exists), for manifests only."""
-    return {m.name: m.current_model for m in models if m.managed}
+def outputs(models: Iterable[ModelInfo]) -> dict[str, object]:
+    """name -> current fine-tuned model id (None while none exists), for manifests only. On a
+    provider with deployments (Azure, where inference addresses the deployment, not the model)
+    name -> {"model": id, "deployment": name} (either None while missing)."""
+    return {
+        m.name: {"model": m.current_model, "deployment": m.deployment}
+        if m.served_by_deployment else m.current_model
+        for m in models if m.managed
+    }
 
 
 def run_show(

@@ -21,6 +21,7 @@ from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
 from reconciler.events import Reporter
 from reconciler.model_names import is_fine_tuned_id
+from reconciler.observe import sorted_deployments
 from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.planner.state import ModelState, build_state, version_number
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
@@ -142,8 +143,8 @@ def get_job(ws: Workspace, job_id: str) -> RemoteJob:
 
 def workspace_snapshot(ws: Workspace, *, all_jobs: list[RemoteJob] | None = None,
                        models: list[RemoteModel] | None = None) -> Snapshot:
-    """This workspace's jobs (plus adopted ones), files (which hold the checks verdicts) and
-    every model, as the planner sees them."""
+    """This workspace's jobs (plus adopted ones), files (which hold the checks verdicts),
+    every model and every deployment (Azure), as the planner sees them."""
     jobs = all_jobs if all_jobs is not None else ws.api.list_jobs(
         metadata={META_WORKSPACE: ws.name})
     mine = {j.id: j for j in jobs if j.meta(META_WORKSPACE) == ws.name}
@@ -158,6 +159,7 @@ def workspace_snapshot(ws: Workspace, *, all_jobs: list[RemoteJob] | None = None
         files=tuple(sorted(ws.api.list_files("fine-tune"), key=lambda f: f.id)),
         models=tuple(sorted(models if models is not None else ws.api.list_models(),
                             key=lambda m: m.id)),
+        deployments=sorted_deployments(ws.api.list_deployments()),
     )
 
 

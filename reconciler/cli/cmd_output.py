@@ -1,4 +1,5 @@
-"""`ftctl output`: name -> current fine-tuned model id, for other tools (JSON by default)."""
+"""`ftctl output`: name -> current fine-tuned model id, for other tools (JSON by default). On
+Azure each name also has the deployment that serves it (inference addresses deployments)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,22 @@ from reconciler.diagnostics import has_errors
               show_default=True, help="json: one object; text: NAME MODEL_ID lines.")
 @handled
 def output(fmt: str) -> int:
-    """Print each model's current fine-tuned model id (null while none exists)."""
+    """Print each model's current fine-tuned model id (null while none exists).
+
+    On Azure, a model with spec.deployment also shows the deployment that serves it (text: a
+    third column; JSON: the name maps to {"model": ..., "deployment": ...}).
+    """
     opts = global_options()
     result = run_show(opts.directory, opts.config, open_remote=open_remote)
     if has_errors(result.diagnostics):
         echo_problems(result.diagnostics)
         return EXIT_ERROR
-    values = outputs(result.models)
     if fmt == "json":
-        click.echo(json.dumps(values, indent=2, sort_keys=True))
-    else:
-        for name, model in sorted(values.items()):
-            click.echo(f"{name}\t{model or '-'}")
+        click.echo(json.dumps(outputs(result.models), indent=2, sort_keys=True))
+        return EXIT_OK
+    for model in sorted((m for m in result.models if m.managed), key=lambda m: m.name):
+        columns = [model.name, model.current_model or "-"]
+        if model.served_by_deployment:
+            columns.append(model.deployment or "-")
+        click.echo("\t".join(columns))
     return EXIT_OK

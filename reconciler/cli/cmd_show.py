@@ -40,6 +40,10 @@ def format_models(models: tuple[ModelInfo, ...]) -> str:
     lines: list[str] = []
     for model in models:
         tag = "" if model.managed else "  (no manifest: orphaned)"
+        if model.served_by_deployment:
+            where = f"deployment {model.deployment}" if model.deployment \
+                else "deployment missing"
+            tag = f"  ({where}){tag}"
         lines.append(f"{model.name}: {model.current_model or 'no serving model'}{tag}")
         if not model.versions:
             lines.append("  no versions yet")

@@ -42,6 +42,7 @@ def try_(ref: str, prompt: str, temperature: float | None, max_tokens: int | Non
         return EXIT_OK
     target = result.target
     label = f"{target.name} v{target.version}: " if target.name else ""
-    click.echo(f"{label}{target.model} ({result.endpoint})", err=True)
+    through = f" through deployment {target.deployment}" if target.deployment else ""
+    click.echo(f"{label}{target.model}{through} ({result.endpoint})", err=True)
     click.echo(result.answer)
     return EXIT_OK

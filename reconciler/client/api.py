@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from reconciler.client.http import HttpClient
@@ -39,6 +39,9 @@ from reconciler.snapshot import (
     first_usable,
 )
 
+if TYPE_CHECKING:
+    from reconciler.client.arm import ArmClient
+
 Progress = Callable[[int, int], None]
 
 JOBS_PAGE = 100
@@ -52,6 +55,8 @@ _DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 class RemoteApi:
     """The provider's files, fine-tuning jobs and models, as ftctl needs them."""
+
+    arm: ArmClient | None = None  # deployments (Azure's control plane); None: the provider has none
 
     def __init__(
         self,

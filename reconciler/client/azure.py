@@ -52,6 +52,8 @@ PROCESSED_TIMEOUT = 1800.0
 class AzureApi(RemoteApi):
     """Files, fine-tuning jobs and models of one Azure OpenAI resource, plus its deployments."""
 
+    arm: ArmClient
+
     def __init__(
         self,
         http: HttpClient,

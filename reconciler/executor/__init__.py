@@ -14,6 +14,9 @@ Safety rules, in one place (run.py schedules, actions.py does the remote work):
 - Failures: a failure stops its own chain (what depends on it) and no other. A DeleteModel runs
   only when its dependencies are done, the new version trained and its checks passed, and
   nothing else for that model failed.
+- Deployments (Azure): a DeployModel that needs a version trained in this apply runs only once
+  that version's checks passed (create-before-destroy), and never writes over a deployment
+  that serves something other than what the plan was made from.
 """
 
 from __future__ import annotations

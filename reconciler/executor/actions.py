@@ -1,10 +1,12 @@
-"""The remote side of each step: upload, create, cancel, delete, done idempotently.
+"""The remote side of each step: upload, create, cancel, delete, deploy, undeploy, done
+idempotently.
 
 Runs in the executor's worker threads. Each action first looks for its own earlier effect
 (a file under its content-addressed name, a job under its `ftctl-op` operation id), so a
 repeated or resumed apply never duplicates anything; after a create, the cancel-later-duplicate
 rule settles races between applies: of the live jobs with one operation id, the earliest (by
 created_at, then the API's newest-first list order) survives and later ones are cancelled.
+A deployment already serving what a step asks for (or already gone) is left as it is.
 """
 
 from __future__ import annotations
@@ -18,17 +20,41 @@ from typing import Any, Protocol
 from reconciler.errors import PermanentApiError
 from reconciler.events import Reporter
 from reconciler.paths import inside
-from reconciler.plan import CancelJob, CreateJob, DeleteModel, FromStep, Step, UploadFile
+from reconciler.plan import (
+    CancelJob,
+    CreateJob,
+    DeleteModel,
+    DeployModel,
+    FromStep,
+    RemoveDeployment,
+    Step,
+    UploadFile,
+)
 from reconciler.planner.identity import META_OP, META_WORKSPACE
-from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob
+from reconciler.snapshot import JobStatus, RemoteDeployment, RemoteFile, RemoteJob
 from reconciler.waiting import JobReader
 
 _DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
 Outputs = tuple[dict[str, str], str, RemoteJob | None]  # (values for FromStep, note, job)
+MODEL_OUTPUT = "fine_tuned_model"
+
+
+class Deployments(Protocol):
+    """The part of ArmClient (reconciler.client.arm) the executor uses."""
+
+    def get_deployment(self, name: str) -> RemoteDeployment | None: ...
+
+    def put_deployment(self, name: str, *, model: str, sku: str, capacity: int,
+                       model_version: str = ..., wait: bool = ...) -> RemoteDeployment: ...
+
+    def delete_deployment(self, name: str, *, wait: bool = ...) -> None: ...
 
 
 class Remote(JobReader, Protocol):
     """The part of RemoteApi (reconciler.client.api) the executor uses."""
+
+    @property
+    def arm(self) -> Deployments | None: ...
 
     def find_file(self, filename: str, size: int, purpose: str = "fine-tune"
                   ) -> RemoteFile | None: ...
@@ -80,6 +106,10 @@ class Actions:
             return {"id": payload.job_id}, self._cancel(payload), None
         if isinstance(payload, DeleteModel):
             return {"id": payload.model_id}, self._delete(payload), None
+        if isinstance(payload, DeployModel):
+            return self._deploy(payload)
+        if isinstance(payload, RemoveDeployment):
+            return {"id": payload.deployment}, self._undeploy(payload), None
         return {}, "", None  # NoChange: reporting only (NOOP steps are not scheduled anyway)
 
     def _upload(self, step: Step, p: UploadFile) -> tuple[RemoteFile, str]:
@@ -179,6 +209,36 @@ class Actions:
             if exc.status != 404:
                 raise
             return "already gone"
+        return ""
+
+
+    def _deployments(self) -> Deployments:
+        arm = self.api.arm
+        if arm is None:
+            raise StepFailed("this provider has no deployments (only Azure OpenAI has)")
+        return arm
+
+    def _deploy(self, p: DeployModel) -> Outputs:
+        """Make the deployment serve the model (ARM PUT, waiting until it serves)."""
+        arm, model = self._deployments(), self._resolve(p.model_id)
+        found = arm.get_deployment(p.deployment)
+        outputs = {"id": p.deployment, "deployment": p.deployment, MODEL_OUTPUT: model}
+        if found is not None and found.ready and found.model == model \
+                and found.sku.lower() == p.sku.lower() and found.capacity == p.capacity:
+            return outputs, "already serves it", None
+        if found is not None and found.model not in (model, p.current_model):
+            # Someone else's since the plan was made (a saved plan is applied later): never
+            # take it over.
+            raise StepFailed(f"deployment {p.deployment} now serves {found.model}, not what "
+                             "the plan was made from; plan again")
+        arm.put_deployment(p.deployment, model=model, sku=p.sku, capacity=p.capacity)
+        return outputs, "", None
+
+    def _undeploy(self, p: RemoveDeployment) -> str:
+        arm = self._deployments()
+        if arm.get_deployment(p.deployment) is None:
+            return "already gone"
+        arm.delete_deployment(p.deployment)
         return ""
 
 

@@ -3,7 +3,8 @@ remote calls (actions.py), and a job watcher; all bookkeeping stays on the calli
 
 A step starts as soon as what it depends on is done (a topological walk without fixed waves, so
 fast chains do not wait on slow ones). What needs a dependency's trained model (a {ref:} child,
-a DeleteModel retiring an older version) waits until that job succeeded and its checks passed
+a DeleteModel retiring an older version, a DeployModel moving a deployment to the new version:
+create-before-destroy) waits until that job succeeded and its checks passed
 (the gate records the verdict on the provider); a verify step runs the gate on a version trained
 earlier. A failure skips only what depends on it, and deleting is skipped for a model with any
 failure.
@@ -21,7 +22,16 @@ from typing import Any
 from reconciler.errors import FtctlError
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor.actions import Actions, Outputs, Remote, StepFailed
-from reconciler.plan import Action, CreateJob, DeleteModel, FromStep, Plan, Step, VerifyModel
+from reconciler.plan import (
+    Action,
+    CreateJob,
+    DeleteModel,
+    DeployModel,
+    FromStep,
+    Plan,
+    Step,
+    VerifyModel,
+)
 from reconciler.snapshot import JobStatus, RemoteJob
 from reconciler.spec import Check
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, JobWatcher, poll_delays
@@ -192,7 +202,7 @@ class _Run:
             if result is None:
                 return None
             if result.status is not StepStatus.DONE:
-                return f"not run: {dep} did not complete ({result.message})"
+                return _not_run(step, dep, result)
             if self._needs_trained(step, dep) and dep not in self.state.verified:
                 return self._trained_wait(dep)
         if isinstance(step.payload, DeleteModel) and self._name_failed(step.name):
@@ -336,10 +346,23 @@ class _Run:
 
 
 def _refs(payload: object) -> list[FromStep]:
-    if not isinstance(payload, CreateJob):
-        return []
-    values = (payload.model, payload.training_file, payload.validation_file)
+    values: tuple[object, ...] = ()
+    if isinstance(payload, CreateJob):
+        values = (payload.model, payload.training_file, payload.validation_file)
+    elif isinstance(payload, DeployModel):
+        values = (payload.model_id, payload.job_id)
     return [v for v in values if isinstance(v, FromStep)]
+
+
+def _not_run(step: Step, dep: str, result: StepResult) -> str:
+    """Why `step` is skipped when `dep` did not complete; a deployment says what it keeps."""
+    why = f"not run: {dep} did not complete ({result.message})"
+    p = step.payload
+    if not isinstance(p, DeployModel):
+        return why
+    kept = (f"deployment {p.deployment} stays on {p.current_model}" if p.current_model
+            else f"deployment {p.deployment} is not created")
+    return f"{why}; {kept}"
 
 
 

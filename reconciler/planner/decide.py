@@ -6,7 +6,7 @@ once into the model-state layer (state.py); every decision is made here and beco
 train (create, retrain, continue), verify a trained version's checks, retire older versions
 once a newer one passed, cancel, upload. Models are planned parents first so a `{ref:}` child
 sees what its parent will do. Job-vs-manifest comparison lives in compare, step construction
-in steps, orphans/--target in scope, drift in drift.
+in steps, deployment steps (Azure) in deploy, orphans/--target in scope, drift in drift.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from reconciler.plan import (
     Step,
 )
 from reconciler.planner.compare import Comparison, compare, manifest_index, spec_of
+from reconciler.planner.deploy import plan_deployment, plan_orphan_deployments
 from reconciler.planner.drift import drift
 from reconciler.planner.identity import (
     content_shas,
@@ -84,8 +85,12 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
     for name in order:
         manifest = ctx.index.get(name)
         if manifest is not None:
+            since = len(ctx.steps)
             _plan_model(ctx, manifest, provider_models)
+            plan_deployment(ctx, manifest, state[name], since=since)
+    since = len(ctx.steps)
     plan_orphans(desired, state, ctx.steps, ctx.notes)
+    plan_orphan_deployments(ctx, since=since)
     if options.today:
         ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
     steps, notes = cut_to_targets(desired, state, options.targets, ctx.steps, ctx.notes)
@@ -124,7 +129,7 @@ class _Model:
 def _plan_model(ctx: Ctx, manifest: Manifest, provider_models: ProviderModels) -> None:
     name = manifest.name
     state = ctx.state[name]
-    serving = state.serving
+    serving = state.promoted  # what should serve: a {ref:} child builds on it
     ctx.outcome[name] = Outcome.served(serving.model_id) if serving and serving.model_id else None
     missing_base = provider_check(manifest, provider_models)
     if missing_base is not None:
@@ -222,7 +227,7 @@ def _plan_settled(ctx: Ctx, model: _Model) -> None:
 def _plan_trained(ctx: Ctx, model: _Model, candidate: Version) -> None:
     """The newest trained version exists: train again, verify it, or keep it."""
     cmp = model.compare(ctx, candidate.job)
-    serving = model.state.serving
+    serving = model.state.promoted
     # The manifest went back to what the serving version was made from: nothing to train.
     reverted = (cmp.forced and serving is not None and serving is not candidate
                 and not model.compare(ctx, serving.job).forced)
@@ -290,7 +295,7 @@ def _create(
     """A new version: uploads first, then the job; retire what keep_versions no longer keeps."""
     manifest, state, name = model.manifest, model.state, model.name
     spec = manifest.spec
-    serving = state.serving
+    serving = state.promoted
     training = file_ref(ctx, name, spec.training_file)
     validation = file_ref(ctx, name, spec.validation_file) if spec.validation_file else None
     if training is None or (spec.validation_file is not None and validation is None):
@@ -330,7 +335,7 @@ def _create(
 def _base_model(model: _Model, action: Action) -> str | FromStep:
     """What the new job trains from: the serving model (continue), the {ref:} parent's model,
     or spec.model. Never an unverified or failed version."""
-    serving = model.state.serving
+    serving = model.state.promoted
     if action is Action.CONTINUE and serving is not None and serving.model_id:
         return serving.model_id
     if model.parent_payload is not None:

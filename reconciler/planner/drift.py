@@ -1,8 +1,10 @@
 """Drift: where the remote has moved away from git, as a DriftReport. Pure, no I/O.
 
 Reports out-of-band deletions of a model's newest version, failed or cancelled latest jobs,
-orphans (managed names no manifest declares), fine-tuned models no managed job produced, and
-base models retiring within 90 days of `today` (passed in: the planner reads no clock).
+deployments gone (deleted by hand, or by Azure's inactivity rule) or pointing at another
+version than the one that should serve, orphans (managed names no manifest declares),
+fine-tuned models no managed job produced, and base models retiring within 90 days of
+`today` (passed in: the planner reads no clock).
 """
 
 from __future__ import annotations
@@ -39,7 +41,31 @@ def _per_manifest(desired: Desired, state: RemoteState) -> list[DriftItem]:
     for manifest in desired.manifests:
         model = state[manifest.name]
         items.extend(_model_drift(model))
+        items.extend(_deployment_drift(model))
     return items
+
+
+def _deployment_drift(model: ModelState) -> list[DriftItem]:
+    """The manifest's deployment is gone, or serves another version than the promoted one."""
+    name, promoted, current = model.name, model.promoted, model.deployment
+    if model.deployment_name is None or promoted is None or model.foreign_deployment:
+        return []
+    if current is None:
+        return [DriftItem(
+            kind=DriftKind.DEPLOYMENT_MISSING, name=name, subject=model.deployment_name,
+            message=f"{name}: deployment {model.deployment_name} is gone (deleted outside "
+                    f"ftctl, or by Azure after 15 days without inference); version "
+                    f"{promoted.number} ({promoted.model_id}) is not served",
+        )]
+    if current.model != promoted.model_id:
+        was = model.deployed
+        what = f"version {was.number} ({current.model})" if was else current.model
+        return [DriftItem(
+            kind=DriftKind.DEPLOYMENT_MOVED, name=name, subject=model.deployment_name,
+            message=f"{name}: deployment {current.name} serves {what}, not version "
+                    f"{promoted.number} ({promoted.model_id})",
+        )]
+    return []
 
 
 def _model_drift(model: ModelState) -> list[DriftItem]:

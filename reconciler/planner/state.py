@@ -6,10 +6,17 @@ refresh listed), which version serves, what is in flight, and the orphans. The p
 show, output, try, models and jobs all read a RemoteState; none of them groups jobs or picks
 the serving version itself.
 
-Serving: the newest trained version whose model still exists and whose verdict is passed (or
+Promoted: the newest trained version whose model still exists and whose verdict is passed (or
 whose manifest has no gate: no checks, no evaluation). A version that passed a gate which has
-changed since keeps serving until it is verified again; a version whose checks failed or whose
-evaluation refused it never serves. Pure, no I/O.
+changed since stays promoted until it is verified again; a version whose checks failed or whose
+evaluation refused it never is. Serving: on a provider with deployments (Azure), the version
+the manifest's deployment points at, since that is what answers; otherwise (and while that
+deployment is missing) the promoted version. The planner moves the deployment to the promoted
+version, so the two differ only until the next apply.
+
+Deployments (Azure): a deployment is this workspace's when the model it serves is one of the
+workspace's versions; one of the manifest's name that serves anything else belongs to someone
+else and is never touched. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from enum import StrEnum
 
 from reconciler.planner.identity import META_NAME, META_SPEC, META_WORKSPACE, job_version
 from reconciler.planner.verdicts import RecordedVerdict, gate_id, parse_verdict_file_name
-from reconciler.snapshot import JobStatus, RemoteJob, Snapshot
+from reconciler.snapshot import JobStatus, RemoteDeployment, RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest
 
 
@@ -94,9 +101,16 @@ class ModelState:
     versions: tuple[Version, ...] = ()
     declared: bool = True  # False: no manifest declares it (an orphan, or a name typed wrong)
     checks_id: str | None = None  # identity of its manifest's gate; None when not gated
+    # Deployments (module doc); all empty on a provider without them or without spec.deployment.
+    deployment_name: str | None = None  # the manifest's spec.deployment.name
+    deployment: RemoteDeployment | None = None  # that deployment, when it exists and is ours
+    foreign_deployment: RemoteDeployment | None = None  # that name, serving another's model
+    strays: tuple[RemoteDeployment, ...] = ()  # other deployments serving its versions
     # Derived once from `versions` (every reader asks for them, many times per plan):
     trained: tuple[Version, ...] = field(init=False)  # succeeded, model exists; newest first
     in_flight: tuple[Version, ...] = field(init=False)  # still training; newest first
+    promoted: Version | None = field(init=False)  # the version that should serve (module doc)
+    deployed: Version | None = field(init=False)  # the trained version `deployment` serves
     serving: Version | None = field(init=False)  # the version that serves (module doc)
 
     def __post_init__(self) -> None:
@@ -105,7 +119,12 @@ class ModelState:
         object.__setattr__(self, "trained", trained)
         object.__setattr__(self, "in_flight",
                            tuple(v for v in newest_first if not v.status.is_terminal))
-        object.__setattr__(self, "serving", next((v for v in trained if v.may_serve), None))
+        promoted = next((v for v in trained if v.may_serve), None)
+        on = self.deployment.model if self.deployment is not None else None
+        deployed = next((v for v in trained if on is not None and v.model_id == on), None)
+        object.__setattr__(self, "promoted", promoted)
+        object.__setattr__(self, "deployed", deployed)
+        object.__setattr__(self, "serving", deployed or promoted)
 
     @property
     def latest(self) -> Version | None:
@@ -159,6 +178,7 @@ class RemoteState:
     workspace: str
     models: Mapping[str, ModelState]
     orphans: tuple[str, ...] = ()  # undeclared names that still hold a model or a running job
+    with_deployments: bool = False  # the provider serves models through deployments (Azure)
 
     def __getitem__(self, name: str) -> ModelState:
         return self.models.get(name) or ModelState(name=name, declared=False)
@@ -187,11 +207,42 @@ def build_state(desired: Desired, snapshot: Snapshot) -> RemoteState:
         name: _model_state(name, manifests.get(name), jobs, verdicts, model_ids)
         for name, jobs in groups.items()
     }
+    if snapshot.deployments is not None:
+        models = _with_deployments(models, manifests, snapshot.deployments)
     orphans = tuple(sorted(
         name for name, state in models.items()
-        if not state.declared and (state.trained or state.in_flight)
+        if not state.declared and (state.trained or state.in_flight or state.strays)
     ))
-    return RemoteState(workspace=snapshot.workspace, models=models, orphans=orphans)
+    return RemoteState(workspace=snapshot.workspace, models=models, orphans=orphans,
+                       with_deployments=snapshot.deployments is not None)
+
+
+def _with_deployments(
+    models: Mapping[str, ModelState],
+    manifests: Mapping[str, Manifest],
+    deployments: Sequence[RemoteDeployment],
+) -> dict[str, ModelState]:
+    """Each model with its manifest's deployment (ours or foreign) and its stray ones: those
+    serving one of its versions under a name no manifest claims."""
+    owner = {v.model_id: s.name for s in models.values() for v in s.versions if v.model_id}
+    claimed = {m.spec.deployment.name for m in manifests.values() if m.spec.deployment}
+    by_name = {d.name: d for d in deployments}
+    out = dict(models)
+    for name, state in models.items():
+        manifest = manifests.get(name)
+        wanted = manifest.spec.deployment if manifest is not None else None
+        found = by_name.get(wanted.name) if wanted is not None else None
+        ours = found is not None and found.model in owner
+        strays = tuple(d for d in deployments
+                       if owner.get(d.model) == name and d.name not in claimed)
+        out[name] = replace(
+            state,
+            deployment_name=wanted.name if wanted is not None else None,
+            deployment=found if ours else None,
+            foreign_deployment=found if found is not None and not ours else None,
+            strays=strays,
+        )
+    return out
 
 
 def _managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[RemoteJob]]:

@@ -43,7 +43,16 @@ from __future__ import annotations
 
 import json
 
-from reconciler.plan import Action, Estimate, FieldChange, Plan, Step, UploadFile
+from reconciler.plan import (
+    Action,
+    DeployModel,
+    Estimate,
+    FieldChange,
+    Plan,
+    RemoveDeployment,
+    Step,
+    UploadFile,
+)
 from reconciler.render import planview as pv
 from reconciler.render import wording as words
 
@@ -115,7 +124,23 @@ def _change(c: pv.ModelChange) -> dict[str, object]:
         "verify_models": [v.model_id for v in c.verifies],
         "steps": [_step(s) for s in c.steps],
         "estimate": _estimate(c.estimate),
+        # Only where the model has deployment steps (Azure): other plans keep their shape.
+        **({"deployments": [_deployment(s) for s in c.deployments]} if c.deployments else {}),
     }
+
+
+def _deployment(s: Step) -> dict[str, object]:
+    """A deploy or undeploy step: the deployment, what it serves after, and its diffs."""
+    p = s.payload
+    if isinstance(p, RemoveDeployment):
+        return {"action": s.action.value, "reason": s.reason.value, "deployment": p.deployment,
+                "model": None, "model_unknown": False, "current_model": p.model_id,
+                "sku": None, "capacity": None, "fields": [_field(f) for f in s.changes]}
+    assert isinstance(p, DeployModel)
+    return {"action": s.action.value, "reason": s.reason.value, "deployment": p.deployment,
+            "model": _value(p.model_id), "model_unknown": words.is_unknown(p.model_id),
+            "current_model": p.current_model, "sku": p.sku, "capacity": p.capacity,
+            "fields": [_field(f) for f in s.changes]}
 
 
 def _field(f: FieldChange) -> dict[str, object]:

@@ -61,6 +61,8 @@ def _warning(view: pv.PlanView) -> list[str]:
     cancels = sum(len(c.cancels) for c in hits)
     parts = [f"deletes {_count(deletes, 'model version')}"] if deletes else []
     parts += [f"cancels {_count(cancels, 'job')}"] if cancels else []
+    undeploys = sum(len(c.undeploys) for c in hits)
+    parts += [f"removes {_count(undeploys, 'deployment')}"] if undeploys else []
     loud = f"> **This plan {' and '.join(parts)}.**"
     if deletes:
         loud += " A deleted model cannot be restored."
@@ -68,6 +70,8 @@ def _warning(view: pv.PlanView) -> list[str]:
     lines.append(">")
     items = [f"> - `{c.name}`: delete model `{m}`" for c in hits for m in c.deletes]
     items += [f"> - `{c.name}`: cancel job `{j}`" for c in hits for j in c.cancels]
+    items += [f"> - `{c.name}`: remove deployment `{d}` (it stops serving)"
+              for c in hits for d in c.undeploys]
     lines += _capped(items, "> ")
     return [*lines, ""]
 

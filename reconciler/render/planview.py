@@ -16,11 +16,13 @@ from reconciler.plan import (
     CancelJob,
     CreateJob,
     DeleteModel,
+    DeployModel,
     Estimate,
     FieldChange,
     FromStep,
     Plan,
     Reason,
+    RemoveDeployment,
     Step,
     UploadFile,
     VerifyModel,
@@ -33,11 +35,14 @@ _PRIORITY = (
     Action.CONTINUE,
     Action.CREATE,
     Action.VERIFY,
+    Action.DEPLOY,
     Action.DELETE,
+    Action.UNDEPLOY,
     Action.CANCEL,
     Action.UPLOAD,
     Action.NOOP,
 )
+_DEPLOYMENT_ACTIONS = (Action.DEPLOY, Action.UNDEPLOY)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +76,17 @@ class ModelChange:
         return tuple(s.payload for s in self.steps if isinstance(s.payload, VerifyModel))
 
     @property
+    def deployments(self) -> tuple[Step, ...]:
+        """Its deploy and undeploy steps (Azure), each shown with its own field diffs."""
+        return tuple(s for s in self.steps if isinstance(s.payload, DeployModel | RemoveDeployment))
+
+    @property
+    def undeploys(self) -> tuple[str, ...]:
+        """Names of the deployments it removes (they stop serving)."""
+        return tuple(s.payload.deployment for s in self.steps
+                     if isinstance(s.payload, RemoveDeployment))
+
+    @property
     def create(self) -> CreateJob | None:
         return next((s.payload for s in self.steps if isinstance(s.payload, CreateJob)), None)
 
@@ -94,7 +110,7 @@ class PlanView:
 
     @property
     def destructive(self) -> tuple[ModelChange, ...]:
-        return tuple(c for c in self.changes if c.cancels or c.deletes)
+        return tuple(c for c in self.changes if c.cancels or c.deletes or c.undeploys)
 
     @property
     def total_tokens(self) -> int:
@@ -203,8 +219,12 @@ def _model_change(
 
 
 def _fields(main: Step, steps: tuple[Step, ...]) -> tuple[FieldChange, ...]:
+    """The model's own field diffs (a deployment step's are shown with that step)."""
+    if main.action in _DEPLOYMENT_ACTIONS:
+        return ()
     # A cancel-and-recreate carries the same diff on both steps: show it once.
-    source = main if main.changes else next((s for s in steps if s.changes), main)
+    own = [s for s in steps if s.action not in _DEPLOYMENT_ACTIONS]
+    source = main if main.changes else next((s for s in own if s.changes), main)
     seen: set[tuple[str, str, str, bool]] = set()
     out: list[FieldChange] = []
     for change in source.changes:

@@ -6,7 +6,7 @@ Pure: a Plan in, a str out. ANSI colour only when asked (the CLI asks on a termi
 from __future__ import annotations
 
 from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.plan import Action, Plan, UploadFile
+from reconciler.plan import Action, FieldChange, Plan, UploadFile
 from reconciler.render import planview as pv
 from reconciler.render import wording as words
 
@@ -20,6 +20,8 @@ _COLOURS = {
     Action.DELETE: "\x1b[31m",
     Action.UPLOAD: "\x1b[36m",  # cyan
     Action.VERIFY: "\x1b[34m",  # blue
+    Action.DEPLOY: "\x1b[32m",
+    Action.UNDEPLOY: "\x1b[31m",
     Action.NOOP: "",
 }
 _SEVERITY_COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: ""}
@@ -31,6 +33,8 @@ _LEGEND = {
     Action.DELETE: "delete a model version",
     Action.UPLOAD: "upload a dataset",
     Action.VERIFY: "verify (run the checks; the version serves once they pass)",
+    Action.DEPLOY: "deploy (create or move a deployment; to a new version once it passes)",
+    Action.UNDEPLOY: "remove a deployment",
 }
 
 
@@ -108,6 +112,9 @@ def _body(change: pv.ModelChange, paint: _Paint) -> list[str]:
     lines += _fields(change, paint)
     lines += [f"{paint.sym(Action.VERIFY)} verify version {v.version} ({v.model_id}): "
               f"{len(v.checks)} check(s)" for v in change.verifies]
+    for step in change.deployments:
+        lines.append(f"{paint.sym(step.action)} {words.deployment_words(step)}")
+        lines += [f"    {row}" for row in _rows(step.changes, paint)]
     after = ("  # once the new version succeeds and passes its checks" if change.create
              else "  # once it passes its checks" if change.verifies else "")
     lines += [f"{paint.sym(Action.DELETE)} delete model {mid}{after}" for mid in change.deletes]
@@ -128,6 +135,15 @@ def _fields(change: pv.ModelChange, paint: _Paint) -> list[str]:
         if not any(c.path == "model" for c in change.fields):
             rows.append((sign, "model", words.format_value(job.model), ""))
         rows.append((sign, "version", str(job.version), ""))
+    return _aligned(rows, paint)
+
+
+def _rows(changes: tuple[FieldChange, ...], paint: _Paint) -> list[str]:
+    return _aligned([_field_row(c.path, c.before, c.after, c.forces_new) for c in changes],
+                    paint)
+
+
+def _aligned(rows: list[tuple[str, ...]], paint: _Paint) -> list[str]:
     if not rows:
         return []
     width = max(len(r[1]) for r in rows)

@@ -14,15 +14,17 @@ from reconciler.plan import (
     UNKNOWN,
     Action,
     CreateJob,
+    DeployModel,
     Estimate,
     FieldChange,
     FromStep,
     Reason,
+    RemoveDeployment,
     Step,
 )
 
 SUMMARY_ORDER = (Action.CREATE, Action.RETRAIN, Action.CONTINUE, Action.CANCEL, Action.DELETE,
-                 Action.VERIFY)
+                 Action.VERIFY, Action.DEPLOY, Action.UNDEPLOY)
 _ALWAYS_SHOWN = (Action.CREATE, Action.RETRAIN, Action.DELETE)
 
 _FIELD_WORDS = {
@@ -35,6 +37,9 @@ _FIELD_WORDS = {
     "seed": "the seed",
     "integrations": "the integrations",
     "method.grader": "the grader",
+    "deployment.model": "the deployed version",
+    "deployment.sku": "the deployment's sku",
+    "deployment.capacity": "the deployment's capacity",
 }
 
 
@@ -64,7 +69,19 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
         return f"needs a dataset uploaded {because}"
     if a is Action.VERIFY:
         return _verify_words(step)
+    if a is Action.DEPLOY:
+        return _DEPLOY_WORDS.get(r, f"will be deployed {because}")
+    if a is Action.UNDEPLOY:
+        return f"will have a deployment removed {because}"
     return _NOOP_WORDS.get(r, "has no changes")
+
+
+_DEPLOY_WORDS = {
+    Reason.NEW: "will be deployed",
+    Reason.NEW_VERSION: "will have its deployment moved to the version that should serve",
+    Reason.DEPLOYMENT_CHANGED: "will have its deployment changed (sku or capacity)",
+    Reason.DEPLOYMENT_MISSING: "will be deployed again because its deployment is gone",
+}
 
 
 _NOOP_WORDS = {
@@ -99,6 +116,7 @@ _REASON_WORDS = {
     Reason.ORPHANED: "because no manifest names it any more",
     Reason.DUPLICATE: "because it duplicates another job for the same version",
     Reason.MISSING_FILE: "because the remote does not hold it yet",
+    Reason.DEPLOYMENT_CHANGED: "because the manifest no longer names it (spec.deployment)",
 }
 
 
@@ -142,6 +160,18 @@ def field_words(path: str) -> str:
     if path.startswith("method."):
         return "the training method"
     return path
+
+
+def deployment_words(step: Step) -> str:
+    """`deploy support-bot (GlobalStandard, capacity 1)` / `undeploy old-bot`, with when."""
+    p = step.payload
+    if isinstance(p, RemoveDeployment):
+        return f"undeploy {p.deployment}" + (f" (serving {p.model_id})" if p.model_id else "")
+    assert isinstance(p, DeployModel)
+    line = f"deploy {p.deployment} ({p.sku}, capacity {p.capacity})"
+    if isinstance(p.model_id, FromStep) or (p.job_id is not None and step.depends_on):
+        line += "  # once the new version passes its checks"
+    return line
 
 
 def is_unknown(value: object) -> bool:

@@ -11,6 +11,7 @@ from reconciler.plan import (
     CancelJob,
     CreateJob,
     DeleteModel,
+    DeployModel,
     DriftItem,
     DriftKind,
     DriftReport,
@@ -20,6 +21,7 @@ from reconciler.plan import (
     NoChange,
     Plan,
     Reason,
+    RemoveDeployment,
     Step,
     UploadFile,
     VerifyModel,
@@ -282,7 +284,67 @@ def verify_and_retire() -> Plan:
                 notes=(note,))
 
 
+AZ_BASE = "gpt-4o-mini-2024-07-18"
+
+
+def azure_deployments() -> Plan:
+    """Azure: a retrain whose deployment moves once the new version passed (then the old one
+    is retired), a deployment deleted out of band, a sku and capacity change, and a pruned
+    orphan whose deployment goes before its model."""
+    old = f"{AZ_BASE}.ft-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    fields = (FieldChange(path="method.hyperparameters.n_epochs", before=3, after=2,
+                          forces_new=True),)
+    retrain = create("support-bot", action=Action.RETRAIN, reason=Reason.SPEC_CHANGED,
+                     version=2, changes=fields,
+                     estimate=Estimate(training_tokens=3552, epochs=2, cost_usd=0.0107))
+    move = Step(
+        key="support-bot/deploy/support-bot", action=Action.DEPLOY, name="support-bot",
+        reason=Reason.NEW_VERSION,
+        payload=DeployModel(name="support-bot", deployment="support-bot",
+                            model_id=FromStep(key=retrain.key, field="fine_tuned_model"),
+                            sku="GlobalStandard", capacity=1, current_model=old,
+                            job_id=FromStep(key=retrain.key, field="job_id")),
+        changes=(FieldChange(path="deployment.model", before=old, after=UNKNOWN),),
+        depends_on=(retrain.key,),
+    )
+    retire = Step(key=f"support-bot/delete/{old}", action=Action.DELETE, name="support-bot",
+                  reason=Reason.SUPERSEDED, payload=DeleteModel(model_id=old, job_id="ftjob-s1"),
+                  depends_on=(retrain.key, move.key))
+    faq_model = f"{AZ_BASE}.ft-11112222333344445555666677778888"
+    restore = Step(
+        key="faq/deploy/faq", action=Action.DEPLOY, name="faq",
+        reason=Reason.DEPLOYMENT_MISSING,
+        payload=DeployModel(name="faq", deployment="faq", model_id=faq_model,
+                            sku="Standard", capacity=1, job_id="ftjob-f1"),
+        changes=(FieldChange(path="deployment.model", before=None, after=faq_model),),
+    )
+    triage_model = f"{AZ_BASE}.ft-99990000aaaabbbbccccddddeeeeffff"
+    resize = Step(
+        key="triage/deploy/triage-prod", action=Action.DEPLOY, name="triage",
+        reason=Reason.DEPLOYMENT_CHANGED,
+        payload=DeployModel(name="triage", deployment="triage-prod", model_id=triage_model,
+                            sku="GlobalStandard", capacity=5, current_model=triage_model,
+                            job_id="ftjob-t3"),
+        changes=(FieldChange(path="deployment.sku", before="Standard", after="GlobalStandard"),
+                 FieldChange(path="deployment.capacity", before=1, after=5)),
+    )
+    kept = noop("triage", Reason.UNCHANGED, "ftjob-t3", "succeeded", 3)
+    legacy = f"{AZ_BASE}.ft-feedfacefeedfacefeedfacefeedface"
+    undeploy = Step(
+        key="legacy-bot/undeploy/legacy-bot", action=Action.UNDEPLOY, name="legacy-bot",
+        reason=Reason.ORPHANED,
+        payload=RemoveDeployment(deployment="legacy-bot", model_id=legacy),
+        changes=(FieldChange(path="deployment.name", before="legacy-bot", after=None),),
+    )
+    prune = Step(key=f"legacy-bot/delete/{legacy}", action=Action.DELETE, name="legacy-bot",
+                 reason=Reason.ORPHANED, payload=DeleteModel(model_id=legacy, job_id="ftjob-l1"),
+                 depends_on=(undeploy.key,))
+    return Plan(workspace="prod", snapshot_fingerprint=FP,
+                steps=(retrain, retire, move, restore, kept, resize, prune, undeploy))
+
+
 CASES = {
+    "azure_deployments": azure_deployments,
     "verify_and_retire": verify_and_retire,
     "create_only": create_only,
     "retrain_fields": retrain_fields,
@@ -310,6 +372,14 @@ def drift_all_kinds() -> DriftReport:
                   subject="ft:gpt-4o-mini-2024-07-18:acme:classifier:v4",
                   message="classifier: version 4 (ft:gpt-4o-mini-2024-07-18:acme:classifier:v4) "
                           "failed its checks; version 3 keeps serving"),
+        DriftItem(kind=DriftKind.DEPLOYMENT_MISSING, name="faq", subject="faq",
+                  message="faq: deployment faq is gone (deleted outside ftctl, or by Azure after "
+                          "15 days without inference); version 1 (gpt-4o-mini-2024-07-18.ft-1a2b) "
+                          "is not served"),
+        DriftItem(kind=DriftKind.DEPLOYMENT_MOVED, name="triage", subject="triage-prod",
+                  message="triage: deployment triage-prod serves version 2 "
+                          "(gpt-4o-mini-2024-07-18.ft-2b3c), not version 3 "
+                          "(gpt-4o-mini-2024-07-18.ft-3c4d)"),
         DriftItem(kind=DriftKind.ORPHAN, name="legacy-bot", subject="ft:gpt-4o-mini:acme:x1",
                   message="legacy-bot: no manifest declares it; 1 model(s), 0 job(s) in flight"),
         DriftItem(kind=DriftKind.UNMANAGED_MODEL, subject="ft:gpt-4o-mini:acme:hand-made:z",
