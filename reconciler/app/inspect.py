@@ -125,13 +125,14 @@ def _metrics(desired: Desired, model: ModelState, version: Version,
         return ()  # a provider that does not hand file contents back: show the rest
 
 
-def outputs(models: Iterable[ModelInfo]) -> dict[str, object]:
-    """name -> current fine-tuned model id (None while none exists), for manifests only. On a
-    provider with deployments (Azure, where inference addresses the deployment, not the model)
-    name -> {"model": id, "deployment": name} (either None while missing)."""
+def outputs(models: Iterable[ModelInfo], *, deployments: bool = False) -> dict[str, str | None]:
+    """name -> current fine-tuned model id (None while none exists), for manifests only; the
+    same shape on every provider (other tools parse it). deployments: name -> the deployment
+    that serves it instead (Azure, where inference addresses the deployment, not the model;
+    None while missing, and on providers without deployments)."""
     return {
-        m.name: {"model": m.current_model, "deployment": m.deployment}
-        if m.served_by_deployment else m.current_model
+        m.name: (m.deployment if m.served_by_deployment else None) if deployments
+        else m.current_model
         for m in models if m.managed
     }
 

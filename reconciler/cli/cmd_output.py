@@ -1,5 +1,6 @@
-"""`ftctl output`: name -> current fine-tuned model id, for other tools (JSON by default). On
-Azure each name also has the deployment that serves it (inference addresses deployments)."""
+"""`ftctl output`: name -> current fine-tuned model id, for other tools (JSON by default), or
+name -> the deployment that serves it with `--deployments` (Azure: inference addresses
+deployments). One shape, a string or null per name, on every provider."""
 
 from __future__ import annotations
 
@@ -16,25 +17,23 @@ from reconciler.diagnostics import has_errors
 
 @click.command("output")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json",
-              show_default=True, help="json: one object; text: NAME MODEL_ID lines.")
+              show_default=True, help="json: one object; text: NAME VALUE lines.")
+@click.option("--deployments", is_flag=True,
+              help="Each model's deployment name instead of its model id (Azure serves models "
+                   "through deployments; null where there is none).")
 @handled
-def output(fmt: str) -> int:
-    """Print each model's current fine-tuned model id (null while none exists).
-
-    On Azure, a model with spec.deployment also shows the deployment that serves it (text: a
-    third column; JSON: the name maps to {"model": ..., "deployment": ...}).
-    """
+def output(fmt: str, deployments: bool) -> int:
+    """Print each model's current fine-tuned model id (null while none exists), or with
+    --deployments the deployment that serves it (what Azure inference addresses)."""
     opts = global_options()
     result = run_show(opts.directory, opts.config, open_remote=open_remote)
     if has_errors(result.diagnostics):
         echo_problems(result.diagnostics)
         return EXIT_ERROR
+    values = outputs(result.models, deployments=deployments)
     if fmt == "json":
-        click.echo(json.dumps(outputs(result.models), indent=2, sort_keys=True))
+        click.echo(json.dumps(values, indent=2, sort_keys=True))
         return EXIT_OK
-    for model in sorted((m for m in result.models if m.managed), key=lambda m: m.name):
-        columns = [model.name, model.current_model or "-"]
-        if model.served_by_deployment:
-            columns.append(model.deployment or "-")
-        click.echo("\t".join(columns))
+    for name in sorted(values):
+        click.echo(f"{name}\t{values[name] or '-'}")
     return EXIT_OK

@@ -169,7 +169,13 @@ class AzureProject:
         return result.exit_code, result.output
 
     def output(self) -> dict[str, Any]:
-        code, out = self.run("output")
+        """name -> {"model": id, "deployment": name}, from `output` and `output --deployments`."""
+        models, deployments = (self._output(*flags) for flags in ((), ("--deployments",)))
+        return {name: {"model": models[name], "deployment": deployments[name]}
+                for name in models}
+
+    def _output(self, *flags: str) -> dict[str, Any]:
+        code, out = self.run("output", *flags)
         assert code == 0, out
         return dict(json.loads(out))
 
