@@ -55,12 +55,16 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
 
 def _warning(view: pv.PlanView) -> list[str]:
     hits = view.destructive
-    if not hits:
+    files = view.file_deletes
+    if not hits and not files:
         return []
     deletes = sum(len(c.deletes) for c in hits)
     cancels = sum(len(c.cancels) for c in hits)
+    jobs = sum(len(c.deleted_jobs) for c in hits)
     parts = [f"deletes {_count(deletes, 'model version')}"] if deletes else []
     parts += [f"cancels {_count(cancels, 'job')}"] if cancels else []
+    parts += [f"deletes {_count(jobs, 'retired job')}"] if jobs else []
+    parts += [f"deletes {_count(len(files), 'dataset file')}"] if files else []
     loud = f"> **This plan {' and '.join(parts)}.**"
     if deletes:
         loud += " A deleted model cannot be restored."
@@ -68,6 +72,8 @@ def _warning(view: pv.PlanView) -> list[str]:
     lines.append(">")
     items = [f"> - `{c.name}`: delete model `{m}`" for c in hits for m in c.deletes]
     items += [f"> - `{c.name}`: cancel job `{j}`" for c in hits for j in c.cancels]
+    items += [f"> - `{c.name}`: delete job `{j}`" for c in hits for j in c.deleted_jobs]
+    items += [f"> - delete file `{f.file_id}` (`{f.filename}`, no longer needed)" for f in files]
     lines += _capped(items, "> ")
     return [*lines, ""]
 
@@ -105,8 +111,9 @@ def _table(view: pv.PlanView) -> list[str]:
 
 
 def _cost(view: pv.PlanView) -> list[str]:
-    line = pv.cost_sentence(view, bold="**")
-    return [line, ""] if line else []
+    lines = [pv.cost_sentence(view, bold="**"), pv.hosting_sentence(view, bold="**")]
+    shown = [line for line in lines if line]
+    return [*shown, ""] if shown else []
 
 
 def notes_section(notes: tuple[Diagnostic, ...]) -> list[str]:

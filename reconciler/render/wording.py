@@ -186,6 +186,17 @@ def targets_line(targets: tuple[str, ...]) -> str:
     )
 
 
+def format_monthly(change: float | None) -> str:
+    """A monthly hosting change with its sign: "+$1,241.00/month", "-$730.00/month"."""
+    if change is None:
+        return "unknown"
+    sign = "-" if change < 0 else "+"
+    amount = abs(change)
+    # Hourly rates x 730 h are mostly whole dollars, shown as such ("+$1,241/month").
+    figure = f"{amount:,.0f}" if amount == round(amount) else f"{amount:,.2f}"
+    return f"{sign}${figure}/month"
+
+
 def format_cost(cost: float | None) -> str:
     if cost is None:
         return "unknown"
