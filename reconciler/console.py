@@ -18,7 +18,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
 from reconciler.app.apply import ApplyReport
 from reconciler.events import JobProgress, StepResult, StepStatus
-from reconciler.plan import CancelJob, CreateJob, DeleteModel, Step, UploadFile
+from reconciler.plan import (
+    CancelJob,
+    CreateJob,
+    DeleteFile,
+    DeleteJob,
+    DeleteModel,
+    Step,
+    UploadFile,
+)
 from reconciler.planner.identity import META_NAME
 from reconciler.render.evaluation import render_text as evaluation_text
 from reconciler.render.wording import format_bytes as size
@@ -51,6 +59,10 @@ def describe(step: Step) -> str:
         return f"cancel job {p.job_id}"
     if isinstance(p, DeleteModel):
         return f"delete model {p.model_id}"
+    if isinstance(p, DeleteJob):
+        return f"delete job {p.job_id}"
+    if isinstance(p, DeleteFile):
+        return f"delete file {p.file_id} ({p.filename})"
     return step.key
 
 

@@ -39,6 +39,7 @@ from reconciler.planner.identity import (
 from reconciler.planner.scope import (
     cut_to_targets,
     method_json,
+    plan_cleanup,
     plan_orphans,
     retirement_notes,
 )
@@ -86,6 +87,7 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
         if manifest is not None:
             _plan_model(ctx, manifest, provider_models)
     plan_orphans(desired, state, ctx.steps, ctx.notes)
+    plan_cleanup(desired, snapshot, state, shas, ctx.steps)
     if options.today:
         ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
     steps, notes = cut_to_targets(desired, state, options.targets, ctx.steps, ctx.notes)

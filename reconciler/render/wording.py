@@ -56,6 +56,8 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
         return f"will continue training from its current model {because}"
     if a is Action.CANCEL:
         return f"will have its job cancelled {because}"
+    if a is Action.DELETE and r is Reason.UNNEEDED:
+        return "will have finished jobs of retired versions deleted (prune)"
     if a is Action.DELETE and r is Reason.ORPHANED:
         return f"will be deleted {because}"
     if a is Action.DELETE:
@@ -99,6 +101,7 @@ _REASON_WORDS = {
     Reason.ORPHANED: "because no manifest names it any more",
     Reason.DUPLICATE: "because it duplicates another job for the same version",
     Reason.MISSING_FILE: "because the remote does not hold it yet",
+    Reason.UNNEEDED: "because no manifest, job in flight or kept version needs it",
 }
 
 

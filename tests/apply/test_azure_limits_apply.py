@@ -8,14 +8,11 @@ also shows the emulator would have refused the same write: ftctl's arithmetic is
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from reconciler.app.apply import ApplyOptions, ApplyReport, run_apply
+from reconciler.app.apply import ApplyReport
 from reconciler.app.guardrails import (
     LIMIT_CODE,
     ResourceLimits,
@@ -24,51 +21,28 @@ from reconciler.app.guardrails import (
     reading_usage,
 )
 from reconciler.app.plan import PlanRunOptions, run_plan
-from reconciler.client.api import RemoteApi
-from reconciler.emulator import make_app
-from reconciler.emulator.azure_settings import AzureLimits
-from reconciler.spec import Settings
-from tests.client.azure_helpers import azure_api, chat_file
-from tests.conftest import EMULATOR_KEY, EmulatorTransport, FakeClock
+from tests.client.azure_helpers import chat_file
+from tests.conftest import FakeClock
 from tests.emulator.azure_support import Azure
 
+from .azure_inprocess import LOCAL_AZURE, apply, emulator, opener
 from .conftest import WORKSPACE, Project, Recorder
 
 
 @pytest.fixture
 def azure_project(project: Project) -> Project:
     (project.root / "ftctl.yaml").write_text(
-        f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {WORKSPACE}\n"
-        "provider:\n  type: local\n  dialect: azure\n")
+        f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {WORKSPACE}\n{LOCAL_AZURE}")
     return project
 
 
 def _emulator(tmp_path: Path, fake_clock: FakeClock, **limits: int) -> Azure:
-    def make(**options: Any) -> tuple[Any, EmulatorTransport]:
-        app = make_app(str(tmp_path / "azure.db"), api_key=EMULATOR_KEY, clock=fake_clock,
-                       **options)
-        return app, EmulatorTransport(app=app)
-
-    return Azure(make, fake_clock, limits=AzureLimits(**limits))
-
-
-def _opener(azure: Azure, root: Path) -> Any:
-    @contextlib.contextmanager
-    def open_remote(settings: Settings) -> Iterator[RemoteApi]:
-        api = azure_api(azure, root, workspace=settings.workspace)
-        try:
-            yield api
-        finally:
-            api.close()
-
-    return open_remote
+    return emulator(tmp_path, fake_clock, **limits)
 
 
 def _apply(project: Project, azure: Azure, limits: ResourceLimits,
            recorder: Recorder) -> ApplyReport:
-    return run_apply(str(project.root), None, ApplyOptions(auto_approve=True, wait=False),
-                     open_remote=_opener(azure, project.root), reporter=recorder,
-                     clock=azure.clock, sleep=azure.clock.advance, limits=limits)
+    return apply(project.root, azure, recorder, wait=False, limits=limits)
 
 
 def _refusals(report: ApplyReport) -> list[str]:
@@ -156,7 +130,7 @@ def test_a_gate_needs_a_temporary_deployment_refused_at_the_deployment_limit(
     before = _counts(azure)
     usage = ResourceUsage()
     run = run_plan(str(azure_project.root), options=PlanRunOptions(),
-                   open_remote=reading_usage(_opener(azure, azure_project.root), usage))
+                   open_remote=reading_usage(opener(azure, azure_project.root), usage))
     run = enforce_resource_limits(run, usage, limits)
     assert run.plan is not None and run.plan.has_errors
     assert [d.summary for d in run.plan.notes if d.code == LIMIT_CODE] == expected
