@@ -26,11 +26,13 @@ MAX_MONTHLY_COST_CODE = "max_monthly_cost_exceeded"
 
 def with_hosting(plan: Plan, desired: Desired, snapshot: Snapshot | None) -> Plan:
     """`plan` with every deployment step's monthly hosting change in its estimate."""
-    current = {d.name: (d.model, d.sku) for d in (snapshot.deployments or ())} if snapshot \
-        else {}
+    if not any(isinstance(s.payload, DeployModel | RemoveDeployment) for s in plan.steps):
+        return plan
+    deployed = snapshot.deployments if snapshot is not None else None
+    current = {d.name: (d.model, d.sku) for d in deployed or ()}
     index = {m.name: m for m in desired.manifests}
     steps = tuple(_priced(step, desired, current, index) for step in plan.steps)
-    return plan if steps == plan.steps else dataclasses.replace(plan, steps=steps)
+    return dataclasses.replace(plan, steps=steps)
 
 
 def _priced(step: Step, desired: Desired, current: dict[str, tuple[str, str]],

@@ -61,10 +61,11 @@ def _warning(view: pv.PlanView) -> list[str]:
     deletes = sum(len(c.deletes) for c in hits)
     cancels = sum(len(c.cancels) for c in hits)
     jobs = sum(len(c.deleted_jobs) for c in hits)
-    parts = [f"deletes {_count(deletes, 'model version')}"] if deletes else []
+    deleted = [_count(n, noun) for n, noun in ((deletes, "model version"),
+                                                (jobs, "retired job"),
+                                                (len(files), "dataset file")) if n]
+    parts = [f"deletes {_and(deleted)}"] if deleted else []
     parts += [f"cancels {_count(cancels, 'job')}"] if cancels else []
-    parts += [f"deletes {_count(jobs, 'retired job')}"] if jobs else []
-    parts += [f"deletes {_count(len(files), 'dataset file')}"] if files else []
     loud = f"> **This plan {' and '.join(parts)}.**"
     if deletes:
         loud += " A deleted model cannot be restored."
@@ -76,6 +77,10 @@ def _warning(view: pv.PlanView) -> list[str]:
     items += [f"> - delete file `{f.file_id}` (`{f.filename}`, no longer needed)" for f in files]
     lines += _capped(items, "> ")
     return [*lines, ""]
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _count(n: int, noun: str) -> str:
