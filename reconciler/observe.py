@@ -1,5 +1,5 @@
 """Refresh: read the remote once into a Snapshot (this workspace's jobs, files, models, and
-deployments where the provider has them).
+deployments where the provider has them; on Azure also every job of the resource).
 
 The lists are independent, so they are read concurrently (a small bounded pool); jobs
 named by manifests' `spec.adopt` are fetched by id. No filtering beyond the workspace: the
