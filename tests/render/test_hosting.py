@@ -160,3 +160,15 @@ def test_max_monthly_cost_refuses_a_bigger_increase_and_names_unpriced() -> None
 def test_a_plan_that_lowers_the_bill_passes_a_zero_limit() -> None:
     plan = priced(undeploy("c"), deployments=(deployed("c", FT_OLD),))
     assert monthly_cost_notes(plan, 0.0) == ()
+
+
+def test_a_version_still_to_be_trained_is_priced_as_its_manifests_base_model() -> None:
+    from tests.builders import a_desired, a_manifest
+
+    desired = a_desired(a_manifest("later", model=BASE))
+    desired = Desired(settings=Settings(workspace="ws", root="/r", prices=PRICES),
+                      manifests=desired.manifests, datasets=desired.datasets)
+    step = deploy("later", FromStep(key="later/create-job", field="fine_tuned_model"))
+    plan = with_hosting(Plan(workspace="ws", snapshot_fingerprint="f", steps=(step,)),
+                        desired, Snapshot(workspace="ws", deployments=()))
+    assert monthly(plan.steps[0]) == 1241.0
