@@ -21,6 +21,8 @@ from reconciler.events import JobProgress, StepResult, StepStatus
 from reconciler.plan import (
     CancelJob,
     CreateJob,
+    DeleteFile,
+    DeleteJob,
     DeleteModel,
     DeployModel,
     RemoveDeployment,
@@ -64,6 +66,10 @@ def describe(step: Step) -> str:
         return f"deploy {p.deployment} -> {model}"
     if isinstance(p, RemoveDeployment):
         return f"undeploy {p.deployment}"
+    if isinstance(p, DeleteJob):
+        return f"delete job {p.job_id}"
+    if isinstance(p, DeleteFile):
+        return f"delete file {p.file_id} ({p.filename})"
     return step.key
 
 

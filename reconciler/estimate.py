@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from reconciler.model_names import base_of
-from reconciler.plan import Estimate
+from reconciler.plan import DeployModel, Estimate, RemoveDeployment
 from reconciler.spec import DatasetInfo, Price
 
 TARGET_EPOCHS = 3
@@ -99,6 +99,50 @@ def monthly_hosting(model: str, prices: tuple[Price, ...], *, deployments: int =
     if price is None or price.hosting_per_hour is None:
         return None
     return round(deployments * price.hosting_per_hour * HOURS_PER_MONTH, 2)
+
+
+# Deployment types that bill no hourly hosting fee (Azure's Developer tier) and those billed
+# in another unit than the price table's hourly rate (provisioned throughput units).
+FREE_HOSTING_SKUS = frozenset({"developertier", "developer"})
+UNPRICED_HOSTING_SKUS = frozenset({"provisionedmanaged"})
+
+
+def hosting_rate(model: str, sku: str | None, prices: tuple[Price, ...]) -> float | None:
+    """USD per month one deployment of `model` with `sku` costs; None when not priced.
+    ARM's sku casing varies, so sku is compared case-insensitively."""
+    kind = (sku or "").lower()
+    if kind in FREE_HOSTING_SKUS:
+        return 0.0
+    if kind in UNPRICED_HOSTING_SKUS:
+        return None
+    return monthly_hosting(model, prices)
+
+
+def hosting_estimate(
+    payload: object, prices: tuple[Price, ...], *,
+    replaced: tuple[str, str] | None = None, base_model: str | None = None,
+) -> Estimate | None:
+    """How a deployment step changes the monthly hosting bill, as an Estimate with only
+    monthly_hosting_usd set (None inside when not priced); None for other steps.
+
+    payload: a DeployModel (a new deployment, or a change of one) or a RemoveDeployment.
+    replaced: (model, sku) of the deployment as it is now (the one a DeployModel changes or a
+    RemoveDeployment removes), when it exists. base_model: what the deployed model is trained
+    from, for a version that has no id until apply trains it. A move to a new version of the
+    same base model on the same sku costs nothing more; a change of sku costs the difference.
+    """
+    after: float | None = 0.0
+    if isinstance(payload, DeployModel):
+        model = payload.model_id if isinstance(payload.model_id, str) else base_model
+        after = hosting_rate(model or payload.current_model or "", payload.sku, prices)
+    elif not isinstance(payload, RemoveDeployment):
+        return None
+    before: float | None = 0.0
+    if replaced is not None:
+        before = hosting_rate(replaced[0], replaced[1], prices)
+    change = None if after is None or before is None else round(after - before, 2)
+    return Estimate(training_tokens=None, epochs=None, cost_usd=None,
+                    monthly_hosting_usd=change)
 
 
 def eval_cost(prompt_tokens: int, answer_tokens: int, *, model: str,

@@ -80,7 +80,8 @@ class Reason(StrEnum):
     NEW_VERSION = "new_version"  # a deployment moves to the version that now serves
     DEPLOYMENT_CHANGED = "deployment_changed"  # spec.deployment's sku or capacity changed
     DEPLOYMENT_MISSING = "deployment_missing"  # deleted out of band (Azure's inactivity rule)
-    UNNEEDED = "unneeded"  # a dataset file no manifest, job in flight or kept version needs
+    UNNEEDED = "unneeded"  # a dataset file no manifest, job in flight or kept version needs;
+    # with prune, a finished job of a retired version (Azure)
     # Reasons carried by NOOP steps (reporting only; apply skips them).
     UNCHANGED = "unchanged"
     IN_PROGRESS = "in_progress"

@@ -118,6 +118,8 @@ class Snapshot:
     jobs: this workspace's managed jobs (metadata ftctl-workspace=W) plus any job named by a
     manifest's `adopt`. models: every model `GET /models` lists (base and fine-tuned).
     deployments: every deployment of the account (Azure); None on a provider without them.
+    resource_jobs: every job of the resource, any workspace's (Azure, which lists them all
+    anyway): which files any job still names. None where not listed.
     """
 
     workspace: str
@@ -125,6 +127,7 @@ class Snapshot:
     jobs: tuple[RemoteJob, ...] = ()
     models: tuple[RemoteModel, ...] = ()
     deployments: tuple[RemoteDeployment, ...] | None = None
+    resource_jobs: tuple[RemoteJob, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

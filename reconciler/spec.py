@@ -264,6 +264,9 @@ class Settings:
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     manifests: tuple[str, ...] = ("models/**/*.yaml", "models/**/*.yml")
     prune: bool = False
+    # Azure only: apply deletes ftctl's own dataset uploads nothing needs (the copies in git
+    # stay); they count against the resource's file limits.
+    delete_unneeded_files: bool = True
     concurrency: int = 4
     prices: tuple[Price, ...] = ()
     dataset_rules: tuple[RuleOverride, ...] = ()

@@ -21,8 +21,16 @@ from types import MappingProxyType
 from reconciler import planfile
 from reconciler.app import project
 from reconciler.app.evaluate import bound_gate
+from reconciler.app.hosting import with_hosting, with_monthly_cost
+from reconciler.app.limits import (
+    AZURE_LIMITS,
+    ResourceLimits,
+    ResourceUsage,
+    concurrent_gates,
+    limit_notes,
+)
 from reconciler.client.api import RemoteApi
-from reconciler.diagnostics import Diagnostics, has_errors
+from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor import ExecOptions, execute
 from reconciler.observe import observe
@@ -48,6 +56,7 @@ class ApplyOptions:
     concurrency: int | None = None
     retry_failed: bool = False
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    max_monthly_cost: float | None = None  # USD: refuse a plan raising hosting by more
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,9 +102,11 @@ def run_apply(
     announce: Callable[[Plan], None] | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    limits: ResourceLimits = AZURE_LIMITS,
 ) -> ApplyReport:
     """Carry out the project's plan. confirm is asked unless options.auto_approve, in which
-    case announce (when given) is shown the plan instead."""
+    case announce (when given) is shown the plan instead. limits: Azure's per-resource limits
+    (tests shrink them with the emulator's)."""
     loaded = project.load(directory, config, with_datasets=options.planfile is None)
     if loaded.desired is None or has_errors(loaded.diagnostics):
         return ApplyReport(diagnostics=loaded.diagnostics, sources=loaded.sources)
@@ -104,6 +115,7 @@ def run_apply(
         run = _Session(api, desired, options, reporter, clock=clock, sleep=sleep)
         run.announce = announce
         run.sources = loaded.sources
+        run.limits = limits
         report = run.apply(confirm)
     return dataclasses.replace(
         report, diagnostics=(*loaded.diagnostics, *report.diagnostics), sources=loaded.sources
@@ -122,6 +134,7 @@ class _Session:
         self.snapshot: Snapshot | None = None  # what the latest plan rests on
         self.state: RemoteState | None = None  # the model state of that snapshot
         self.sources: Mapping[str, str] = {}
+        self.limits = AZURE_LIMITS
 
     def apply(self, confirm: Callable[[Plan], bool] | None) -> ApplyReport:
         plan, _ = self._plan()
@@ -180,7 +193,8 @@ class _Session:
         return bound_gate(self.api, self.desired, self.state, request, reporter=self.reporter)
 
     def _plan(self) -> tuple[Plan, Snapshot]:
-        """A fresh plan, or the saved one checked fresh, and the snapshot it rests on."""
+        """A fresh plan, or the saved one checked fresh, and the snapshot it rests on; with
+        the guardrails' notes (an error among them stops apply before any write)."""
         snapshot = observe(self.api, self.desired)
         self.snapshot, self.state = snapshot, None
         if self.options.planfile is not None:
@@ -188,13 +202,28 @@ class _Session:
             changed = project.manifests_changed(saved.extra, self.sources)
             if changed is not None:
                 saved = dataclasses.replace(saved, notes=(*saved.notes, changed))
-            return saved, snapshot
+            return with_monthly_cost(saved, self.options.max_monthly_cost), snapshot
         today = utc_date(self.clock())
         plan = make_plan(self.desired, snapshot, PlanOptions(
             targets=self.options.targets, retry_failed=self.options.retry_failed,
             commit=git_commit(self.desired.settings.root), today=today,
         ))
-        return plan, snapshot
+        plan = with_hosting(plan, self.desired, snapshot)
+        plan = self._within_limits(plan)
+        return with_monthly_cost(plan, self.options.max_monthly_cost), snapshot
+
+    def _within_limits(self, plan: Plan) -> Plan:
+        """A fresh plan with Azure's per-resource limits checked, as `plan` checks them (a
+        saved plan was checked when it was made)."""
+        if not self.desired.settings.provider.speaks_azure or not plan.changes:
+            return plan
+        usage = ResourceUsage()
+        usage.read(self.api)
+        gates = concurrent_gates(plan, self.desired, self.options.concurrency)
+        extra = limit_notes(plan, usage, self.limits, gates=gates)
+        if not extra:
+            return plan
+        return dataclasses.replace(plan, notes=sorted_diagnostics((*plan.notes, *extra)))
 
 
 def _merge(first: ApplyReport, second: ApplyReport) -> ApplyReport:

@@ -17,6 +17,7 @@ from reconciler import planfile
 from reconciler.app import project
 from reconciler.app.apply import git_commit
 from reconciler.app.evaluate import with_eval_drift, with_eval_notes
+from reconciler.app.hosting import with_hosting
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.observe import observe
@@ -24,7 +25,7 @@ from reconciler.plan import DriftReport, Plan, PlanOptions
 from reconciler.planner import drift, plan
 from reconciler.planner.state import build_state
 from reconciler.snapshot import Snapshot
-from reconciler.spec import Settings
+from reconciler.spec import Desired, Settings
 from reconciler.timestamps import utc_date
 
 OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
@@ -51,6 +52,7 @@ class PlanRun:
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     snapshot: Snapshot | None = None
     saved_to: str | None = None
+    desired: Desired | None = None  # what the plan was made from (for the guardrails)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +98,7 @@ def run_plan(
         today=today_of(clock),
     ))
     made = with_eval_notes(made, desired)  # eval set size and inference cost per retrain
+    made = with_hosting(made, desired, snapshot)  # each deployment step's monthly change
     notes = sorted_diagnostics((*loaded.diagnostics, *made.notes))
     made = dataclasses.replace(made, notes=notes)
     saved = None
@@ -105,7 +108,7 @@ def run_plan(
         planfile.save(made, options.out)
         saved = options.out
     return PlanRun(plan=made, diagnostics=notes, sources=loaded.sources, snapshot=snapshot,
-                   saved_to=saved)
+                   saved_to=saved, desired=desired)
 
 
 def run_drift(

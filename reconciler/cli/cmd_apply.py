@@ -50,6 +50,10 @@ NO_TERMINAL = (
               help="Steps run at once (default: concurrency in ftctl.yaml).")
 @click.option("--retry-failed", is_flag=True,
               help="Create a new job where the latest one failed with the same spec.")
+@click.option("--max-monthly-cost", "max_monthly_cost", type=click.FloatRange(min=0),
+              default=None, metavar="USD",
+              help="Refuse a plan that raises the monthly hosting cost of deployments "
+                   "(Azure) by more; nothing is changed.")
 @handled
 def apply(
     planfile: str | None,
@@ -58,6 +62,7 @@ def apply(
     targets: tuple[str, ...],
     concurrency: int | None,
     retry_failed: bool,
+    max_monthly_cost: float | None,
 ) -> int:
     """Carry out a plan: upload, train, wait, check, and retire old versions.
 
@@ -74,7 +79,7 @@ def apply(
         # Reviewing a saved plan is the approval (as in Terraform): it is not asked again.
         planfile=planfile, auto_approve=auto_approve or planfile is not None, wait=wait,
         targets=targets,
-        concurrency=concurrency, retry_failed=retry_failed,
+        concurrency=concurrency, retry_failed=retry_failed, max_monthly_cost=max_monthly_cost,
     )
     shown = _Shown()
     with make_reporter(sys.stdout) as reporter:

@@ -1,7 +1,8 @@
 """`ftctl plan`: Show what apply would change, with field diffs, token counts and cost.
 
 The plan goes to stdout in the chosen format; problems loading the project, and errors that
-block the plan (prevent_destroy, --max-cost, Azure's per-resource limits), go to stderr as
+block the plan (prevent_destroy, --max-cost, --max-monthly-cost, Azure's per-resource
+limits), go to stderr as
 FILE:LINE:COL diagnostics (as annotations on stdout too with --format github; JSON and
 Markdown also carry the plan's errors). Exit codes: 0 ok, 1 error (including a plan that
 cannot be carried out); with --detailed-exitcode, 2 until the remote matches the manifests.
@@ -19,6 +20,7 @@ from reconciler.app import github
 from reconciler.app.guardrails import (
     ResourceUsage,
     enforce_max_cost,
+    enforce_max_monthly_cost,
     enforce_resource_limits,
     reading_usage,
 )
@@ -51,10 +53,14 @@ def use_color(fmt: str) -> bool:
               help="Plan a new job where the latest one failed with the same spec.")
 @click.option("--max-cost", "max_cost", type=click.FloatRange(min=0), default=None,
               metavar="USD", help="Fail the plan when its estimated training cost is higher.")
+@click.option("--max-monthly-cost", "max_monthly_cost", type=click.FloatRange(min=0),
+              default=None, metavar="USD",
+              help="Fail the plan when it raises the monthly hosting cost of deployments "
+                   "(Azure) by more.")
 @handled
 def plan(
     out: str | None, fmt: str, detailed_exitcode: bool, targets: tuple[str, ...],
-    retry_failed: bool, max_cost: float | None,
+    retry_failed: bool, max_cost: float | None, max_monthly_cost: float | None,
 ) -> int:
     """Show what apply would change, with field diffs, token counts and cost."""
     opts = global_options()
@@ -63,6 +69,7 @@ def plan(
     run = run_plan(opts.directory, opts.config, options,
                    open_remote=reading_usage(open_remote, usage))
     run = enforce_max_cost(run, max_cost)
+    run = enforce_max_monthly_cost(run, max_monthly_cost)
     run = enforce_resource_limits(run, usage)
     root = os.path.abspath(opts.directory)
     if run.plan is None:

@@ -186,6 +186,12 @@ class RemoteApi:
         self.http.retrying(f"DELETE models/{model_id}",
                            lambda: self.http.request("DELETE", f"models/{_seg(model_id)}"), lookup)
 
+    def delete_job(self, job_id: str) -> None:
+        """Only Azure OpenAI deletes a job (its dated API); OpenAI keeps every job listed."""
+        raise PermanentApiError(
+            f"cannot delete job {job_id}: this provider has no job delete (Azure OpenAI has)",
+            status=405)
+
     def delete_file(self, file_id: str) -> None:
         """DELETE /files/{id}; a file already gone (e.g. after a lost answer) counts as done."""
         try:

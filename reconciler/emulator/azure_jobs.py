@@ -35,7 +35,10 @@ TRAINING_TYPES = frozenset({"standard", "globalstandard", "developer", "develope
 
 def azure_job(ctx: Context, obj: dict[str, Any]) -> dict[str, Any]:
     """OpenAI's job object as Azure shows it."""
-    row = ctx.job_or_404(obj["id"])
+    return _as_azure(ctx, obj, ctx.job_or_404(obj["id"]))
+
+
+def _as_azure(ctx: Context, obj: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     extra = ctx.store.get_azure_job(obj["id"]) or {}
     out = {**obj, "status": _status(ctx, obj["status"], row, extra), "organization_id": None}
     if extra.get("training_type"):
@@ -93,7 +96,12 @@ def list_jobs(ctx: Context, request: Request) -> dict[str, Any]:
     """Every job, newest first: Azure has no metadata filter, and ignores one if sent."""
     plain = without_args(request, ["metadata"], prefix="metadata[")
     out = jobs_api.list_jobs(ctx, plain)
-    return {**out, "data": [azure_job(ctx, j) for j in out["data"]]}
+    shown = []
+    for obj in out["data"]:
+        row = ctx.store.get_job(obj["id"])
+        if row is not None:  # None: deleted (DELETE on the dated API) since the page was read
+            shown.append(_as_azure(ctx, obj, row))
+    return {**out, "data": shown}
 
 
 def get_job(ctx: Context, request: Request, job_id: str) -> dict[str, Any]:

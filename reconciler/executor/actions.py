@@ -1,5 +1,5 @@
-"""The remote side of each step: upload, create, cancel, delete, deploy, undeploy, done
-idempotently.
+"""The remote side of each step: upload, create, cancel, delete (models; on Azure also jobs
+of retired versions and dataset files nothing needs), deploy, undeploy, done idempotently.
 
 Runs in the executor's worker threads. Each action first looks for its own earlier effect
 (a file under its content-addressed name, a job under its `ftctl-op` operation id), so a
@@ -23,6 +23,8 @@ from reconciler.paths import inside
 from reconciler.plan import (
     CancelJob,
     CreateJob,
+    DeleteFile,
+    DeleteJob,
     DeleteModel,
     DeployModel,
     FromStep,
@@ -78,6 +80,11 @@ class Remote(JobReader, Protocol):
 
     def delete_model(self, model_id: str) -> None: ...
 
+    def delete_job(self, job_id: str) -> None: ...
+
+    def get_file(self, file_id: str) -> RemoteFile: ...
+
+    def delete_file(self, file_id: str) -> None: ...
 
 
 class StepFailed(Exception):
@@ -110,6 +117,10 @@ class Actions:
             return self._deploy(payload)
         if isinstance(payload, RemoveDeployment):
             return {"id": payload.deployment}, self._undeploy(payload), None
+        if isinstance(payload, DeleteJob):
+            return {"id": payload.job_id}, self._delete_job(payload), None
+        if isinstance(payload, DeleteFile):
+            return {"id": payload.file_id}, self._delete_file(payload), None
         return {}, "", None  # NoChange: reporting only (NOOP steps are not scheduled anyway)
 
     def _upload(self, step: Step, p: UploadFile) -> tuple[RemoteFile, str]:
@@ -239,6 +250,36 @@ class Actions:
         if arm.get_deployment(p.deployment) is None:
             return "already gone"
         arm.delete_deployment(p.deployment)
+        return ""
+
+    def _delete_job(self, p: DeleteJob) -> str:
+        """Delete a finished job of a retired version; one already gone counts as done."""
+        try:
+            job = self.api.get_job(p.job_id)
+        except PermanentApiError as exc:
+            if exc.status != 404:
+                raise
+            return "already gone"
+        if not job.status.is_terminal:  # never stop training: only finished jobs are retired
+            raise StepFailed(f"job {p.job_id} is {job.status.value}, not finished; plan again")
+        self.api.delete_job(p.job_id)
+        return ""
+
+    def _delete_file(self, p: DeleteFile) -> str:
+        """Delete a dataset upload nothing needs, looking again first: a job created since the
+        plan (any workspace's: uploads are shared by content) may name it now."""
+        try:
+            self.api.get_file(p.file_id)
+        except PermanentApiError as exc:
+            if exc.status != 404:
+                raise
+            return "already gone"
+        users = sorted(j.id for j in self.api.list_jobs()
+                       if p.file_id in (j.training_file, j.validation_file))
+        if users:
+            raise StepFailed(f"{p.filename} ({p.file_id}) is used by job {users[0]} now; "
+                             "kept (plan again)")
+        self.api.delete_file(p.file_id)
         return ""
 
 

@@ -225,6 +225,7 @@ def _settings(doc: Document, root: str) -> Settings:
     return Settings(
         workspace=data["workspace"], root=root, provider=provider, prices=prices,
         prune=bool(data.get("prune", False)), concurrency=int(data.get("concurrency", 4)),
+        delete_unneeded_files=bool(data.get("delete_unneeded_files", True)),
         dataset_rules=dataset_rules, source=doc.start, **extra,
     )
 

@@ -40,6 +40,7 @@ from reconciler.planner.identity import (
 from reconciler.planner.scope import (
     cut_to_targets,
     method_json,
+    plan_cleanup,
     plan_orphans,
     retirement_notes,
 )
@@ -91,6 +92,7 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
     since = len(ctx.steps)
     plan_orphans(desired, state, ctx.steps, ctx.notes)
     plan_orphan_deployments(ctx, since=since)
+    plan_cleanup(desired, snapshot, state, shas, ctx.steps)
     if options.today:
         ctx.notes.extend(retirement_notes(desired, snapshot, options.today, ctx.index))
     steps, notes = cut_to_targets(desired, state, options.targets, ctx.steps, ctx.notes)

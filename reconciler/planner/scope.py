@@ -1,4 +1,5 @@
-"""The planner's whole-plan concerns: orphans, --target, base-model retirement notes, and the
+"""The planner's whole-plan concerns: orphans, cleanup on Azure (jobs of retired versions
+under prune, dataset files nothing needs), --target, base-model retirement notes, and the
 job's `method` body.
 
 Pure, no I/O; part of the planner.
@@ -14,6 +15,9 @@ from reconciler.diagnostics import Diagnostic
 from reconciler.plan import (
     Action,
     CancelJob,
+    CreateJob,
+    DeleteFile,
+    DeleteJob,
     DeleteModel,
     Reason,
     Step,
@@ -22,9 +26,9 @@ from reconciler.planner.compare import (
     dated_base_models,
     retiring_base,
 )
-from reconciler.planner.state import ModelState, RemoteState
+from reconciler.planner.state import ModelState, RemoteState, Version
 from reconciler.refs import ancestors, parents_of, root_base_model
-from reconciler.snapshot import Snapshot
+from reconciler.snapshot import RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest
 
 
@@ -72,6 +76,110 @@ def _prune_steps(orphan: ModelState) -> list[Step]:
         out.append(Step(key=f"{name}/delete/{model_id}", action=Action.DELETE, name=name,
                         reason=Reason.ORPHANED,
                         payload=DeleteModel(model_id=model_id, job_id=version.job.id)))
+    return out
+
+
+# -- cleanup on Azure: its per-resource limits count every job and file kept -----------------
+
+
+def plan_cleanup(desired: Desired, snapshot: Snapshot, state: RemoteState,
+                 shas: Mapping[str, str], steps: list[Step]) -> None:
+    """On Azure: delete the jobs of retired versions (prune: true) and, unless
+    `delete_unneeded_files: false`, ftctl's dataset uploads nothing needs any more.
+
+    Nothing is cleaned up without manifests (a wrong `manifests` glob would make everything
+    look unneeded) or without the list of every job on the resource (another workspace's job
+    may train on a file this one uploaded: content-addressed files are shared)."""
+    settings = desired.settings
+    if not settings.provider.speaks_azure or not desired.manifests \
+            or snapshot.resource_jobs is None:
+        return
+    if settings.prune:
+        steps.extend(_job_deletes(state, steps))
+    if settings.delete_unneeded_files:
+        steps.extend(_file_deletes(desired, snapshot, shas, steps))
+
+
+def _job_deletes(state: RemoteState, steps: Sequence[Step]) -> list[Step]:
+    """A delete step per finished job of a retired version: failed, cancelled, or succeeded
+    with its model gone (one whose model exists is retired by deleting the model, which on
+    Azure deletes its job). A declared model's latest version is kept until the plan creates
+    a newer one (its failure is what stops the planner retrying at a cost, and what drift
+    reports); it is then deleted once that job exists."""
+    creates = {s.name: s.key for s in steps if isinstance(s.payload, CreateJob)}
+    out: list[Step] = []
+    for model in state:
+        replaced_by = creates.get(model.name)
+        kept = model.latest if model.declared and replaced_by is None else None
+        for version in model.versions:
+            if not _retired(version) or version is kept:
+                continue
+            after = (replaced_by,) if replaced_by and version is model.latest else ()
+            job_id = version.job.id
+            out.append(Step(key=f"{model.name}/delete-job/{job_id}", action=Action.DELETE,
+                            name=model.name, reason=Reason.UNNEEDED, depends_on=after,
+                            payload=DeleteJob(job_id=job_id)))
+    return out
+
+
+def _retired(version: Version) -> bool:
+    # number 0: a hand-made job a manifest adopts; ftctl did not make it and never deletes it.
+    return version.status.is_terminal and not version.trained and version.number > 0
+
+
+def _file_deletes(desired: Desired, snapshot: Snapshot, shas: Mapping[str, str],
+                  steps: Sequence[Step]) -> list[Step]:
+    """A delete step per content-addressed dataset upload that no manifest needs and no job
+    on the resource names, once the plan's deletes of the jobs that name it are done."""
+    if not _datasets_known(desired):
+        return []  # what the manifests need is unknown, so nothing is known to be unneeded
+    needed = {info.sha256 for info in desired.datasets.values()}
+    leaving = _jobs_deleted_by(steps, snapshot.jobs)
+    users: dict[str, list[str]] = {}  # file id -> the jobs naming it that stay
+    deleting: dict[str, list[str]] = {}  # file id -> the plan's steps deleting jobs naming it
+    for job in snapshot.resource_jobs or ():
+        for file_id in (job.training_file, job.validation_file):
+            if file_id is None:
+                continue
+            if job.id in leaving:
+                deleting.setdefault(file_id, []).append(leaving[job.id])
+            else:
+                users.setdefault(file_id, []).append(job.id)
+    out: list[Step] = []
+    for f in snapshot.files:
+        sha = shas.get(f.id)
+        if sha is None or sha in needed or f.purpose != "fine-tune" or f.id in users \
+                or f.status == "deleted":
+            continue
+        after = tuple(sorted(set(deleting.get(f.id, ()))))
+        out.append(Step(key=f"delete-file/{f.id}", action=Action.DELETE, name=f.filename,
+                        reason=Reason.UNNEEDED, depends_on=after,
+                        payload=DeleteFile(file_id=f.id, filename=f.filename, bytes=f.bytes)))
+    return out
+
+
+def _datasets_known(desired: Desired) -> bool:
+    """Whether the facts (sha256) of every manifest's datasets were read."""
+    for manifest in desired.manifests:
+        for ref in (manifest.spec.training_file, manifest.spec.validation_file):
+            if ref is not None and ref.repo_path not in desired.datasets:
+                return False
+    return True
+
+
+def _jobs_deleted_by(steps: Sequence[Step], jobs: Sequence[RemoteJob]) -> dict[str, str]:
+    """job id -> the step of this plan that deletes it: a job delete, or a model delete (on
+    Azure a fine-tuned model goes with the job that made it)."""
+    made_by = {j.fine_tuned_model: j.id for j in jobs if j.fine_tuned_model}
+    out: dict[str, str] = {}
+    for step in steps:
+        payload = step.payload
+        if isinstance(payload, DeleteJob):
+            out[payload.job_id] = step.key
+        elif isinstance(payload, DeleteModel):
+            job_id = payload.job_id or made_by.get(payload.model_id)
+            if job_id:
+                out[job_id] = step.key
     return out
 
 

@@ -24,14 +24,19 @@ Shape (format_version "1.0"):
           "uploads": [{"path", "sha256", "bytes", "filename"}],
           "base_model": str | null, "base_model_unknown": bool, "version": int | null,
           "cancel_jobs": [job id, ...], "delete_models": [model id, ...],
+          "delete_jobs": [job id, ...],  # prune: jobs of retired versions (Azure)
           "steps": [{"key", "action", "reason", "depends_on"}],
-          "estimate": {"training_tokens", "epochs", "cost_usd"} | null
+          "estimate": {"training_tokens", "epochs", "cost_usd"} | null,
+          "monthly_hosting_usd": float | null  # its deployment steps' hosting change; null:
+                                          # none, or not priced (then named in hosting_unpriced)
         }
       ],
       "uploads": [...],                 # uploads no model depends on (normally empty)
+      "delete_files": [{"file_id", "filename", "bytes"}],  # dataset files nothing needs
       "summary": {"create": n, "retrain": n, "continue": n, "cancel": n, "delete": n,
                   "upload": n, "verify": n, "deploy": n, "undeploy": n, "noop": n},
-      "estimate": {"training_tokens": int, "cost_usd": float, "unpriced": [name, ...]},
+      "estimate": {"training_tokens": int, "cost_usd": float, "unpriced": [name, ...],
+                   "monthly_hosting_usd": float, "hosting_unpriced": [name, ...]},
       "diagnostics": [Diagnostic.to_json(), ...]
     }
 
@@ -78,11 +83,17 @@ def plan_document(plan: Plan) -> dict[str, object]:
         "targets": list(view.targets),
         "changes": [_change(c) for c in view.changes],
         "uploads": [_upload(u) for u in view.loose_uploads],
+        "delete_files": [{"file_id": f.file_id, "filename": f.filename, "bytes": f.bytes}
+                         for f in view.file_deletes],
         "summary": {a.value: view.counts.get(a.value, 0) for a in _SUMMARY_KEYS},
         "estimate": {
             "training_tokens": view.total_tokens,
             "cost_usd": _money(view.total_cost),
             "unpriced": list(view.unpriced),
+            # The net change of the monthly bill of hosting deployments (Azure), apart from
+            # training: + a new deployment, - one removed.
+            "monthly_hosting_usd": _money(view.total_hosting),
+            "hosting_unpriced": list(view.unpriced_hosting),
         },
         "diagnostics": [d.to_json() for d in plan.notes],
     }
@@ -121,11 +132,14 @@ def _change(c: pv.ModelChange) -> dict[str, object]:
         "version": None if job is None else job.version,
         "cancel_jobs": list(c.cancels),
         "delete_models": list(c.deletes),
+        "delete_jobs": list(c.deleted_jobs),
         "verify_models": [v.model_id for v in c.verifies],
         "steps": [_step(s) for s in c.steps],
         "estimate": _estimate(c.estimate),
         # Only where the model has deployment steps (Azure): other plans keep their shape.
         **({"deployments": [_deployment(s) for s in c.deployments]} if c.deployments else {}),
+        "monthly_hosting_usd": (None if not c.hosted or c.monthly_hosting is None
+                                else _money(c.monthly_hosting)),
     }
 
 

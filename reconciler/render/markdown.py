@@ -55,11 +55,16 @@ def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
 
 def _warning(view: pv.PlanView) -> list[str]:
     hits = view.destructive
-    if not hits:
+    files = view.file_deletes
+    if not hits and not files:
         return []
     deletes = sum(len(c.deletes) for c in hits)
     cancels = sum(len(c.cancels) for c in hits)
-    parts = [f"deletes {_count(deletes, 'model version')}"] if deletes else []
+    jobs = sum(len(c.deleted_jobs) for c in hits)
+    deleted = [_count(n, noun) for n, noun in ((deletes, "model version"),
+                                                (jobs, "retired job"),
+                                                (len(files), "dataset file")) if n]
+    parts = [f"deletes {_and(deleted)}"] if deleted else []
     parts += [f"cancels {_count(cancels, 'job')}"] if cancels else []
     undeploys = sum(len(c.undeploys) for c in hits)
     parts += [f"removes {_count(undeploys, 'deployment')}"] if undeploys else []
@@ -72,8 +77,14 @@ def _warning(view: pv.PlanView) -> list[str]:
     items += [f"> - `{c.name}`: cancel job `{j}`" for c in hits for j in c.cancels]
     items += [f"> - `{c.name}`: remove deployment `{d}` (it stops serving)"
               for c in hits for d in c.undeploys]
+    items += [f"> - `{c.name}`: delete job `{j}`" for c in hits for j in c.deleted_jobs]
+    items += [f"> - delete file `{f.file_id}` (`{f.filename}`, no longer needed)" for f in files]
     lines += _capped(items, "> ")
     return [*lines, ""]
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _count(n: int, noun: str) -> str:
@@ -109,8 +120,9 @@ def _table(view: pv.PlanView) -> list[str]:
 
 
 def _cost(view: pv.PlanView) -> list[str]:
-    line = pv.cost_sentence(view, bold="**")
-    return [line, ""] if line else []
+    lines = [pv.cost_sentence(view, bold="**"), pv.hosting_sentence(view, bold="**")]
+    shown = [line for line in lines if line]
+    return [*shown, ""] if shown else []
 
 
 def notes_section(notes: tuple[Diagnostic, ...]) -> list[str]:

@@ -15,6 +15,8 @@ from reconciler.plan import (
     Action,
     CancelJob,
     CreateJob,
+    DeleteFile,
+    DeleteJob,
     DeleteModel,
     DeployModel,
     Estimate,
@@ -42,6 +44,7 @@ _PRIORITY = (
     Action.UPLOAD,
     Action.NOOP,
 )
+# Deployment steps: their field diffs are shown with them, their estimate is a hosting change.
 _DEPLOYMENT_ACTIONS = (Action.DEPLOY, Action.UNDEPLOY)
 
 
@@ -56,8 +59,12 @@ class ModelChange:
     steps: tuple[Step, ...]
     fields: tuple[FieldChange, ...]
     uploads: tuple[UploadFile, ...]
-    estimate: Estimate | None
+    estimate: Estimate | None  # training
     notes: Diagnostics
+    # The monthly hosting change of its deployment steps (None: one of them is not priced);
+    # hosted False: it has no deployment step, so nothing to say about hosting.
+    monthly_hosting: float | None = 0.0
+    hosted: bool = False
 
     @property
     def main(self) -> Step:
@@ -70,6 +77,10 @@ class ModelChange:
     @property
     def deletes(self) -> tuple[str, ...]:
         return tuple(s.payload.model_id for s in self.steps if isinstance(s.payload, DeleteModel))
+
+    @property
+    def deleted_jobs(self) -> tuple[str, ...]:
+        return tuple(s.payload.job_id for s in self.steps if isinstance(s.payload, DeleteJob))
 
     @property
     def verifies(self) -> tuple[VerifyModel, ...]:
@@ -96,6 +107,7 @@ class PlanView:
     workspace: str
     changes: tuple[ModelChange, ...]  # sorted by name; NOOP-only models included
     loose_uploads: tuple[UploadFile, ...]  # uploads no model step depends on
+    file_deletes: tuple[DeleteFile, ...]  # dataset files nothing needs any more (cleanup)
     notes: Diagnostics  # every plan note, in plan order
     counts: dict[str, int]
     has_changes: bool
@@ -110,7 +122,23 @@ class PlanView:
 
     @property
     def destructive(self) -> tuple[ModelChange, ...]:
-        return tuple(c for c in self.changes if c.cancels or c.deletes or c.undeploys)
+        return tuple(c for c in self.changes
+                     if c.cancels or c.deletes or c.undeploys or c.deleted_jobs)
+
+    @property
+    def hosted(self) -> tuple[ModelChange, ...]:
+        """Changes with deployment steps (whose hosting the plan reports)."""
+        return tuple(c for c in self.changes if c.hosted)
+
+    @property
+    def total_hosting(self) -> float:
+        """The plan's net change of the monthly hosting bill, priced steps only."""
+        return round(sum((c.monthly_hosting or 0.0 for c in self.hosted), 0.0), 2)
+
+    @property
+    def unpriced_hosting(self) -> tuple[str, ...]:
+        """Names with a deployment step whose hosting is not priced."""
+        return tuple(c.name for c in self.hosted if c.monthly_hosting is None)
 
     @property
     def total_tokens(self) -> int:
@@ -134,7 +162,7 @@ def build(plan: Plan) -> PlanView:
     uploads = _Uploads.of(plan)
     by_name: dict[str, list[Step]] = {}
     for step in plan.steps:
-        if not isinstance(step.payload, UploadFile):
+        if not isinstance(step.payload, UploadFile | DeleteFile):
             by_name.setdefault(step.name, []).append(step)
     notes: dict[str, list[Diagnostic]] = {}
     for d in plan.notes:
@@ -153,6 +181,7 @@ def build(plan: Plan) -> PlanView:
         workspace=plan.workspace,
         changes=tuple(changes),
         loose_uploads=loose,
+        file_deletes=tuple(s.payload for s in plan.steps if isinstance(s.payload, DeleteFile)),
         notes=plan.notes,
         counts=plan.summary(),
         has_changes=plan.has_changes,
@@ -204,7 +233,10 @@ def _model_change(
     action = next(a for a in _PRIORITY if a in present)
     main = next(s for s in steps if s.action is action)
     fields = _fields(main, steps)
-    estimate = next((s.estimate for s in steps if s.estimate is not None), None)
+    estimate = next((s.estimate for s in steps
+                     if s.estimate is not None and s.action not in _DEPLOYMENT_ACTIONS), None)
+    hosting = [s.estimate.monthly_hosting_usd if s.estimate else None
+               for s in steps if s.action in _DEPLOYMENT_ACTIONS]
     return ModelChange(
         name=name,
         action=action,
@@ -215,6 +247,8 @@ def _model_change(
         uploads=uploads,
         estimate=estimate,
         notes=notes,
+        monthly_hosting=None if None in hosting else round(sum(h or 0.0 for h in hosting), 2),
+        hosted=bool(hosting),
     )
 
 
@@ -251,4 +285,21 @@ def cost_sentence(view: PlanView, *, bold: str = "") -> str | None:
     )
     if view.unpriced:
         line += f" (not counting {', '.join(view.unpriced)}: cost unknown)"
+    return line + "."
+
+
+def hosting_sentence(view: PlanView, *, bold: str = "") -> str | None:
+    """"Monthly hosting change: +$1,241.00/month." (None: no deployment steps).
+
+    Hosting is billed every hour a deployment exists, apart from the training cost."""
+    hosted = view.hosted
+    if not hosted:
+        return None
+    unpriced = view.unpriced_hosting
+    if len(unpriced) == len(hosted):
+        return (f"Monthly hosting change: {bold}unknown{bold} (no hosting_per_hour in the "
+                "price table for the deployed models' base model or sku).")
+    line = f"Monthly hosting change: {bold}{words.format_monthly(view.total_hosting)}{bold}"
+    if unpriced:
+        line += f" (not counting {', '.join(unpriced)}: hosting not priced)"
     return line + "."

@@ -6,7 +6,7 @@ Pure: a Plan in, a str out. ANSI colour only when asked (the CLI asks on a termi
 from __future__ import annotations
 
 from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.plan import Action, FieldChange, Plan, UploadFile
+from reconciler.plan import Action, DeleteFile, FieldChange, Plan, UploadFile
 from reconciler.render import planview as pv
 from reconciler.render import wording as words
 
@@ -48,7 +48,7 @@ class _Paint:
         return f"{code}{text}{_RESET}" if self.on and code else text
 
     def sym(self, action: Action) -> str:
-        return self(_COLOURS[action], action.symbol)
+        return self(_COLOURS.get(action, ""), action.symbol)  # deploy steps: uncoloured
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
@@ -56,7 +56,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
     view = pv.build(plan)
     paint = _Paint(color)
     out: list[str] = []
-    if view.active or view.loose_uploads:
+    if view.active or view.loose_uploads or view.file_deletes:
         out += _legend(view, paint)
         out.append(f'ftctl will perform the following actions in workspace "{view.workspace}":')
         out.append("")
@@ -64,6 +64,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             out += _block(change, paint)
             out.append("")
         out += _loose_uploads(view, paint)
+        out += _file_deletes(view, paint)
     out += _notes(view.notes, paint)
     if view.targets:
         out += [paint(_SEVERITY_COLOURS[Severity.WARNING], words.targets_line(view.targets)), ""]
@@ -83,6 +84,8 @@ def _legend(view: pv.PlanView, paint: _Paint) -> list[str]:
     used = {s.action for c in view.active for s in c.steps}
     if any(c.uploads for c in view.active) or view.loose_uploads:
         used.add(Action.UPLOAD)
+    if view.file_deletes:
+        used.add(Action.DELETE)
     lines = ["Actions are shown with these symbols:"]
     width = max(len(a.symbol) for a in used) if used else 1
     for action, meaning in _LEGEND.items():
@@ -118,8 +121,13 @@ def _body(change: pv.ModelChange, paint: _Paint) -> list[str]:
     after = ("  # once the new version succeeds and passes its checks" if change.create
              else "  # once it passes its checks" if change.verifies else "")
     lines += [f"{paint.sym(Action.DELETE)} delete model {mid}{after}" for mid in change.deletes]
+    lines += [f"{paint.sym(Action.DELETE)} delete job {job}  # prune: a retired version"
+              for job in change.deleted_jobs]
     if change.estimate is not None:
         lines.append(f"  # estimate: {words.estimate_words(change.estimate)}")
+    if change.hosted:
+        lines.append(f"  # hosting: {words.format_monthly(change.monthly_hosting)}"
+                     + ("" if change.monthly_hosting is not None else " (not priced)"))
     return lines
 
 
@@ -172,6 +180,19 @@ def _loose_uploads(view: pv.PlanView, paint: _Paint) -> list[str]:
     return [*lines, ""]
 
 
+def _file_deletes(view: pv.PlanView, paint: _Paint) -> list[str]:
+    if not view.file_deletes:
+        return []
+    lines = ["  # dataset files no manifest, job or kept version needs any more"]
+    lines += [f"  {paint.sym(Action.DELETE)} delete file {_file_words(f)}"
+              for f in view.file_deletes]
+    return [*lines, ""]
+
+
+def _file_words(f: DeleteFile) -> str:
+    return f"{f.file_id} ({f.filename}, {words.format_bytes(f.bytes)})"
+
+
 def notes_lines(notes: tuple[Diagnostic, ...], *, color: bool = False) -> list[str]:
     """Notes as "Warning: where: summary" lines plus indented detail, and a blank line."""
     return _notes(notes, _Paint(color))
@@ -188,5 +209,6 @@ def _notes(notes: tuple[Diagnostic, ...], paint: _Paint) -> list[str]:
 
 
 def _cost(view: pv.PlanView) -> list[str]:
-    line = pv.cost_sentence(view)
-    return [line, ""] if line else []
+    lines = [pv.cost_sentence(view), pv.hosting_sentence(view)]
+    shown = [line for line in lines if line]
+    return [*shown, ""] if shown else []

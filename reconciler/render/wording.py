@@ -61,6 +61,8 @@ def describe(step: Step, fields: tuple[FieldChange, ...] = ()) -> str:
         return f"will continue training from its current model {because}"
     if a is Action.CANCEL:
         return f"will have its job cancelled {because}"
+    if a is Action.DELETE and r is Reason.UNNEEDED:
+        return "will have finished jobs of retired versions deleted (prune)"
     if a is Action.DELETE and r is Reason.ORPHANED:
         return f"will be deleted {because}"
     if a is Action.DELETE:
@@ -117,6 +119,7 @@ _REASON_WORDS = {
     Reason.DUPLICATE: "because it duplicates another job for the same version",
     Reason.MISSING_FILE: "because the remote does not hold it yet",
     Reason.DEPLOYMENT_CHANGED: "because the manifest no longer names it (spec.deployment)",
+    Reason.UNNEEDED: "because no manifest, job in flight or kept version needs it",
 }
 
 
@@ -214,6 +217,17 @@ def targets_line(targets: tuple[str, ...]) -> str:
         f"This plan is limited to --target {', '.join(targets)} (and {what}); "
         "other changes may be pending."
     )
+
+
+def format_monthly(change: float | None) -> str:
+    """A monthly hosting change with its sign: "+$1,241.00/month", "-$730.00/month"."""
+    if change is None:
+        return "unknown"
+    sign = "-" if change < 0 else "+"
+    amount = abs(change)
+    # Hourly rates x 730 h are mostly whole dollars, shown as such ("+$1,241/month").
+    figure = f"{amount:,.0f}" if amount == round(amount) else f"{amount:,.2f}"
+    return f"{sign}${figure}/month"
 
 
 def format_cost(cost: float | None) -> str:

@@ -10,6 +10,8 @@ from reconciler.plan import (
     Action,
     CancelJob,
     CreateJob,
+    DeleteFile,
+    DeleteJob,
     DeleteModel,
     DeployModel,
     DriftItem,
@@ -341,6 +343,31 @@ def azure_deployments() -> Plan:
                  depends_on=(undeploy.key,))
     return Plan(workspace="prod", snapshot_fingerprint=FP,
                 steps=(retrain, retire, move, restore, kept, resize, prune, undeploy))
+def azure_cleanup() -> Plan:
+    """Azure: a retrain retires version 1 (its model, with its job), prune deletes an older
+    cancelled job, and the old dataset file goes after the job naming it."""
+    old_model = f"{BASE}.ft-0e208cf33a6a466994aff31a08aba678"
+    retrain = create("support-bot", action=Action.RETRAIN, reason=Reason.SPEC_CHANGED,
+                     version=3, training=FromStep(key=f"upload/{SHA_B[:12]}", field="id"),
+                     changes=(FieldChange(path="training_file",
+                                          before=f"data/support/train.jsonl@{SHA_A[:12]}",
+                                          after=f"data/support/train.jsonl@{SHA_B[:12]}",
+                                          forces_new=True),),
+                     depends_on=(f"upload/{SHA_B[:12]}",))
+    retire = Step(key=f"support-bot/delete/{old_model}", action=Action.DELETE,
+                  name="support-bot", reason=Reason.SUPERSEDED,
+                  payload=DeleteModel(model_id=old_model, job_id="ftjob-v1"),
+                  depends_on=(retrain.key,))
+    prune = Step(key="support-bot/delete-job/ftjob-v2", action=Action.DELETE,
+                 name="support-bot", reason=Reason.UNNEEDED, payload=DeleteJob(job_id="ftjob-v2"))
+    old_file = Step(key="delete-file/file-old", action=Action.DELETE,
+                    name=f"ftctl-{SHA_A}.jsonl", reason=Reason.UNNEEDED,
+                    payload=DeleteFile(file_id="file-old", filename=f"ftctl-{SHA_A}.jsonl",
+                                       bytes=48_213),
+                    depends_on=(retire.key,))
+    return Plan(workspace="prod", snapshot_fingerprint=FP, steps=(
+        upload("support-bot", "data/support/train.jsonl", SHA_B, 52_001), retrain, retire,
+        prune, old_file))
 
 
 CASES = {
@@ -355,6 +382,7 @@ CASES = {
     "cancel_and_recreate": cancel_and_recreate,
     "prevent_destroy_error": prevent_destroy_error,
     "no_changes": no_changes,
+    "azure_cleanup": azure_cleanup,
 }
 
 

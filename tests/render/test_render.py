@@ -71,7 +71,8 @@ def test_json_contract(cases: ModuleType) -> None:
     doc = json.loads(render(cases.retrain_fields(), "json"))
     assert list(doc) == [
         "format_version", "workspace", "snapshot_fingerprint", "has_changes", "converged",
-        "unsettled", "errored", "targets", "changes", "uploads", "summary", "estimate",
+        "unsettled", "errored", "targets", "changes", "uploads", "delete_files", "summary",
+        "estimate",
         "diagnostics",
     ]
     assert doc["summary"] == {"create": 1, "retrain": 1, "continue": 0, "cancel": 0,

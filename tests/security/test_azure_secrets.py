@@ -126,3 +126,68 @@ def test_arm_with_a_wrong_token_fails_without_showing_it(
     text = str(refused.value) + repr(refused.value) + "".join(
         traceback.format_exception(refused.value))
     assert bad not in text and token not in text and key not in text
+
+
+def _fill_files(endpoint: str, key: str) -> int:
+    """Uploads small files (not ftctl's names, so never cleaned up) until the resource's
+    file limit refuses one; how many it took."""
+    import httpx
+
+    n = 0
+    with httpx.Client(base_url=endpoint + "/openai/v1", headers={"api-key": key}) as client:
+        while True:
+            r = client.post("/files", files={"file": (f"other-{n}.jsonl", b"{}\n")},
+                            data={"purpose": "fine-tune"})
+            if r.status_code != 200:
+                assert r.json()["error"]["code"] == "quotaExceeded", r.text
+                return n
+            n += 1
+
+
+def test_cost_limit_and_cleanup_output_never_shows_the_secrets(
+    tmp_path: Path, secrets: tuple[str, str], server: RunningServer,
+) -> None:
+    """The output paths of hosting cost (--max-monthly-cost, JSON's monthly_hosting_usd), the
+    guardrails' errors, the limits refused at plan and apply, and file cleanup."""
+    key, token = secrets
+    root = project(tmp_path / "repo", server.endpoint)
+    with (root / "ftctl.yaml").open("a") as fh:
+        fh.write("prune: true\nprices:\n  - model: gpt-4o-mini\n    training_per_1m: 3.0\n"
+                 "    hosting_per_hour: 1.7\n")
+    env = {KEY_ENV: key, TOKEN_ENV: token, "OPENAI_BASE_URL": "", "NO_COLOR": "1"}
+    shown: dict[str, tuple[int, str]] = {}
+
+    def run(*args: str) -> None:
+        result = CliRunner().invoke(main, ["-C", str(root), *args], env=env)
+        text = result.stdout + result.stderr
+        assert key not in text and token not in text, f"`ftctl {' '.join(args)}` leaked"
+        shown[" ".join(args)] = (result.exit_code, text)
+
+    run("apply", "--auto-approve", "--max-monthly-cost", "0")
+    train = root / "data" / "train.jsonl"
+    train.write_text(train.read_text() + train.read_text().splitlines()[0] + "\n")
+    for fmt in ("text", "json", "markdown"):
+        run("plan", "--format", fmt, "--max-monthly-cost", "100")
+    run("plan", "--max-cost", "0")  # the training-cost guardrail's error
+    run("apply", "--auto-approve", "--max-monthly-cost", "100")  # retrains, deletes a file
+    assert "delete file " in shown["plan --format text --max-monthly-cost 100"][1]
+    assert '"monthly_hosting_usd"' in shown["plan --format json --max-monthly-cost 100"][1]
+    assert "max-cost" in shown["plan --max-cost 0"][1]
+    assert _fill_files(server.endpoint, key) > 0
+    (root / "models" / "two.yaml").write_text(
+        (root / "models" / "bot.yaml").read_text().replace("name: bot", "name: two")
+        .replace("train.jsonl", "two.jsonl"))
+    (root / "data" / "two.jsonl").write_text(train.read_text().replace("order", "parcel"))
+    for fmt in ("text", "json", "markdown"):
+        run("plan", "--format", fmt)
+    run("plan", "--out", f"{root}/refused.json")
+    run("apply", "--auto-approve")
+    limit = "over its limit of 100"
+    assert all(limit in shown[c][1] and shown[c][0] == 1 for c in (
+        "plan --format text", "plan --format json", "plan --format markdown",
+        "apply --auto-approve")), {c: v[1][-400:] for c, v in shown.items()}
+    assert [c for c, (code, _) in shown.items() if code != 0] == [
+        "plan --max-cost 0", "plan --format text", "plan --format json",
+        "plan --format markdown", f"plan --out {root}/refused.json", "apply --auto-approve"]
+    assert not (root / "refused.json").exists()
+    assert files_containing(root, key) == [] and files_containing(root, token) == []
