@@ -163,7 +163,9 @@ def test_cost_limit_and_cleanup_output_never_shows_the_secrets(
         assert key not in text and token not in text, f"`ftctl {' '.join(args)}` leaked"
         shown[" ".join(args)] = (result.exit_code, text)
 
-    run("apply", "--auto-approve", "--max-monthly-cost", "0")
+    run("plan", "--max-monthly-cost", "0")  # a new deployment: refused by the hosting guardrail
+    run("apply", "--auto-approve")
+    assert shown["apply --auto-approve"][0] == 0, shown["apply --auto-approve"][1]
     train = root / "data" / "train.jsonl"
     train.write_text(train.read_text() + train.read_text().splitlines()[0] + "\n")
     for fmt in ("text", "json", "markdown"):
@@ -173,6 +175,8 @@ def test_cost_limit_and_cleanup_output_never_shows_the_secrets(
     assert "delete file " in shown["plan --format text --max-monthly-cost 100"][1]
     assert '"monthly_hosting_usd"' in shown["plan --format json --max-monthly-cost 100"][1]
     assert "max-cost" in shown["plan --max-cost 0"][1]
+    assert shown["plan --max-monthly-cost 0"][0] == 1
+    assert "max-monthly-cost" in shown["plan --max-monthly-cost 0"][1]
     assert _fill_files(server.endpoint, key) > 0
     (root / "models" / "two.yaml").write_text(
         (root / "models" / "bot.yaml").read_text().replace("name: bot", "name: two")
@@ -186,8 +190,10 @@ def test_cost_limit_and_cleanup_output_never_shows_the_secrets(
     assert all(limit in shown[c][1] and shown[c][0] == 1 for c in (
         "plan --format text", "plan --format json", "plan --format markdown",
         "apply --auto-approve")), {c: v[1][-400:] for c, v in shown.items()}
+    # (the first `apply --auto-approve` succeeded; the key now holds the refused second one)
     assert [c for c, (code, _) in shown.items() if code != 0] == [
-        "plan --max-cost 0", "plan --format text", "plan --format json",
-        "plan --format markdown", f"plan --out {root}/refused.json", "apply --auto-approve"]
+        "plan --max-monthly-cost 0", "apply --auto-approve", "plan --max-cost 0",
+        "plan --format text", "plan --format json", "plan --format markdown",
+        f"plan --out {root}/refused.json"]
     assert not (root / "refused.json").exists()
     assert files_containing(root, key) == [] and files_containing(root, token) == []
