@@ -7,9 +7,10 @@ manifest stops naming it, and never taken over when someone else's deployment ha
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from .conftest import BASE, WORKSPACE, Arm, AzureProject, serve
+from .conftest import BASE, KEY, WORKSPACE, Arm, AzureProject, serve
 
 CHECK = (("alpha question 3", "alpha answer"),)
 
@@ -210,18 +211,43 @@ def test_removing_spec_deployment_removes_the_deployment(project: AzureProject,
 
 def test_prune_removes_an_orphans_deployment_before_its_model(project: AzureProject,
                                                               arm: Arm) -> None:
+    """The whole chain: the deployment goes, then the model with its job, and the orphan's
+    dataset upload that nothing needs any more; alpha's own are untouched."""
     project.model("alpha")
     project.model("beta")
     _applied(project)
     assert arm.names() == ["alpha", "beta"]
+    before = _resource(project)
+    beta_job = next(j for j, name in before["jobs"].items() if name == "beta")
+    beta_file = next(f for f, name in before["files"].items() if name == "beta")
     project.prune = True
     project.settings()
     (project.root / "models" / "beta.yaml").unlink()
+    code, out = project.run("plan")
+    assert "« undeploy beta" in out and f"delete file {beta_file}" in out, out
     out = _applied(project)
     assert out.index("done: undeploy beta") < out.index("done: delete model")
     assert arm.names() == ["alpha"]
+    after = _resource(project)
+    assert beta_job not in after["jobs"] and beta_file not in after["files"]
+    assert set(after["jobs"].values()) == {"alpha"} and set(after["files"].values()) == {"alpha"}
     code, out = project.run("plan", "--detailed-exitcode")
     assert code == 0 and "No changes" in out, out
+
+
+def _resource(project: AzureProject) -> dict[str, dict[str, str]]:
+    """Jobs (id -> ftctl-name) and dataset uploads (id -> the model whose data it holds), read
+    over the data plane as a person with the SDK would."""
+    import httpx
+
+    headers = {"api-key": KEY}
+    with httpx.Client(base_url=project.endpoint + "/openai/v1", headers=headers) as http:
+        jobs = http.get("/fine_tuning/jobs", params={"limit": 100}).json()["data"]
+        files = http.get("/files").json()["data"]
+    by_file = {j["training_file"]: j["metadata"]["ftctl-name"] for j in jobs}
+    return {"jobs": {j["id"]: j["metadata"]["ftctl-name"] for j in jobs},
+            "files": {f["id"]: by_file.get(f["id"], "?") for f in files
+                      if re.fullmatch(r"ftctl-[0-9a-f]{64}\.jsonl", f["filename"])}}
 
 
 def test_the_metadata_fallback_converges_with_deployments(tmp_path: Path) -> None:
