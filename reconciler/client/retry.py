@@ -68,7 +68,7 @@ class RetryPolicy:
         self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
     ) -> T:
         """send until it succeeds, fails permanently, or the budget is spent (module doc)."""
-        if getattr(self._inside, "active", False):
+        if self.in_send():
             return send()
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
@@ -87,6 +87,11 @@ class RetryPolicy:
                                                _reason(error)))
                 self._sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def in_send(self) -> bool:
+        """Whether the calling thread is inside a send this policy runs (its requests are tried
+        once: the outer loop owns the budget)."""
+        return bool(getattr(self._inside, "active", False))
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number attempt+1."""
