@@ -111,8 +111,7 @@ def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
     Such a document may still pass the schema with a stand-in value, so it is not turned into
     a Manifest.
     """
-    lines = [p.value.line for p in doc.positions.values()]
-    first, last = (min(lines), max(lines)) if lines else (0, -1)
+    first, last = doc.lines() or (0, -1)
     return any(d.subject is not None and first <= d.subject.line <= last for d in problems)
 
 
