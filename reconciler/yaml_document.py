@@ -73,7 +73,32 @@ class Document:
         return min(lines) + 1, max(lines) + 1
 
 
-class _PythonLoader(yaml.SafeLoader):
+# Plain scalars get their tag by trying YAML 1.1's patterns (bool, int, float, null, ...) in
+# turn, in Python even under libyaml, once per scalar. Manifests repeat the same keys and
+# values thousands of times, so each (text, implicit) pair is resolved once per process; long
+# texts (prompts) are seldom repeated and are not kept.
+_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED_CAP = 50_000
+_KEPT_LENGTH = 100
+
+
+class _ResolvedOnce:
+    """Loader mixin: scalar tags resolved once per distinct (text, implicit) pair."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        resolve = super().resolve  # type: ignore[misc]
+        if kind is not yaml.ScalarNode or len(value) > _KEPT_LENGTH:
+            return resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) >= _RESOLVED_CAP:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = resolve(kind, value, implicit)
+        return tag
+
+
+class _PythonLoader(_ResolvedOnce, yaml.SafeLoader):
     """The safe loader with a cap on flow nesting (`[[[[...`), checked while scanning.
 
     PyYAML's scanner does work proportional to the nesting depth for every token, so a file of
@@ -97,7 +122,10 @@ class _TooDeep(Exception):
 # libyaml composes in C, several times faster; it stops nesting at 1,000 levels by itself.
 _LOADERS: dict[str, type[Any]] = {"python": _PythonLoader}
 if getattr(yaml, "__with_libyaml__", False):
-    _LOADERS["libyaml"] = yaml.CSafeLoader
+    class _LibyamlLoader(_ResolvedOnce, yaml.CSafeLoader):
+        """libyaml's safe loader, scalar tags resolved once (see _ResolvedOnce)."""
+
+    _LOADERS["libyaml"] = _LibyamlLoader
 
 # The parser `parse` uses: "libyaml", or "python" when PyYAML was built without libyaml.
 PARSER = "libyaml" if "libyaml" in _LOADERS else "python"
