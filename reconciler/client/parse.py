@@ -31,7 +31,9 @@ def _text_pairs(obj: object) -> tuple[tuple[str, str], ...]:
     """A JSON object's entries as sorted (key, text) pairs: how metadata is held."""
     if not isinstance(obj, dict) or not obj:
         return ()
-    return tuple(sorted(zip(map(str, obj), map(str, obj.values()), strict=True)))
+    if all(type(value) is str for value in obj.values()):  # as the API sends them
+        return tuple(sorted(obj.items()))
+    return tuple(sorted((str(k), str(v)) for k, v in obj.items()))
 
 
 def _opt_int(value: object) -> int | None:

@@ -13,6 +13,7 @@ import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -341,9 +342,11 @@ def check_dataset_path(
     if not stays_inside(root, rel):
         return (error(f"dataset path '{path}' is a symlink that resolves outside the project",
                       subject=where),)
-    if not os.path.exists(full):
+    try:
+        mode = os.stat(full).st_mode  # one stat for "exists" and "is a file"
+    except (OSError, ValueError):
         return (error(f"dataset file not found: '{path}'",
                       f"Looked for {rel} (relative to the project directory).", subject=where),)
-    if not os.path.isfile(full):
+    if not stat.S_ISREG(mode):
         return (error(f"dataset path '{path}' is not a file", subject=where),)
     return ()
