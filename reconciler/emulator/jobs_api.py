@@ -22,7 +22,6 @@ from reconciler.emulator.context import (
 )
 from reconciler.emulator.errors import ApiError, invalid
 from reconciler.emulator.job_request import build_job_doc
-from reconciler.emulator.store import decode_job
 
 
 def job_object(ctx: Context, job: dict[str, Any],
@@ -83,46 +82,47 @@ def _metadata_filter(request: Request) -> tuple[dict[str, str] | None, bool]:
 def list_jobs(ctx: Context, request: Request) -> dict[str, Any]:
     limit = limit_arg(request, 20, 10000)
     metadata, null = _metadata_filter(request)
-    rows = ctx.store.list_jobs(
+    heads = ctx.store.list_jobs(
         metadata=metadata, metadata_null=null, after=request.args.get("after"), limit=limit + 1,
-        decode=False,
+        heads_only=True,
     )
-    objects: list[dict[str, Any] | None] = []
-    moving: list[tuple[int, dict[str, Any], tuple[Any, ...] | None]] = []
-    for n, row in enumerate(rows):
-        key = _finished_key(row)
-        done = _finished_objects.get(key) if key is not None else None
-        objects.append(done)
-        if done is None:
-            moving.append((n, decode_job(row), key))
-    views = ctx.views([row for _, row, _ in moving])
-    for (n, row, key), view in zip(moving, views, strict=True):
-        objects[n] = answer = job_object(ctx, row, view)
-        if key is not None:
-            _remember(key, answer)
-    return page([o for o in objects if o is not None], limit, ids=False)
+    keys = [_finished_key(head) for head in heads]
+    answers = [ctx.finished_answers.get(key) if key else None for key in keys]
+    missing = [head["seq"] for head, answer in zip(heads, answers, strict=True)
+               if answer is None]
+    if missing:
+        full = ctx.store.jobs_by_seq(missing)
+        rows = [full[seq] for seq in missing if seq in full]  # a job deleted meanwhile: gone
+        made = {row["seq"]: job_object(ctx, row, view)
+                for row, view in zip(rows, ctx.views(rows), strict=True)}
+        for n, head in enumerate(heads):
+            if answers[n] is None and head["seq"] in made:
+                answers[n] = made[head["seq"]]
+                _remember(ctx, keys[n], made[head["seq"]])
+    return page([a for a in answers if a is not None], limit, ids=False)
 
 
 # The answer for a job whose end is already recorded never changes (a finished job cannot be
-# cancelled, paused or resumed), so it is kept, keyed by everything it is made from: a page of
-# 100 such jobs then skips decoding, the status replay and building the objects, which were
-# most of what serving a 20,000-job refresh cost. Bounded: emptied when it grows past the cap.
-_finished_objects: dict[tuple[Any, ...], dict[str, Any]] = {}
+# cancelled, paused or resumed, and a job's document is written once), so it is kept per
+# emulator: a page of 100 such jobs then reads four columns and skips decoding documents, the
+# status replay and building the objects, which were most of what serving a 20,000-job
+# refresh cost. Bounded: emptied when it grows past the cap.
 _FINISHED_CAP = 100_000
 
 
-def _finished_key(row: dict[str, Any]) -> tuple[Any, ...] | None:
-    """What the answer for a finished job (its doc still JSON text) is made from; None for a
-    job whose end is not recorded yet."""
-    if row["reached_status"] not in lifecycle.TERMINAL:
+def _finished_key(head: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What identifies the answer of a finished job; None while its end is not recorded."""
+    if head["reached_status"] not in lifecycle.TERMINAL:
         return None
-    return (row["id"], row["created_at"], row["reached_status"], row["finished_at"], row["doc"])
+    return (head["seq"], head["id"], head["reached_status"], head["finished_at"])
 
 
-def _remember(key: tuple[Any, ...], answer: dict[str, Any]) -> None:
-    if len(_finished_objects) >= _FINISHED_CAP:
-        _finished_objects.clear()
-    _finished_objects[key] = answer
+def _remember(ctx: Context, key: tuple[Any, ...] | None, answer: dict[str, Any]) -> None:
+    if key is None:
+        return
+    if len(ctx.finished_answers) >= _FINISHED_CAP:
+        ctx.finished_answers.clear()
+    ctx.finished_answers[key] = answer
 
 
 def get_job(ctx: Context, request: Request, job_id: str) -> dict[str, Any]:

@@ -251,18 +251,19 @@ class Store:
         metadata_null: bool,
         after: str | None,
         limit: int,
-        decode: bool = True,
+        heads_only: bool = False,
     ) -> list[Row]:
-        """Newest first; `metadata` pairs combine with AND. decode=False leaves each `doc` as
-        its JSON text (decode_job turns such a row into a decoded one).
+        """Newest first; `metadata` pairs combine with AND. heads_only: only each job's seq,
+        id, reached_status and finished_at (jobs_by_seq reads the rest).
 
         With a filter, the first pair drives the query through the (key, value, job_seq)
         index, so each page costs the same however deep the cursor is.
         """
         pairs = list((metadata or {}).items())
         args: list[Any] = []
+        columns = _JOB_HEADS if heads_only else "jobs.*"
         if pairs:
-            sql = ("SELECT jobs.* FROM job_metadata m JOIN jobs ON jobs.seq = m.job_seq"
+            sql = (f"SELECT {columns} FROM job_metadata m JOIN jobs ON jobs.seq = m.job_seq"
                    " WHERE m.key = ? AND m.value = ?")
             args += list(pairs[0])
             for key, value in pairs[1:]:
@@ -271,7 +272,7 @@ class Store:
                 args += [key, value]
             order = "m.job_seq"
         else:
-            sql = "SELECT * FROM jobs WHERE 1 = 1"
+            sql = f"SELECT {columns} FROM jobs WHERE 1 = 1"
             order = "seq"
             if metadata_null:
                 sql += " AND has_metadata = 0"
@@ -281,7 +282,13 @@ class Store:
         sql += f" ORDER BY {order} DESC LIMIT ?"
         args.append(limit)
         rows = self._all(sql, tuple(args))
-        return [decode_job(r) for r in rows] if decode else rows
+        return rows if heads_only else [decode_job(r) for r in rows]
+
+    def jobs_by_seq(self, seqs: Sequence[int]) -> dict[int, Row]:
+        """Whole job rows by seq (jobs deleted meanwhile are missing)."""
+        marks = ", ".join("?" * len(seqs))
+        rows = self._all(f"SELECT * FROM jobs WHERE seq IN ({marks})", tuple(seqs))
+        return {row["seq"]: decode_job(row) for row in rows}
 
     def job_by_model(self, fine_tuned_model: str) -> Row | None:
         """The job whose (future) fine-tuned model id is `fine_tuned_model`."""
@@ -444,9 +451,10 @@ def _decode_doc(row: Row | None) -> Row | None:
 
 
 _decode_job = _decode_doc
+_JOB_HEADS = "jobs.seq, jobs.id, jobs.reached_status, jobs.finished_at"
 
 
 def decode_job(row: Row) -> Row:
-    """A job row read with decode=False, its `doc` decoded (in place)."""
+    """A job row with its `doc` decoded (in place)."""
     row["doc"] = jsoncodec.loads(row["doc"])
     return row
