@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -88,6 +89,13 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     if problem is not None:
         raise ConfigError(problem)
     return base_url.rstrip("/")
+
+
+# A plain-http base URL (the local emulator on loopback, or an explicit opt-in) never speaks
+# TLS, and follows no redirect; loading the CA bundle for it cost ~30 ms per client. Its
+# context still requires verified certificates, from an empty trust store: any TLS connection
+# through it fails closed.
+_NO_TRUST = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 AuthHeader = Callable[[], tuple[str, str]]  # (header name, value), asked for on every request
@@ -168,7 +176,8 @@ class HttpClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
             auth=_HeaderAuth(auth) if auth is not None else None,
-            verify=True,  # deliberately not configurable: TLS verification cannot be turned off
+            # Deliberately not configurable: TLS verification cannot be turned off.
+            verify=_NO_TRUST if parts.scheme == "http" else True,
             trust_env=not _is_loopback(host),  # no proxy detour for the local emulator
             follow_redirects=False,
         )

@@ -313,6 +313,18 @@ def test_real_transport_verifies_certificates_and_hostnames() -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
+def test_a_plain_http_client_loads_no_trust_and_still_requires_verification() -> None:
+    """http:// never speaks TLS; its context requires verified certificates from an empty
+    trust store (so nothing could pass), while https loads the usual CA bundle."""
+    plain = HttpClient("http://127.0.0.1:9/v1", KEY)
+    context = plain._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    secure = HttpClient("https://api.example.test/v1", KEY)
+    trusted = secure._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert trusted.cert_store_stats()["x509_ca"] > 0
+
+
 def test_redirects_are_not_followed_with_the_key() -> None:
     handler, seen = sequence(
         httpx.Response(302, headers={"location": "https://elsewhere.example/steal"}))
