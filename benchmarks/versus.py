@@ -5,7 +5,8 @@ each measurement runs in a child process whose PYTHONPATH is either that export 
 alternating, so both see the same machine load, the same project files and the same emulator.
 Measured per tree: a no-change `run_plan` with a warm hash cache (timed inside the child by
 the plan benchmark's own `timed_plan`, as each tree has it) and `python -m reconciler validate`
-(wall time of the whole process, as a user sees it; no network).
+(wall time of the whole process, as a user sees it; no network). Both trees are compiled to
+bytecode first, as installed packages are.
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ def export(commit: str, data_dir: Path) -> Path:
     return out
 
 
+def compiled(tree: Path) -> Path:
+    """`tree` with its modules compiled to bytecode, as an installed package has them (pip
+    compiles on install). Without this, a tree run under PYTHONDONTWRITEBYTECODE (as CI and
+    this machine set it) compiles every module it imports on every run, and the two trees
+    would be measured unevenly whenever only one of them had a __pycache__ left over."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "reconciler"),
+                    str(tree / "benchmarks")], check=True, capture_output=True)
+    return tree
+
+
 def _env(tree: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tree), "NO_COLOR": "1", "CI": "1"}
 
@@ -66,16 +77,16 @@ def validate_in(tree: Path, root: Path) -> float:
 
 def compare(commit: str, root: Path, base_url: str, *, runs: int, data_dir: Path) -> dict[str, Any]:
     """Median seconds per tree and the ratios (earlier / now), measured alternately."""
-    before = export(commit, data_dir)
+    before, now = compiled(export(commit, data_dir)), compiled(TREE)
     samples: dict[str, list[float]] = {k: [] for k in
                                        ("plan_before", "plan_now", "validate_before",
                                         "validate_now")}
-    validate_in(TREE, root)  # warms the hash cache both trees read
+    validate_in(now, root)  # warms the hash cache both trees read
     for _ in range(runs):
         samples["plan_before"].append(plan_in(before, root, base_url))
-        samples["plan_now"].append(plan_in(TREE, root, base_url))
+        samples["plan_now"].append(plan_in(now, root, base_url))
         samples["validate_before"].append(validate_in(before, root))
-        samples["validate_now"].append(validate_in(TREE, root))
+        samples["validate_now"].append(validate_in(now, root))
     med = {k: round(statistics.median(v), 3) for k, v in samples.items()}
     return {"commit": commit, "runs": runs, **med,
             "all": {k: [round(x, 3) for x in v] for k, v in samples.items()},

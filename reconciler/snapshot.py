@@ -79,7 +79,12 @@ class RemoteJob:
     grader_json: str | None = None
 
     def meta(self, key: str) -> str | None:
-        return dict(self.metadata).get(key)
+        # A scan of a handful of pairs: building a dict per call cost the planner measurably
+        # (about 40,000 calls at 20,000 jobs). Backwards: the last pair of a repeated key wins.
+        for name, value in reversed(self.metadata):
+            if name == key:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

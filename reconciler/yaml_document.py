@@ -38,12 +38,12 @@ _SCALAR_TAGS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class NodePos:
-    """Where a value sits; `key` is the position of its mapping key, when it has one."""
-
-    value: SourceRange
-    key: SourceRange | None = None
+# Where a value sits: (line, column) of its start and of its mapping key's start (None for the
+# root and list items), 0-based as the parser marks them. A SourceRange is built only when a
+# diagnostic asks for one: most documents need none, and building two ranges per node was a
+# tenth of `ftctl validate` at 2,000 manifests.
+Spot = tuple[int, int]
+Marks = tuple[Spot, Spot | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +51,54 @@ class Document:
     """One YAML document: its data and the position of every key/value by path."""
 
     data: object
-    positions: Mapping[Path, NodePos] = field(default_factory=lambda: MappingProxyType({}))
+    marks: Mapping[Path, Marks] = field(default_factory=lambda: MappingProxyType({}))
     start: SourceRange | None = None
+    file: str = ""
 
     def locate(self, path: Path, *, prefer_key: bool = False) -> SourceRange | None:
         """Position of `path`, or of its nearest ancestor that has one."""
         for n in range(len(path), -1, -1):
-            pos = self.positions.get(path[:n])
-            if pos is not None:
-                if prefer_key and pos.key is not None:
-                    return pos.key
-                return pos.value
+            marks = self.marks.get(path[:n])
+            if marks is not None:
+                value, key = marks
+                line, column = key if prefer_key and key is not None else value
+                return SourceRange(file=self.file, line=line + 1, column=column + 1)
         return self.start
 
+    def lines(self) -> tuple[int, int] | None:
+        """The first and last line (1-based) on which a value of the document starts."""
+        if not self.marks:
+            return None
+        lines = [value[0] for value, _ in self.marks.values()]
+        return min(lines) + 1, max(lines) + 1
 
-class _PythonLoader(yaml.SafeLoader):
+
+# Plain scalars get their tag by trying YAML 1.1's patterns (bool, int, float, null, ...) in
+# turn, in Python even under libyaml, once per scalar. Manifests repeat the same keys and
+# values thousands of times, so each (text, implicit) pair is resolved once per process; long
+# texts (prompts) are seldom repeated and are not kept.
+_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED_CAP = 50_000
+_KEPT_LENGTH = 100
+
+
+class _ResolvedOnce:
+    """Loader mixin: scalar tags resolved once per distinct (text, implicit) pair."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        resolve = super().resolve  # type: ignore[misc]
+        if kind is not yaml.ScalarNode or len(value) > _KEPT_LENGTH:
+            return resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) >= _RESOLVED_CAP:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = resolve(kind, value, implicit)
+        return tag
+
+
+class _PythonLoader(_ResolvedOnce, yaml.SafeLoader):
     """The safe loader with a cap on flow nesting (`[[[[...`), checked while scanning.
 
     PyYAML's scanner does work proportional to the nesting depth for every token, so a file of
@@ -89,7 +122,10 @@ class _TooDeep(Exception):
 # libyaml composes in C, several times faster; it stops nesting at 1,000 levels by itself.
 _LOADERS: dict[str, type[Any]] = {"python": _PythonLoader}
 if getattr(yaml, "__with_libyaml__", False):
-    _LOADERS["libyaml"] = yaml.CSafeLoader
+    class _LibyamlLoader(_ResolvedOnce, yaml.CSafeLoader):
+        """libyaml's safe loader, scalar tags resolved once (see _ResolvedOnce)."""
+
+    _LOADERS["libyaml"] = _LibyamlLoader
 
 # The parser `parse` uses: "libyaml", or "python" when PyYAML was built without libyaml.
 PARSER = "libyaml" if "libyaml" in _LOADERS else "python"
@@ -114,7 +150,7 @@ class _Converter:
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.positions: dict[Path, NodePos] = {}
+        self.positions: dict[Path, Marks] = {}
         self.diags: list[Diagnostic] = []
         self.count = 0
         self.active: set[int] = set()
@@ -122,7 +158,9 @@ class _Converter:
     def mark(self, node: yaml.Node) -> SourceRange:
         return _source(self.file, node.start_mark)
 
-    def convert(self, node: yaml.Node, path: Path, key: SourceRange | None) -> object:
+    def convert(self, node: yaml.Node, path: Path, key: Spot | None) -> object:
+        """`node` as data; `key` is where its mapping key starts (None for the root and list
+        items)."""
         self.count += 1
         if self.count > MAX_NODES:
             raise _Budget(
@@ -132,7 +170,8 @@ class _Converter:
             raise _Budget(_TOO_DEEP, node)
         if id(node) in self.active:
             raise _Budget("recursive YAML alias", node)
-        self.positions.setdefault(path, NodePos(value=self.mark(node), key=key))
+        mark = node.start_mark
+        self.positions.setdefault(path, ((mark.line, mark.column), key))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         self.active.add(id(node))
@@ -191,7 +230,8 @@ class _Converter:
                     subject=self.mark(key_node),
                 ))
                 continue
-            out[key] = self.convert(value_node, (*path, key), self.mark(key_node))
+            mark = key_node.start_mark
+            out[key] = self.convert(value_node, (*path, key), (mark.line, mark.column))
         # Explicit keys win over merged ones, wherever the `<<` line stands.
         for value_node in merges:
             self.merge(out, value_node, path)
@@ -325,7 +365,7 @@ def _convert(node: yaml.Node, file: str) -> tuple[Document | None, Diagnostics]:
         return None, (error(exc.message, "The document was not loaded.",
                             subject=conv.mark(exc.node)),)
     doc = Document(
-        data=data, positions=MappingProxyType(conv.positions), start=conv.mark(node)
+        data=data, marks=MappingProxyType(conv.positions), start=conv.mark(node), file=file
     )
     return doc, tuple(conv.diags)
 

@@ -74,7 +74,7 @@ class RetryPolicy:
         self, label: str, send: Callable[[], T], lookup: Callable[[], T | None] | None = None
     ) -> T:
         """send until it succeeds, fails permanently, or the budget is spent (module doc)."""
-        if getattr(self._inside, "active", False):
+        if self.in_send():
             return send()
         try:
             return self._attempts(label, send, lookup)
@@ -107,6 +107,11 @@ class RetryPolicy:
             else:
                 return answer
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def in_send(self) -> bool:
+        """Whether the calling thread is inside a send this policy runs (its requests are tried
+        once: the outer loop owns the budget)."""
+        return bool(getattr(self._inside, "active", False))
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number attempt+1."""

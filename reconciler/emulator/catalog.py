@@ -88,9 +88,8 @@ def find_model(ctx: Context, model: str) -> dict[str, Any] | None:
 
 
 def all_models(ctx: Context) -> list[dict[str, Any]]:
-    deleted = ctx.store.deleted_models()
     out = [base_object(e) for e in BASE_MODELS]
-    jobs = [j for j in ctx.store.all_jobs() if j["doc"]["fine_tuned_model"] not in deleted]
+    jobs = ctx.store.jobs_with_models()
     for job, v in zip(jobs, ctx.views(jobs), strict=True):
         if v.status == "succeeded":
             out.append(ft_object(job, v.finished_at))

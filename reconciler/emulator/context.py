@@ -11,7 +11,7 @@ import random
 import secrets
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -41,6 +41,8 @@ class Context:
     # for what differs in the stored data itself, such as the fine-tuned model id format.
     azure: AzureSettings | None = None
     _delays: tuple[tuple[float, int], dict[str, float]] | None = None
+    # List answers of finished jobs, which never change (jobs_api keeps them).
+    finished_answers: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
     def now(self) -> float:
         return self.clock()

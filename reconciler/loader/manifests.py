@@ -13,6 +13,7 @@ import json
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,8 +112,7 @@ def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
     Such a document may still pass the schema with a stand-in value, so it is not turned into
     a Manifest.
     """
-    lines = [p.value.line for p in doc.positions.values()]
-    first, last = (min(lines), max(lines)) if lines else (0, -1)
+    first, last = doc.lines() or (0, -1)
     return any(d.subject is not None and first <= d.subject.line <= last for d in problems)
 
 
@@ -342,9 +342,11 @@ def check_dataset_path(
     if not stays_inside(root, rel):
         return (error(f"dataset path '{path}' is a symlink that resolves outside the project",
                       subject=where),)
-    if not os.path.exists(full):
+    try:
+        mode = os.stat(full).st_mode  # one stat for "exists" and "is a file"
+    except (OSError, ValueError):
         return (error(f"dataset file not found: '{path}'",
                       f"Looked for {rel} (relative to the project directory).", subject=where),)
-    if not os.path.isfile(full):
+    if not stat.S_ISREG(mode):
         return (error(f"dataset path '{path}' is not a file", subject=where),)
     return ()

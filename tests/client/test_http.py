@@ -314,6 +314,18 @@ def test_real_transport_verifies_certificates_and_hostnames() -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
+def test_a_plain_http_client_loads_no_trust_and_still_requires_verification() -> None:
+    """http:// never speaks TLS; its context requires verified certificates from an empty
+    trust store (so nothing could pass), while https loads the usual CA bundle."""
+    plain = HttpClient("http://127.0.0.1:9/v1", KEY)
+    context = plain._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    secure = HttpClient("https://api.example.test/v1", KEY)
+    trusted = secure._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert trusted.cert_store_stats()["x509_ca"] > 0
+
+
 def test_redirects_are_not_followed_with_the_key() -> None:
     handler, seen = sequence(
         httpx.Response(302, headers={"location": "https://elsewhere.example/steal"}))
@@ -487,3 +499,69 @@ def test_one_outage_is_announced_once_and_ends_every_request_caught_in_it() -> N
     first[:] = [threading.get_ident()]  # no waiting from here on
     assert isinstance(failure("models"), RetryableApiError)
     assert attempts == {"/v1/models": 6}
+def _three_pages(seen: list[str | None], asked: dict[str | None, threading.Event],
+                 fail_on: str | None = None) -> Handler:
+    pages = {
+        None: {"data": [{"id": "a"}, {"id": "b"}], "has_more": True},
+        "b": {"data": [{"id": "c"}], "has_more": True},
+        "c": {"data": [{"id": "d"}], "has_more": False},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        after = request.url.params.get("after")
+        seen.append(after)
+        asked[after].set()
+        if fail_on is not None and after == fail_on:
+            return httpx.Response(404, content=error_body("gone"))
+        return ok(pages[after])
+
+    return handler
+
+
+def test_paginate_asks_for_the_next_page_while_the_caller_reads_this_one() -> None:
+    seen: list[str | None] = []
+    asked = {k: threading.Event() for k in (None, "b", "c")}
+    items = make_client(_three_pages(seen, asked)).paginate("fine_tuning/jobs", {"limit": 2})
+    assert next(items)["id"] == "a"
+    # Only the first item of the first page is read, yet the second page is on its way.
+    assert asked["b"].wait(timeout=30)
+    assert [i["id"] for i in items] == ["b", "c", "d"]
+    assert seen == [None, "b", "c"]  # still one request per page, in order
+
+
+def test_paginate_error_on_a_later_page_comes_after_the_earlier_items() -> None:
+    seen: list[str | None] = []
+    asked = {k: threading.Event() for k in (None, "b", "c")}
+    got: list[str] = []
+    with pytest.raises(PermanentApiError, match="gone"):
+        for item in make_client(_three_pages(seen, asked, fail_on="b")).paginate("files"):
+            got.append(item["id"])
+    assert got == ["a", "b"] and seen == [None, "b"]
+
+
+def test_paginate_inside_a_retried_send_reads_pages_on_the_callers_thread() -> None:
+    """A look-up before a re-send lists pages: those requests are tried once, on the thread
+    whose retry loop owns the budget, not on a page-ahead thread with budgets of their own."""
+    threads: set[int] = set()
+    seen: list[str | None] = []
+    asked = {k: threading.Event() for k in (None, "b", "c")}
+    pages = _three_pages(seen, asked)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        threads.add(threading.get_ident())
+        return pages(request)
+
+    client = make_client(handler)
+    listed = client.retrying("lookup", lambda: [i["id"] for i in client.paginate("files")])
+    assert listed == ["a", "b", "c", "d"]
+    assert threads == {threading.get_ident()}
+
+
+def test_paginate_stopped_early_asks_for_at_most_one_page_more() -> None:
+    seen: list[str | None] = []
+    asked = {k: threading.Event() for k in (None, "b", "c")}
+    items = make_client(_three_pages(seen, asked)).paginate("files")
+    assert next(items)["id"] == "a"
+    items.close()
+    assert asked["b"].wait(timeout=30)
+    assert not asked["c"].is_set() and seen == [None, "b"]

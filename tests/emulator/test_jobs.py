@@ -193,3 +193,28 @@ def test_deprecated_hyperparameters_and_resolved_autos(emulator_http, chat_datas
     assert hp["beta"] == 0.1 and isinstance(hp["n_epochs"], int) and auto["seed"] == 42
     server_seed = create(emulator_http, fid)["seed"]
     assert isinstance(server_seed, int) and 0 <= server_seed <= 2147483647
+
+
+def test_listing_answers_match_retrieve_as_jobs_finish(emulator_http, fake_clock, chat_dataset):
+    """The list keeps a finished job's answer between listings: every listing, before and after
+    jobs finish and repeated, must show what retrieving each job shows."""
+    fid = upload(emulator_http, chat_dataset)
+    ids = [create(emulator_http, fid, metadata={"ws": "a"}, suffix=f"s{i}")["id"]
+           for i in range(3)]
+    emulator_http.post(f"/fine_tuning/jobs/{ids[1]}/cancel")
+
+    def listed() -> dict[str, Any]:
+        body = emulator_http.get("/fine_tuning/jobs", params={"metadata[ws]": "a"}).json()
+        return {j["id"]: j for j in body["data"]}
+
+    def retrieved() -> dict[str, Any]:
+        return {i: emulator_http.get(f"/fine_tuning/jobs/{i}").json() for i in ids}
+
+    statuses = []
+    for _ in range(3):
+        assert listed() == retrieved()
+        assert listed() == retrieved()  # the second listing answers from what was kept
+        statuses.append(sorted(j["status"] for j in listed().values()))
+        fake_clock.advance(10_000)
+    assert statuses[0] == ["cancelled", "validating_files", "validating_files"]
+    assert statuses[-1] == ["cancelled", "succeeded", "succeeded"]

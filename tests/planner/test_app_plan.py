@@ -8,6 +8,7 @@ hyperparameters, a server-chosen seed, a model alias, content-addressed files.
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,30 @@ def test_load_errors_come_back_without_a_plan(
     (tmp_path / "models" / "bot.yaml").write_text("apiVersion: ftctl/v1\nkind: FineTunedModel\n")
     run = run_plan(str(tmp_path), open_remote=open_remote, clock=fake_clock)
     assert run.plan is None and not run.ok and run.diagnostics
+
+
+def test_the_collector_is_paused_while_planning_and_back_after(
+        tmp_path: Path, open_remote: OpenRemote, fake_clock: Any) -> None:
+    """run_plan pauses the cyclic garbage collector (thousands of long-lived objects) and
+    always gives it back: after a plan, and after a plan whose project fails to load."""
+    write_project(tmp_path)
+    seen: list[bool] = []
+
+    @contextlib.contextmanager
+    def watching(settings: Settings) -> Iterator[RemoteApi]:
+        seen.append(gc.isenabled())
+        with open_remote(settings) as api:
+            yield api
+
+    assert gc.isenabled()
+    assert run_plan(str(tmp_path), open_remote=watching, clock=fake_clock).plan is not None
+    assert seen == [False] and gc.isenabled()
+    (tmp_path / "ftctl.yaml").write_text("apiVersion: [\n")
+    assert run_plan(str(tmp_path), open_remote=watching, clock=fake_clock).plan is None
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that paused it itself keeps it paused
+        run_plan(str(tmp_path), open_remote=watching, clock=fake_clock)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

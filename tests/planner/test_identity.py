@@ -13,8 +13,9 @@ from reconciler.planner.identity import (
     operation_id,
     sha_from_file_name,
     state_fingerprint,
+    version_of,
 )
-from reconciler.snapshot import JobStatus, RemoteFile, RemoteModel
+from reconciler.snapshot import JobStatus, RemoteFile, RemoteJob, RemoteModel, Snapshot
 
 
 def test_operation_id_is_deterministic_and_distinct() -> None:
@@ -75,3 +76,39 @@ def test_fingerprint_follows_managed_models_and_files_only() -> None:
     assert state_fingerprint(extra_file) != fp
 
 
+
+
+def test_fingerprint_is_pinned() -> None:
+    """Saved plans carry the fingerprint: its value for these facts must not move (it was
+    computed before the fingerprint's JSON text went through orjson; escapes, non-ASCII and
+    the order of rows all feed it)."""
+    snap = Snapshot(
+        workspace="démo",
+        jobs=(
+            RemoteJob(id="ftjob-b", status=JobStatus.RUNNING, model="gpt-4o-mini-2024-07-18",
+                      training_file="file-1",
+                      metadata=(("ftctl-name", "bot"), ("ftctl-version", "2"))),
+            RemoteJob(id="ftjob-a", status=JobStatus.SUCCEEDED, model="gpt-4o-mini-2024-07-18",
+                      training_file="file-1",
+                      fine_tuned_model="ft:gpt-4o-mini-2024-07-18:org:bot:a1",
+                      metadata=(("ftctl-commit", 'tab\tquote"back\\slash \u2028 ü 😀'),
+                                ("ftctl-name", "bot"), ("ftctl-version", "1"))),
+        ),
+        files=(
+            RemoteFile(id="file-1", filename=file_name("a" * 64), bytes=10, purpose="fine-tune",
+                       created_at=1),
+            RemoteFile(id="file-0", filename="notes.jsonl", bytes=1, purpose="fine-tune",
+                       created_at=1),
+        ),
+        models=(RemoteModel(id="ft:gpt-4o-mini-2024-07-18:org:bot:a1", owned_by="org"),
+                RemoteModel(id="gpt-4o-mini-2024-07-18", owned_by="system")),
+    )
+    assert state_fingerprint(snap) == (
+        "420d81931984fdbf62229f6c10579ac79c6b9bec34c4d59468e8f78d5784d022")
+
+
+def test_meta_reads_one_key_and_the_last_pair_wins() -> None:
+    job = RemoteJob(id="j", status=JobStatus.QUEUED, model="m", training_file="f",
+                    metadata=(("a", "1"), ("b", "2"), ("a", "3")))
+    assert (job.meta("a"), job.meta("b"), job.meta("c")) == ("3", "2", None)
+    assert version_of("12") == 12 and version_of("1x") is None and version_of(None) is None
