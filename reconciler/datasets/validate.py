@@ -73,9 +73,10 @@ def validate_file(path: str, display: str, options: Options = Options()) -> Repo
     report = Report(file=display, bytes=size, encoding=encoding,
                     limit=models.example_limit(options.model))
     workers = parallel.worker_count(size, options.jobs)
-    ranges = parallel.split_ranges(path, workers) if workers > 1 else []
+    ranges = (parallel.split_ranges(path, parallel.range_count(size, workers)) if workers > 1
+              else [])
     if len(ranges) > 1:
-        scan = _parallel(path, display, options, encoding, ranges, report)
+        scan = _parallel(path, display, options, encoding, ranges, workers, report)
     else:
         sha = hashlib.sha256() if options.sha256 else None
         scan = Scan(display, method=options.method, model=options.model, encoding=encoding,
@@ -91,7 +92,7 @@ def validate_file(path: str, display: str, options: Options = Options()) -> Repo
 
 def _parallel(
     path: str, display: str, options: Options, encoding: str | None,
-    ranges: list[tuple[int, int]], report: Report,
+    ranges: list[tuple[int, int]], workers: int, report: Report,
 ) -> Scan:
     fixed = _peek_format(path, options.method)
     jobs: list[parallel.ScanArgs] = [
@@ -103,7 +104,7 @@ def _parallel(
     hasher = threading.Thread(target=lambda: digest.append(_sha256(path)), daemon=True)
     if options.sha256:
         hasher.start()  # hashlib releases the GIL: the parent hashes while workers scan
-    parts = parallel.run_parts(jobs)
+    parts = parallel.run_parts(jobs, workers)
     if options.sha256:
         hasher.join()
         report.sha256 = digest[0]
@@ -152,11 +153,12 @@ def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
         for lineno, h, first in part.dups:
             earlier = seen.get(h)
             found.append((lineno + offset, earlier if earlier is not None else first + offset))
-        if k == 0 and len(parts) > 1:
-            seen = dict(zip(part.first_hashes, part.first_lines, strict=True))
-        elif k < len(parts) - 1:  # the last part's hashes are never looked up
-            for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
-                seen.setdefault(h, lineno + offset)
+        if k < len(parts) - 1:  # the last part's hashes are never looked up
+            # One C-level update; the few hashes seen before keep their earlier first line.
+            earlier_firsts = {h: seen[h] for h in common}
+            seen.update(zip(part.first_hashes, map(offset.__add__, part.first_lines),
+                            strict=True))
+            seen.update(earlier_firsts)
     return found
 
 
