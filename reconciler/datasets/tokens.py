@@ -39,6 +39,7 @@ _TIKTOKEN_URLS = {
 def counter_for(encoding: str) -> Counter:
     """A str -> token count function for an encoding (loaded once per process)."""
     raw = _tiktoken_counter(encoding) or _bpe_counter(encoding)
+    raw("load")  # the tables are built on first use: build them before handing pages back
     release_library_pages()
 
     def count(text: str) -> int:
@@ -131,7 +132,7 @@ def _messages(messages: object, count: Counter, encoding: str) -> int:
         role, content = m.get("role"), m.get("content")
         if len(m) == 2 and type(role) is str and type(content) is str:
             # The usual {"role", "content": text} message, without the walk over its items.
-            n += _remembered(role, count, memo)
+            n += memo.get(role) or _remembered(role, count, memo)
             if role in _REPEATED_ROLES:
                 n += _remembered(content, count, memo)
             else:
