@@ -11,7 +11,6 @@ and a page that is needed again is read back from the file. Elsewhere, or on ker
 
 from __future__ import annotations
 
-import ctypes
 import sys
 
 MADV_PAGEOUT = 21
@@ -23,6 +22,8 @@ def release_library_pages(libraries: tuple[str, ...] = LIBRARIES) -> int:
     returns the number of bytes advised (0 when nothing could be)."""
     if not sys.platform.startswith("linux"):
         return 0
+    import ctypes  # here, not at import time: only runs that count tokens need it
+
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
             ranges = [_range(fields[0]) for fields in map(str.split, f)
