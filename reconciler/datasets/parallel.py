@@ -20,6 +20,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from reconciler.datasets.codes import Levels
+from reconciler.datasets.pages import trim_heap
 from reconciler.datasets.scan import Scan
 from reconciler.datasets.tokens import counter_for
 
@@ -109,6 +110,10 @@ def run_parts(jobs: list[ScanArgs], workers: int) -> list[Scan]:
         parts = dict(_scan_ranges(jobs, take))
         for _, receiver in children:
             parts.update(_receive(receiver))
+    except BaseException:  # a failure or Ctrl-C: the children's work is of no use any more
+        for child, _ in children:
+            child.terminate()
+        raise
     finally:
         for child, receiver in children:
             receiver.close()
@@ -121,6 +126,8 @@ def _scan_ranges(jobs: list[ScanArgs], take: Callable[[], int | None]) -> list[t
     done = []
     while (index := take()) is not None:
         done.append((index, scan_part(jobs[index])))
+        if jobs[index][6] is not None:  # with tokens, memory is tight: hand back what it freed
+            trim_heap()
     return done
 
 

@@ -3,6 +3,7 @@ exactly what one process gives; and what the tokenizer's memory handling must no
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from reconciler.datasets import Options, Report, parallel, validate_file
-from reconciler.datasets.pages import release_library_pages
+from reconciler.datasets.pages import release_library_pages, trim_heap
 from reconciler.datasets.tokens import MEMO_ENTRIES, count_example, counter_for
 
 MODEL = "gpt-4o-mini-2024-07-18"
@@ -98,3 +99,25 @@ def test_library_pages_released_and_counts_unchanged() -> None:
     assert release_library_pages() > 0  # bpe-openai's read-only data is mapped
     assert count("Wie spät ist es in 東京? It is ten o'clock.") == before
     assert release_library_pages(("/no/such/library",)) == 0
+    assert trim_heap()  # glibc: freed heap memory handed back
+    assert count("Wie spät ist es in 東京? It is ten o'clock.") == before
+
+
+def test_a_failing_child_is_reported_not_hung(
+    write_jsonl: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_jsonl("f.jsonl", [_chat(i) for i in range(400)])
+    monkeypatch.setattr(parallel, "RANGE_MIN_BYTES", 1024)
+    parent, real = os.getpid(), parallel.scan_part
+    child_started = multiprocessing.get_context("fork").Event()
+
+    def broken_in_child(args: parallel.ScanArgs) -> object:
+        if os.getpid() != parent:
+            child_started.set()
+            raise RuntimeError("worker failed")
+        child_started.wait(60)  # the parent leaves ranges to the child: it surely takes one
+        return real(args)
+
+    monkeypatch.setattr(parallel, "scan_part", broken_in_child)
+    with pytest.raises(RuntimeError, match="worker failed"):
+        validate_file(path, "f", Options(tokens=False, jobs=2))
