@@ -133,7 +133,7 @@ def _scan_ranges(jobs: list[ScanArgs], take: Callable[[], int | None]) -> list[t
 
 # The per-example arrays of a Scan travel as raw bytes, written straight from the child's
 # arrays into arrays the parent allocates once: no pickled copy on either side.
-_ARRAYS = ("example_lines", "counts", "first_hashes", "first_lines")
+_ARRAYS = ("example_lines", "counts", "hashes")
 
 
 def _child(jobs: list[ScanArgs], take: Callable[[], int | None], sender: Connection) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import threading
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
@@ -116,49 +117,37 @@ def _join(parts: list[Scan]) -> Scan:
     if base.stopped:
         return base
     offsets = [0]
-    compact = base.encoding is not None  # with tokens: every example's hash, in file order
     for part in parts[1:]:
         offset = offsets[-1] + parts[len(offsets) - 1].lines
         offsets.append(offset)
         base.sink.absorb(part.sink, offset)
         base.completion.merge(part.completion, offset)
-        base.example_lines.extend(n + offset for n in part.example_lines)  # no list: memory
+        base.example_lines.extend(map(offset.__add__, part.example_lines))  # no list: memory
         base.examples += part.examples
         base.counts.extend(part.counts)
-        part.example_lines = part.counts = array("I")  # joined: free them before the next step
-        if compact:
-            base.first_hashes.extend(part.first_hashes)
-            part.first_hashes = array("q")
+        base.hashes.extend(part.hashes)
+        # Joined: free them before the next part.
+        part.example_lines, part.counts, part.hashes = array("I"), array("I"), array("q")
     base.lines = offsets[-1] + parts[-1].lines
-    found = (_duplicates_compact(base.first_hashes, base.example_lines) if compact
-             else _duplicates(parts, offsets))
-    for lineno, first in sorted(found):
+    # With tokens memory is tight: the compact table. Without, a C-level count is faster.
+    repeats = _duplicates_compact if base.encoding is not None else _duplicates_counted
+    for lineno, first in sorted(repeats(base.hashes, base.example_lines)):
         duplicate(base.sink, lineno, first)
     return base
 
 
-def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
-    """(line, first line) of every repeated example, across parts. Each part found its own
-    repeats; first occurrences are compared here with C-level set and dict operations,
-    holding only the earlier parts' hashes."""
-    seen: dict[int, int] = {}
+def _duplicates_counted(hashes: array[int], lines: array[int]) -> list[tuple[int, int]]:
+    """(line, first line) of every repeated example, from every example's hash and line in file
+    order. The hashes are counted in C (a dict of about 70 bytes a row while it lives); only
+    the repeated ones are then walked for their lines."""
+    repeated = {digest for digest, n in Counter(hashes).items() if n > 1}
+    if not repeated:
+        return []
+    firsts: dict[int, int] = {}
     found: list[tuple[int, int]] = []
-    for k, (part, offset) in enumerate(zip(parts, offsets, strict=True)):
-        # dict_keys & iterable walks the iterable and keeps only common hashes: no full copy.
-        common = seen.keys() & part.first_hashes if seen else set()
-        if common:
-            for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
-                if h in common:
-                    found.append((lineno + offset, seen[h]))
-        for lineno, h, first in part.dups:
-            earlier = seen.get(h)
-            found.append((lineno + offset, earlier if earlier is not None else first + offset))
-        if k < len(parts) - 1:  # the last part's hashes are never looked up
-            # One C-level update; the few hashes seen before keep their earlier first line.
-            earlier_firsts = {h: seen[h] for h in common}
-            seen.update(zip(part.first_hashes, map(offset.__add__, part.first_lines),
-                            strict=True))
-            seen.update(earlier_firsts)
+    for digest, line in zip(hashes, lines, strict=True):
+        if digest in repeated and (first := firsts.setdefault(digest, line)) != line:
+            found.append((line, first))
     return found
 
 
