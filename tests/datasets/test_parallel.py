@@ -97,6 +97,7 @@ def test_library_pages_released_and_counts_unchanged() -> None:
     count = counter_for("o200k_base")
     before = count("Wie spät ist es in 東京? It is ten o'clock.")
     assert release_library_pages() > 0  # bpe-openai's read-only data is mapped
+    assert _library_data_resident_kb() < 1024  # dropped: about 35 MB were resident
     assert count("Wie spät ist es in 東京? It is ten o'clock.") == before
     assert release_library_pages(("/no/such/library",)) == 0
     assert trim_heap()  # glibc: freed heap memory handed back
@@ -121,3 +122,15 @@ def test_a_failing_child_is_reported_not_hung(
     monkeypatch.setattr(parallel, "scan_part", broken_in_child)
     with pytest.raises(RuntimeError, match="worker failed"):
         validate_file(path, "f", Options(tokens=False, jobs=2))
+
+
+def _library_data_resident_kb() -> int:
+    resident, inside = 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if not fields[0].endswith(":"):
+                inside = len(fields) >= 6 and fields[1] == "r--p" and "bpe_openai" in fields[5]
+            elif inside and fields[0] == "Rss:":
+                resident += int(fields[1])
+    return resident
