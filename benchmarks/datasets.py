@@ -188,11 +188,18 @@ def run_all(rows: int, runs: int, legacy: bool) -> dict[str, Any]:
     m["ftctl_structure_dirty_small"] = measure(_ftctl(files["dirty_small"], "--no-tokens"), runs)
     if legacy:
         cli = ensure_legacy_venv()
+        # One legacy run (about a minute) between two ftctl runs of the same file: the ratio
+        # compares figures taken under the same load.
+        ours = _ftctl(pc, "--no-tokens")
+        beside = [run_once(ours)]
         for key, path in (("legacy_prepare_data_pc", pc), ("legacy_prepare_data_pc_small",
                                                              files["pc_small"])):
             m[key] = measure([cli, "tools", "fine_tunes.prepare_data", "-f", path, "-q"], 1,
                              cwd=data.DATA_DIR, before=lambda p=path: _clean_prepared(p))
             _clean_prepared(path)
+            if path == pc:
+                beside.append(run_once(ours))
+        m["ftctl_structure_pc_beside_legacy"] = _summary(beside)
     res["measurements"] = m
     res["ratios"] = _ratios(m, rows, small)
     res["environment"]["loadavg_after"] = os.getloadavg()
@@ -222,7 +229,9 @@ def _ratios(m: dict[str, Any], rows: int, small: int) -> dict[str, Any]:
         "legacy_vs_ftctl_cli_pc_wall": _ratio(g("legacy_prepare_data_pc", "wall"),
                                               g("ftctl_cli_structure_pc", "wall")),
         "legacy_vs_ftctl_pc_wall": _ratio(g("legacy_prepare_data_pc", "wall"),
-                                          g("ftctl_structure_pc", "wall")),
+                                          g("ftctl_structure_pc_beside_legacy", "wall")),
+        "legacy_vs_ftctl_pc_wall_earlier": _ratio(g("legacy_prepare_data_pc", "wall"),
+                                                  g("ftctl_structure_pc", "wall")),
         "legacy_vs_ftctl_pc_cpu": _ratio(g("legacy_prepare_data_pc", "cpu"),
                                          g("ftctl_structure_pc", "cpu")),
         "cookbook_vs_ftctl_tokens_wall": _ratio(g("cookbook_tokens", "wall"),

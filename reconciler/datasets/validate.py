@@ -1,9 +1,11 @@
-"""Validate one JSONL dataset: one streaming pass (or one per core on big files), then the
-file-level checks: example count, missing system messages, the prompt/completion advice,
-duplicates across parts, and tokens against the base model's per-example limit.
+"""Validate one JSONL dataset: one streaming pass (on big files, byte ranges shared out to a
+few processes), then the file-level checks: example count, missing system messages, the
+prompt/completion advice, duplicates across parts, and tokens against the base model's
+per-example limit.
 
-Memory stays flat in the number of rows: only a 64-bit hash and a 4-byte token count per
-example are kept.
+Per example only a 64-bit hash, a line number and a token count are kept (16 bytes); finding
+repeats after a parallel pass briefly counts the hashes in a dict without tokens, or in a
+table of 4-byte slots with them, where the tokenizer leaves little memory to spare.
 """
 
 from __future__ import annotations
