@@ -1,6 +1,6 @@
 """Dataset validation benchmark: `python -m benchmarks.datasets [--rows N] [--runs N]`.
 
-Measures, in one run on the same machine and the same generated files (dataset-rules §4):
+Measures, in one run on the same machine and the same generated files:
 - structure-only validation of a chat file vs the floor of orjson-parsing every line;
 - the same vs legacy `openai tools fine_tunes.prepare_data` (openai==0.28.1 + pandas 2.0.3,
   installed only in benchmarks/.venv-legacy, which this script creates) on a prompt/completion
@@ -9,6 +9,8 @@ Measures, in one run on the same machine and the same generated files (dataset-r
 - peak memory, linearity (50k vs N rows) and the cost of a 5%-dirty file;
 - the same ftctl runs with the code before issue 14 (BASELINE_COMMIT, unpacked by `git archive`
   under benchmarks/.data/), side by side in this run: memory with tokens and structure-only.
+Commands whose ratios are claimed run in turn (floor, ftctl, baseline, floor, ...), so a change
+in the machine's load during the run weighs on both sides of a ratio alike.
 Every tool runs in its own process under GNU time (wall, CPU, largest process's peak RSS) while
 benchmarks/memtree.py samples the whole process tree: the peak of the summed PSS (each page
 once; a tokenizer shared by forked workers counts once) and of the summed RSS (shared pages in
@@ -84,6 +86,24 @@ def measure(cmd: Sequence[str], runs: int, cwd: str | None = None,
         if before is not None:
             before()
         samples.append(run_once(cmd, cwd, env))
+    return _summary(samples)
+
+
+Command = tuple[Sequence[str], str | None, dict[str, str] | None]  # (argv, cwd, environment)
+
+
+def side_by_side(commands: dict[str, Command], runs: int) -> dict[str, dict[str, Any]]:
+    """measure() for several commands whose ratios matter, run in turn (a, b, c, a, b, c, ...):
+    a change in the machine's load during the run then weighs on all of them alike."""
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (cmd, cwd, env) in commands.items():
+            samples[name].append(run_once(cmd, cwd, env))
+    return {name: _summary(found) for name, found in samples.items()}
+
+
+def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    runs = len(samples)
     out: dict[str, Any] = {"runs": runs, "exit": samples[-1]["exit"]}
     for key in ("wall", "cpu", "seconds"):
         values = [s[key] for s in samples if key in s]
@@ -142,29 +162,44 @@ def run_all(rows: int, runs: int, legacy: bool) -> dict[str, Any]:
             "sha256": data.sha256_of(p)} for k, p in files.items()}}
     m: dict[str, Any] = {}
     chat, pc = files["chat"], files["pc"]
-    m["floor_orjson"] = measure(_py("-m", "benchmarks.datasets", "_floor", chat), runs)
-    m["ftctl_structure"] = measure(_ftctl(chat, "--no-tokens"), runs)
-    m["ftctl_structure_1core"] = measure(_ftctl(chat, "--no-tokens", "--jobs", "1"), runs)
-    m["ftctl_cli_structure"] = measure(
-        _py("-m", "reconciler", "data", "check", chat, "--no-tokens", "--format", "json"), runs)
     root, env = baseline()
-    m["baseline_structure"] = measure(_ftctl(chat, "--no-tokens"), runs, cwd=root, env=env)
-    m["ftctl_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1)
-    m["baseline_tokens"] = measure(_ftctl(chat, "--model", MODEL), 1, cwd=root, env=env)
+    m.update(side_by_side({
+        "floor_orjson": (_py("-m", "benchmarks.datasets", "_floor", chat), None, None),
+        "ftctl_structure": (_ftctl(chat, "--no-tokens"), None, None),
+        "ftctl_structure_1core": (_ftctl(chat, "--no-tokens", "--jobs", "1"), None, None),
+        "ftctl_cli_structure": (_py("-m", "reconciler", "data", "check", chat, "--no-tokens",
+                                    "--format", "json"), None, None),
+        "baseline_structure": (_ftctl(chat, "--no-tokens"), root, env),
+    }, runs))
+    m.update(side_by_side({
+        "ftctl_tokens": (_ftctl(chat, "--model", MODEL), None, None),
+        "baseline_tokens": (_ftctl(chat, "--model", MODEL), root, env),
+    }, runs))
+    m["ftctl_cli_tokens"] = measure(
+        _py("-m", "reconciler", "data", "check", chat, "--model", MODEL, "--format", "json"), 1)
     m["cookbook_tokens"] = measure(_py("-m", "benchmarks.datasets_cookbook", chat, "o200k_base"), 1)
-    m["floor_orjson_pc"] = measure(_py("-m", "benchmarks.datasets", "_floor", pc), runs)
-    m["ftctl_structure_pc"] = measure(_ftctl(pc, "--no-tokens"), runs)
-    m["ftctl_cli_structure_pc"] = measure(
-        _py("-m", "reconciler", "data", "check", pc, "--no-tokens", "--format", "json"), runs)
+    m.update(side_by_side({
+        "floor_orjson_pc": (_py("-m", "benchmarks.datasets", "_floor", pc), None, None),
+        "ftctl_structure_pc": (_ftctl(pc, "--no-tokens"), None, None),
+        "ftctl_cli_structure_pc": (_py("-m", "reconciler", "data", "check", pc, "--no-tokens",
+                                       "--format", "json"), None, None),
+    }, runs))
     m["ftctl_structure_small"] = measure(_ftctl(files["chat_small"], "--no-tokens"), runs)
     m["ftctl_structure_dirty_small"] = measure(_ftctl(files["dirty_small"], "--no-tokens"), runs)
     if legacy:
         cli = ensure_legacy_venv()
+        # One legacy run (about a minute) between two ftctl runs of the same file: the ratio
+        # compares figures taken under the same load.
+        ours = _ftctl(pc, "--no-tokens")
+        beside = [run_once(ours)]
         for key, path in (("legacy_prepare_data_pc", pc), ("legacy_prepare_data_pc_small",
                                                              files["pc_small"])):
             m[key] = measure([cli, "tools", "fine_tunes.prepare_data", "-f", path, "-q"], 1,
                              cwd=data.DATA_DIR, before=lambda p=path: _clean_prepared(p))
             _clean_prepared(path)
+            if path == pc:
+                beside.append(run_once(ours))
+        m["ftctl_structure_pc_beside_legacy"] = _summary(beside)
     res["measurements"] = m
     res["ratios"] = _ratios(m, rows, small)
     res["environment"]["loadavg_after"] = os.getloadavg()
@@ -194,7 +229,9 @@ def _ratios(m: dict[str, Any], rows: int, small: int) -> dict[str, Any]:
         "legacy_vs_ftctl_cli_pc_wall": _ratio(g("legacy_prepare_data_pc", "wall"),
                                               g("ftctl_cli_structure_pc", "wall")),
         "legacy_vs_ftctl_pc_wall": _ratio(g("legacy_prepare_data_pc", "wall"),
-                                          g("ftctl_structure_pc", "wall")),
+                                          g("ftctl_structure_pc_beside_legacy", "wall")),
+        "legacy_vs_ftctl_pc_wall_earlier": _ratio(g("legacy_prepare_data_pc", "wall"),
+                                                  g("ftctl_structure_pc", "wall")),
         "legacy_vs_ftctl_pc_cpu": _ratio(g("legacy_prepare_data_pc", "cpu"),
                                          g("ftctl_structure_pc", "cpu")),
         "cookbook_vs_ftctl_tokens_wall": _ratio(g("cookbook_tokens", "wall"),
@@ -212,6 +249,12 @@ def _ratios(m: dict[str, Any], rows: int, small: int) -> dict[str, Any]:
         "legacy_vs_ftctl_peak_rss": _ratio(g("legacy_prepare_data_pc", "rss_mb"),
                                            g("ftctl_structure_pc", "rss_mb")),
         "structure_vs_floor_wall": _ratio(g("ftctl_structure", "wall"), g("floor_orjson", "wall")),
+        # The issue's figure: the `ftctl data check` command, timed from outside like the floor.
+        "cli_structure_vs_floor_wall": _ratio(g("ftctl_cli_structure", "wall"),
+                                              g("floor_orjson", "wall")),
+        "cli_structure_pc_vs_floor_pc_wall": _ratio(g("ftctl_cli_structure_pc", "wall"),
+                                                    g("floor_orjson_pc", "wall")),
+        "cli_tokens_pss_sum_mb": g("ftctl_cli_tokens", "pss_sum_mb"),
         "legacy_vs_ftctl_chat_size_wall": _ratio(g("legacy_prepare_data_pc", "wall"),
                                                  g("ftctl_structure", "wall")),
         "tokens_pss_sum_mb": g("ftctl_tokens", "pss_sum_mb"),
@@ -222,6 +265,8 @@ def _ratios(m: dict[str, Any], rows: int, small: int) -> dict[str, Any]:
                                                    g("ftctl_tokens", "rss_sum_mb")),
         "baseline_vs_ftctl_tokens_wall": _ratio(g("baseline_tokens", "wall"),
                                                 g("ftctl_tokens", "wall")),
+        "baseline_vs_ftctl_tokens_cpu": _ratio(g("baseline_tokens", "cpu"),
+                                               g("ftctl_tokens", "cpu")),
         "baseline_vs_ftctl_structure_wall": _ratio(g("baseline_structure", "wall"),
                                                    g("ftctl_structure", "wall")),
     }

@@ -1,4 +1,4 @@
-"""Deterministic benchmark datasets for `python -m benchmarks.datasets` (dataset-rules §4).
+"""Deterministic benchmark datasets for `python -m benchmarks.datasets`.
 
 Files are generated under benchmarks/.data/ (gitignored) from a fixed seed, so every run and
 every machine measures the same bytes; their sha256 is recorded with the results.
@@ -56,7 +56,7 @@ _SYSTEMS = (
 
 def _sentence(rng: random.Random, words: list[str], lo: int, hi: int) -> str:
     picked = [rng.choice(words) for _ in range(rng.randint(lo, hi))]
-    # Mixed endings: no common suffix, so legacy's separator and stop fixes fire (as in §4.1).
+    # Mixed endings: no common suffix, so legacy's separator and stop fixes fire.
     return " ".join(picked).capitalize() + rng.choice(".?!")
 
 

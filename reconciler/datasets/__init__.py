@@ -9,7 +9,8 @@ L2 adapter (reads dataset files; writes only its cache). The public surface:
 
 Modules: codes (every issue code: default severity, reason, source; the project's levels),
 issues (collecting them), reading (bytes, lines, parse diagnosis), chat / dpo / completion
-(per-format structure), tokens + parallel (token counts), firsts (compact duplicate table),
+(per-format structure), tokens (token counts; pages hands the tokenizer library's loaded pages
+back), parallel (byte ranges scanned by several processes), firsts (compact duplicate table),
 models (encodings and limits), hashing (sha256 and the cache), validate (the pass), stats,
 markdown (the PR report), convert.
 """

@@ -5,7 +5,7 @@ empty slot, as line numbers start at 1). A dict of Python ints costs about 100 b
 which at 500,000 rows outweighs everything else a scan keeps. A probe here runs in Python, a
 little slower than a dict, which is why it is used when tokens are counted: the tokenizer's
 time dwarfs it, and memory is what a run with the ~100 MB tokenizer must save. (A run in
-several processes finds repeats after the join instead: validate._duplicates_compact.)
+several processes finds repeats after the join instead: validate._join.)
 """
 
 from __future__ import annotations

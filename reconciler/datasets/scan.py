@@ -3,7 +3,7 @@
 One `Scan` reads its range in chunks; the per-line fast path is one orjson parse, a format
 check and the per-format checker. Only lines that fail go to `reading.diagnose`. State is a few
 counters plus compact arrays: example line numbers, token counts, and 64-bit line hashes (for
-duplicates; kept in a dict when scanning alone, returned as an array when one of several
+duplicates; kept in a table when scanning alone, returned as an array when one of several
 workers). Line numbers are relative to the start of the range.
 """
 
@@ -62,14 +62,10 @@ class Scan:
         self.completion = CompletionChecker()
         self.example_lines: array[int] = array("I")
         self.counts: array[int] = array("I")
-        # Worker mode (dedupe=False): duplicates are found within the range but reported by the
-        # parent, which also compares first occurrences across ranges. With tokens a worker
-        # keeps every example's hash instead (first_hashes, in example_lines order) and the
-        # parent finds all repeats in a compact table.
+        # Worker mode (dedupe=False): a worker keeps every example's hash (hashes, in
+        # example_lines order) and the parent finds the repeats of the whole file at once.
         self.dedupe = dedupe
-        self.first_hashes: array[int] = array("q")
-        self.first_lines: array[int] = array("I")
-        self.dups: list[tuple[int, int, int]] = []  # (line, hash, first line in this range)
+        self.hashes: array[int] = array("q")
         self.lines = 0
         self.examples = 0
         self.stopped = False
@@ -87,12 +83,11 @@ class Scan:
         example_lines = self.example_lines
         loads, decode_error = orjson.loads, orjson.JSONDecodeError
         counts, enc, dedupe = self.counts, self.encoding, self.dedupe
-        # With tokens, memory matters more than the few percent a compact table costs; a
-        # worker then only records every hash, and the parent finds the repeats once.
-        hashes_only = enc is not None and not dedupe
+        # Alone, repeats are found as the scan goes; with tokens in a compact table, as memory
+        # matters more then than the few percent it costs.
         seen: dict[int, int] | Firsts = Firsts() if enc is not None and dedupe else {}
-        keep_lines = enc is not None  # line numbers are needed only to join token counts
-        add_first_hash, add_first_line = self.first_hashes.append, self.first_lines.append
+        keep_lines = enc is not None or not dedupe  # to join token counts, or parts' hashes
+        add_hash = self.hashes.append
         checker, chatlike = self.checker, self.chatlike
         is_pc = self.format == PC
         lineno, examples = 0, 0
@@ -116,16 +111,10 @@ class Scan:
                     continue
                 examples += 1
                 digest = hash(line)
-                if hashes_only:
-                    add_first_hash(digest)
+                if not dedupe:
+                    add_hash(digest)
                 elif (first := seen.setdefault(digest, lineno)) != lineno:
-                    if dedupe:
-                        duplicate(sink, lineno, first)
-                    else:
-                        self.dups.append((lineno, digest, first))
-                elif not dedupe:
-                    add_first_hash(digest)
-                    add_first_line(lineno)
+                    duplicate(sink, lineno, first)
                 if keep_lines:
                     example_lines.append(lineno)
                 if enc is not None:

@@ -7,6 +7,7 @@ DPO: the input plus both outputs. Every count is approximate and never crashes o
 
 The tokenizer is tiktoken when its encoding file is already cached (tiktoken downloads it
 otherwise, which fails offline), else bpe-openai, which ships the encodings in its wheel.
+Texts that repeat across examples (roles, names, system prompts) are counted once per process.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.datasets.pages import release_library_pages
+
 Counter = Callable[[str], int]
 
 IMAGE_TOKENS = 85
+# Roles whose message text usually repeats from example to example (one system prompt for the
+# whole file): their counts are remembered, up to MEMO_ENTRIES texts of at most MEMO_CHARS.
+_REPEATED_ROLES = frozenset(("system", "developer"))
+MEMO_ENTRIES = 256
+MEMO_CHARS = 8192
 _TIKTOKEN_URLS = {
     "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
@@ -31,6 +39,8 @@ _TIKTOKEN_URLS = {
 def counter_for(encoding: str) -> Counter:
     """A str -> token count function for an encoding (loaded once per process)."""
     raw = _tiktoken_counter(encoding) or _bpe_counter(encoding)
+    raw("load")  # the tables are built on first use: build them before handing pages back
+    release_library_pages()
 
     def count(text: str) -> int:
         try:
@@ -70,6 +80,21 @@ def _bpe_counter(encoding: str) -> Counter:
         return lambda text: len(enc.encode_ordinary(text))
 
 
+@functools.lru_cache(maxsize=4)
+def _memo_for(encoding: str) -> dict[str, int]:
+    """Remembered counts of repeated texts (roles, names, system prompts) for one encoding."""
+    return {}
+
+
+def _remembered(text: str, count: Counter, memo: dict[str, int]) -> int:
+    n = memo.get(text)
+    if n is None:
+        n = count(text) if text else 0
+        if len(memo) < MEMO_ENTRIES and len(text) <= MEMO_CHARS:
+            memo[text] = n
+    return n
+
+
 def count_example(obj: dict[str, Any], encoding: str) -> int:
     """Tokens of one parsed example of any format (0 for shapes it cannot read)."""
     count = counter_for(encoding)
@@ -79,7 +104,7 @@ def count_example(obj: dict[str, Any], encoding: str) -> int:
         inp = obj["input"] if isinstance(obj["input"], dict) else {}
         n = _chat(inp.get("messages"), inp.get("tools"), count, encoding)
         for key in ("preferred_output", "non_preferred_output"):
-            n += _messages(obj.get(key), count)
+            n += _messages(obj.get(key), count, encoding)
         return n
     return _text(obj.get("prompt"), count) + _text(obj.get("completion"), count)
 
@@ -89,27 +114,40 @@ def _text(value: object, count: Counter) -> int:
 
 
 def _chat(messages: object, tools: object, count: Counter, encoding: str) -> int:
-    n = _messages(messages, count) + 3
+    n = _messages(messages, count, encoding) + 3
     if isinstance(tools, list) and tools:
         n += _tools(tools, count, encoding)
     return n
 
 
-def _messages(messages: object, count: Counter) -> int:
+def _messages(messages: object, count: Counter, encoding: str) -> int:
     if not isinstance(messages, list):
         return 0
+    memo = _memo_for(encoding)
     n = 0
     for m in messages:
         if not isinstance(m, dict):
             continue
         n += 3
+        role, content = m.get("role"), m.get("content")
+        if len(m) == 2 and type(role) is str and type(content) is str:
+            # The usual {"role", "content": text} message, without the walk over its items.
+            n += memo.get(role) or _remembered(role, count, memo)
+            if role in _REPEATED_ROLES:
+                n += _remembered(content, count, memo)
+            else:
+                n += count(content) if content else 0
+            continue
         for key, value in m.items():
             if key == "weight":
                 continue
             if key == "name":
                 n += 1
             if type(value) is str:
-                n += count(value) if value else 0
+                if key == "role" or key == "name":
+                    n += _remembered(value, count, memo)
+                else:
+                    n += count(value) if value else 0
             elif key == "content" and isinstance(value, list):
                 n += _parts(value, count)
             elif key in ("tool_calls", "function_call"):

@@ -1,9 +1,11 @@
-"""Validate one JSONL dataset: one streaming pass (or one per core on big files), then the
-file-level checks: example count, missing system messages, the prompt/completion advice,
-duplicates across parts, and tokens against the base model's per-example limit.
+"""Validate one JSONL dataset: one streaming pass (on big files, byte ranges shared out to a
+few processes), then the file-level checks: example count, missing system messages, the
+prompt/completion advice, duplicates across parts, and tokens against the base model's
+per-example limit.
 
-Memory stays flat in the number of rows: only a 64-bit hash and a 4-byte token count per
-example are kept.
+Per example only a 64-bit hash, a line number and a token count are kept (16 bytes); finding
+repeats after a parallel pass briefly counts the hashes in a dict without tokens, or in a
+table of 4-byte slots with them, where the tokenizer leaves little memory to spare.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import os
 import threading
 from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
@@ -73,9 +76,10 @@ def validate_file(path: str, display: str, options: Options = Options()) -> Repo
     report = Report(file=display, bytes=size, encoding=encoding,
                     limit=models.example_limit(options.model))
     workers = parallel.worker_count(size, options.jobs)
-    ranges = parallel.split_ranges(path, workers) if workers > 1 else []
+    ranges = (parallel.split_ranges(path, parallel.range_count(size, workers)) if workers > 1
+              else [])
     if len(ranges) > 1:
-        scan = _parallel(path, display, options, encoding, ranges, report)
+        scan = _parallel(path, display, options, encoding, ranges, workers, report)
     else:
         sha = hashlib.sha256() if options.sha256 else None
         scan = Scan(display, method=options.method, model=options.model, encoding=encoding,
@@ -91,7 +95,7 @@ def validate_file(path: str, display: str, options: Options = Options()) -> Repo
 
 def _parallel(
     path: str, display: str, options: Options, encoding: str | None,
-    ranges: list[tuple[int, int]], report: Report,
+    ranges: list[tuple[int, int]], workers: int, report: Report,
 ) -> Scan:
     fixed = _peek_format(path, options.method)
     jobs: list[parallel.ScanArgs] = [
@@ -103,7 +107,7 @@ def _parallel(
     hasher = threading.Thread(target=lambda: digest.append(_sha256(path)), daemon=True)
     if options.sha256:
         hasher.start()  # hashlib releases the GIL: the parent hashes while workers scan
-    parts = parallel.run_parts(jobs)
+    parts = parallel.run_parts(jobs, workers)
     if options.sha256:
         hasher.join()
         report.sha256 = digest[0]
@@ -115,48 +119,37 @@ def _join(parts: list[Scan]) -> Scan:
     if base.stopped:
         return base
     offsets = [0]
-    compact = base.encoding is not None  # with tokens: every example's hash, in file order
     for part in parts[1:]:
         offset = offsets[-1] + parts[len(offsets) - 1].lines
         offsets.append(offset)
         base.sink.absorb(part.sink, offset)
         base.completion.merge(part.completion, offset)
-        base.example_lines.extend(n + offset for n in part.example_lines)  # no list: memory
+        base.example_lines.extend(map(offset.__add__, part.example_lines))  # no list: memory
         base.examples += part.examples
         base.counts.extend(part.counts)
-        part.example_lines = part.counts = array("I")  # joined: free them before the next step
-        if compact:
-            base.first_hashes.extend(part.first_hashes)
-            part.first_hashes = array("q")
+        base.hashes.extend(part.hashes)
+        # Joined: free them before the next part.
+        part.example_lines, part.counts, part.hashes = array("I"), array("I"), array("q")
     base.lines = offsets[-1] + parts[-1].lines
-    found = (_duplicates_compact(base.first_hashes, base.example_lines) if compact
-             else _duplicates(parts, offsets))
-    for lineno, first in sorted(found):
+    # With tokens memory is tight: the compact table. Without, a C-level count is faster.
+    repeats = _duplicates_compact if base.encoding is not None else _duplicates_counted
+    for lineno, first in sorted(repeats(base.hashes, base.example_lines)):
         duplicate(base.sink, lineno, first)
     return base
 
 
-def _duplicates(parts: list[Scan], offsets: list[int]) -> list[tuple[int, int]]:
-    """(line, first line) of every repeated example, across parts. Each part found its own
-    repeats; first occurrences are compared here with C-level set and dict operations,
-    holding only the earlier parts' hashes."""
-    seen: dict[int, int] = {}
+def _duplicates_counted(hashes: array[int], lines: array[int]) -> list[tuple[int, int]]:
+    """(line, first line) of every repeated example, from every example's hash and line in file
+    order. The hashes are counted in C (a dict of about 70 bytes a row while it lives); only
+    the repeated ones are then walked for their lines."""
+    repeated = {digest for digest, n in Counter(hashes).items() if n > 1}
+    if not repeated:
+        return []
+    firsts: dict[int, int] = {}
     found: list[tuple[int, int]] = []
-    for k, (part, offset) in enumerate(zip(parts, offsets, strict=True)):
-        # dict_keys & iterable walks the iterable and keeps only common hashes: no full copy.
-        common = seen.keys() & part.first_hashes if seen else set()
-        if common:
-            for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
-                if h in common:
-                    found.append((lineno + offset, seen[h]))
-        for lineno, h, first in part.dups:
-            earlier = seen.get(h)
-            found.append((lineno + offset, earlier if earlier is not None else first + offset))
-        if k == 0 and len(parts) > 1:
-            seen = dict(zip(part.first_hashes, part.first_lines, strict=True))
-        elif k < len(parts) - 1:  # the last part's hashes are never looked up
-            for h, lineno in zip(part.first_hashes, part.first_lines, strict=True):
-                seen.setdefault(h, lineno + offset)
+    for digest, line in zip(hashes, lines, strict=True):
+        if digest in repeated and (first := firsts.setdefault(digest, line)) != line:
+            found.append((line, first))
     return found
 
 
