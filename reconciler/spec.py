@@ -61,12 +61,14 @@ class DatasetRef:
     """A dataset path as written in a manifest and as resolved inside the repository.
 
     path: as written (relative to the manifest). repo_path: POSIX path relative to the project
-    root, the key of Desired.datasets.
+    root, the key of Desired.datasets. usable: the loader's path checks passed (relative,
+    inside the project, an existing file); a refused path is already reported and never read.
     """
 
     path: str
     repo_path: str
     source: SourceRange | None = None
+    usable: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -23,6 +24,7 @@ from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.observe import observe
 from reconciler.plan import DriftReport, Plan, PlanOptions
 from reconciler.planner import drift, plan
+from reconciler.planner.compare import manifest_specs
 from reconciler.planner.state import build_state
 from reconciler.snapshot import Snapshot
 from reconciler.spec import Desired, Settings
@@ -91,8 +93,8 @@ def run_plan(
         return PlanRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
     desired = loaded.desired
     with open_remote(desired.settings) as api:
-        snapshot = observe(api, desired)
-    made = plan(desired, snapshot, PlanOptions(
+        snapshot, specs = _observe_with_specs(api, desired)
+    made = plan(desired, snapshot, specs=specs, options=PlanOptions(
         targets=options.targets,
         retry_failed=options.retry_failed,
         commit=git_commit(desired.settings.root),
@@ -110,6 +112,16 @@ def run_plan(
         saved = options.out
     return PlanRun(plan=made, diagnostics=notes, sources=loaded.sources, snapshot=snapshot,
                    saved_to=saved, desired=desired)
+
+
+def _observe_with_specs(api: RemoteApi, desired: Desired) -> tuple[Snapshot, dict[str, str]]:
+    """The refresh, and each manifest's `ftctl-spec` computed while it waits on the remote.
+
+    The refresh is started first, as soon as the project has loaded without errors."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        refresh = pool.submit(observe, api, desired)
+        specs = manifest_specs(desired)
+        return refresh.result(), specs
 
 
 def run_drift(

@@ -20,7 +20,7 @@ from reconciler import datasets
 from reconciler.datasets.codes import check_overrides, project_levels
 from reconciler.diagnostics import Diagnostic, sorted_diagnostics, warning
 from reconciler.evaluation import evalset
-from reconciler.loader import LoadResult, check_dataset_path, load_project
+from reconciler.loader import LoadResult, load_project
 from reconciler.paths import inside
 from reconciler.refs import root_base_model
 from reconciler.spec import DatasetInfo, Desired, Manifest
@@ -91,7 +91,7 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
         base = root_base_model(index, manifest.name)
         method = manifest.spec.method.type.value
         valid = manifest.spec.validation_file
-        for path in _usable_paths(manifest, root):
+        for path in _usable_paths(manifest):
             is_validation = valid is not None and path == valid.repo_path
             if (path, base, method, is_validation) in done:
                 continue
@@ -102,7 +102,7 @@ def _inspect_all(desired: Desired) -> tuple[dict[str, DatasetInfo], list[Diagnos
             )
             infos[path] = _merged(infos.get(path), info, base)
             diags.extend(found)
-        pair = _overlap_pair(manifest, root)
+        pair = _overlap_pair(manifest)
         if pair and pair not in overlaps:
             overlaps.add(pair)
             diags.extend(datasets.check_overlap(root, *pair, levels=levels))
@@ -121,7 +121,7 @@ def _check_eval_sets(desired: Desired) -> list[Diagnostic]:
             continue
         path = evaluation.dataset.repo_path
         seen.add(path)
-        if not check_dataset_path(path, "", root, None):  # others are already reported
+        if evaluation.dataset.usable:  # a refused path is already reported
             diags.extend(evalset.read(root, path)[1])
     return diags
 
@@ -137,17 +137,17 @@ def _merged(known: DatasetInfo | None, info: DatasetInfo, base: str | None) -> D
     return dataclasses.replace(known, tokens_by_model=tuple(sorted(tokens)))
 
 
-def _usable_paths(manifest: Manifest, root: str) -> list[str]:
+def _usable_paths(manifest: Manifest) -> list[str]:
     """Dataset paths that passed the loader's checks (others are already reported)."""
     refs = [manifest.spec.training_file, manifest.spec.validation_file]
-    return [r.repo_path for r in refs if r and not check_dataset_path(r.repo_path, "", root, None)]
+    return [r.repo_path for r in refs if r and r.usable]
 
 
-def _overlap_pair(manifest: Manifest, root: str) -> tuple[str, str] | None:
+def _overlap_pair(manifest: Manifest) -> tuple[str, str] | None:
     valid = manifest.spec.validation_file
     if valid is None:
         return None
-    paths = _usable_paths(manifest, root)
+    paths = _usable_paths(manifest)
     train = manifest.spec.training_file.repo_path
     if train in paths and valid.repo_path in paths and train != valid.repo_path:
         return (train, valid.repo_path)

@@ -154,8 +154,10 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
         if key not in s:
             return None
         where = doc.locate(("spec", key))
-        diags.extend(check_dataset_path(s[key], base, root, where))
-        return DatasetRef(path=s[key], repo_path=_join(base, s[key]), source=where)
+        problems = check_dataset_path(s[key], base, root, where)
+        diags.extend(problems)
+        return DatasetRef(path=s[key], repo_path=_join(base, s[key]), source=where,
+                          usable=not problems)
 
     training = dataset("training_file")
     assert training is not None  # required by the schema
@@ -248,7 +250,7 @@ def _evaluation(doc: Document, base: str, root: str,
     path_problems = check_dataset_path(raw["dataset"], base, root, where)
     diags.extend(path_problems)
     dataset = DatasetRef(path=raw["dataset"], repo_path=_join(base, raw["dataset"]),
-                         source=where)
+                         source=where, usable=not path_problems)
     graders: list[Grader] = []
     for i, g in enumerate(raw["graders"]):
         if any(other.name == g["name"] for other in graders):

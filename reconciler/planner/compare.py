@@ -124,6 +124,12 @@ def _lookup(essence: Mapping[str, object], path: str) -> object:
     return value
 
 
+def manifest_specs(desired: Desired) -> dict[str, str]:
+    """name -> the manifest's `ftctl-spec` value now: manifests and dataset facts only, so it
+    can be computed before the remote is read (run_plan does it while the refresh waits)."""
+    return {m.name: spec_of(m, desired.datasets) for m in desired.manifests}
+
+
 def manifest_index(desired: Desired) -> dict[str, Manifest]:
     """name -> manifest (Desired.manifest is a linear search; planning needs many lookups)."""
     return {m.name: m for m in desired.manifests}

@@ -12,6 +12,7 @@ in steps, deployment steps (Azure) in deploy, orphans/--target in scope, drift i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler import diagnostics as diag
@@ -28,7 +29,12 @@ from reconciler.plan import (
     Reason,
     Step,
 )
-from reconciler.planner.compare import Comparison, compare, manifest_index, spec_of
+from reconciler.planner.compare import (
+    Comparison,
+    compare,
+    manifest_index,
+    manifest_specs,
+)
 from reconciler.planner.deploy import plan_deployment, plan_orphan_deployments
 from reconciler.planner.drift import drift
 from reconciler.planner.identity import (
@@ -65,8 +71,11 @@ from reconciler.spec import Desired, Manifest, ParentRef, UpdatePolicy
 __all__ = ["PlanOptions", "drift", "plan"]
 
 
-def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = None) -> Plan:
-    """What apply would do to bring `snapshot` in line with `desired`."""
+def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = None, *,
+         specs: Mapping[str, str] | None = None) -> Plan:
+    """What apply would do to bring `snapshot` in line with `desired`.
+
+    `specs` is compare.manifest_specs(desired) when the caller already has it."""
     options = options or PlanOptions()
     state = build_state(desired, snapshot)
     shas = content_shas(snapshot)
@@ -77,6 +86,7 @@ def plan(desired: Desired, snapshot: Snapshot, options: PlanOptions | None = Non
         file_sha=shas,
         remote_files=usable_files(snapshot, shas),
         index=manifest_index(desired),
+        specs=manifest_specs(desired) if specs is None else specs,
     )
     order, cyclic = parents_first(parents_of(desired.manifests))
     for name in cyclic:
@@ -152,7 +162,7 @@ def _plan_model(ctx: Ctx, manifest: Manifest, provider_models: ProviderModels) -
     model = _Model(
         manifest=manifest,
         state=state,
-        spec=spec_of(manifest, ctx.desired.datasets),
+        spec=ctx.specs[name],
         parent_value=parent.value,
         parent_payload=parent.payload,
     )

@@ -58,6 +58,7 @@ class Ctx:
     file_sha: dict[str, str]
     remote_files: dict[str, RemoteFile]
     index: dict[str, Manifest]
+    specs: Mapping[str, str]  # name -> ftctl-spec now (compare.manifest_specs)
     steps: list[Step] = field(default_factory=list)
     notes: list[Diagnostic] = field(default_factory=list)
     uploads: dict[str, str] = field(default_factory=dict)  # sha256 -> upload step key

@@ -55,6 +55,17 @@ def test_missing_dataset_is_reported_once(make_project: MakeProject) -> None:
     ]
 
 
+def test_the_loader_marks_which_dataset_paths_passed_its_checks(
+    make_project: MakeProject,
+) -> None:
+    text = MINIMAL + "  validation_file: ../data/gone.jsonl\n"
+    desired = load(str(make_project({"models/a.yaml": text})), with_datasets=False).desired
+    assert desired is not None
+    spec = desired.manifests[0].spec
+    assert spec.training_file.usable
+    assert spec.validation_file is not None and not spec.validation_file.usable
+
+
 def test_cache_is_written_under_the_project(make_project: MakeProject) -> None:
     root = make_project({"models/a.yaml": MINIMAL})
     load(str(root))
