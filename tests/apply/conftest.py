@@ -131,6 +131,15 @@ def recorder() -> Recorder:
     return Recorder()
 
 
+@pytest.fixture
+def azure_project(project: Project) -> Project:
+    """`project` on the embedded emulator in Azure's dialect."""
+    (project.root / "ftctl.yaml").write_text(
+        f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {WORKSPACE}\n"
+        "provider:\n  type: local\n  dialect: azure\n")
+    return project
+
+
 def chat_lines(topic: str, n: int = 12) -> str:
     rows = [
         json.dumps({"messages": [{"role": "user", "content": f"{topic} question {i}"},

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from reconciler.app.apply import ApplyReport
 from reconciler.app.guardrails import (
     LIMIT_CODE,
@@ -25,19 +23,8 @@ from tests.client.azure_helpers import chat_file
 from tests.conftest import FakeClock
 from tests.emulator.azure_support import Azure
 
-from .azure_inprocess import LOCAL_AZURE, apply, emulator, opener
-from .conftest import WORKSPACE, Project, Recorder
-
-
-@pytest.fixture
-def azure_project(project: Project) -> Project:
-    (project.root / "ftctl.yaml").write_text(
-        f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {WORKSPACE}\n{LOCAL_AZURE}")
-    return project
-
-
-def _emulator(tmp_path: Path, fake_clock: FakeClock, **limits: int) -> Azure:
-    return emulator(tmp_path, fake_clock, **limits)
+from .azure_inprocess import apply, emulator, opener
+from .conftest import Project, Recorder
 
 
 def _apply(project: Project, azure: Azure, limits: ResourceLimits,
@@ -65,7 +52,7 @@ def _refused_before_any_write(report: ApplyReport, azure: Azure,
 def test_apply_refuses_files_over_the_limit(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path, recorder: Recorder,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, files=2)
+    azure = emulator(tmp_path, fake_clock, files=2)
     azure.upload(Path(chat_file(tmp_path / "other.jsonl")))  # another team's file
     azure_project.model("alpha")
     report = _apply(azure_project, azure, ResourceLimits(files=2), recorder)
@@ -81,7 +68,7 @@ def test_apply_refuses_file_bytes_over_the_limit(
 ) -> None:
     existing = Path(chat_file(tmp_path / "old.jsonl", n=40))
     cap = existing.stat().st_size + 100
-    azure = _emulator(tmp_path, fake_clock, file_bytes=cap)
+    azure = emulator(tmp_path, fake_clock, file_bytes=cap)
     azure.upload(existing)
     azure_project.model("alpha")
     report = _apply(azure_project, azure, ResourceLimits(file_bytes=cap), recorder)
@@ -98,7 +85,7 @@ def test_apply_refuses_file_bytes_over_the_limit(
 def test_apply_refuses_training_jobs_over_the_limit(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path, recorder: Recorder,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, training_jobs=1)
+    azure = emulator(tmp_path, fake_clock, training_jobs=1)
     azure.train(Path(chat_file(tmp_path / "other.jsonl")))
     azure_project.model("alpha")
     before = _counts(azure)
@@ -120,7 +107,7 @@ def _deployed_elsewhere(azure: Azure, tmp_path: Path) -> str:
 def test_a_gate_needs_a_temporary_deployment_refused_at_the_deployment_limit(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path, recorder: Recorder,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, fine_tuned_deployments=1)
+    azure = emulator(tmp_path, fake_clock, fine_tuned_deployments=1)
     model = _deployed_elsewhere(azure, tmp_path)
     azure_project.model("alpha", checks=[("Where is my order?", "ships")])
     expected = [
@@ -145,7 +132,7 @@ def test_a_gate_needs_a_temporary_deployment_refused_at_the_deployment_limit(
 def test_an_ungated_model_needs_no_deployment_and_applies(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path, recorder: Recorder,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, fine_tuned_deployments=1)
+    azure = emulator(tmp_path, fake_clock, fine_tuned_deployments=1)
     _deployed_elsewhere(azure, tmp_path)
     azure_project.model("alpha")
     report = _apply(azure_project, azure, ResourceLimits(deployments=1), recorder)

@@ -5,12 +5,7 @@ guardrail), through run_plan and the CLI's `reading_usage` wrapper, as `ftctl pl
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from reconciler.app.guardrails import (
     LIMIT_CODE,
@@ -20,38 +15,20 @@ from reconciler.app.guardrails import (
     reading_usage,
 )
 from reconciler.app.plan import PlanRun, PlanRunOptions, run_plan
-from reconciler.client.api import RemoteApi
 from reconciler.emulator import make_app
-from reconciler.emulator.azure_settings import AzureLimits
-from reconciler.spec import Settings
-from tests.client.azure_helpers import azure_api, chat_file
+from tests.client.azure_helpers import chat_file
 from tests.conftest import EMULATOR_KEY, EmulatorTransport, FakeClock
 from tests.emulator.azure_support import Azure
 
-from .conftest import WORKSPACE, Project
-
-
-@pytest.fixture
-def azure_project(project: Project) -> Project:
-    (project.root / "ftctl.yaml").write_text(
-        f"apiVersion: ftctl/v1\nkind: Project\nworkspace: {WORKSPACE}\n"
-        "provider:\n  type: local\n  dialect: azure\n")
-    return project
+from .azure_inprocess import emulator, opener
+from .conftest import Project
 
 
 def _plan(project: Project, azure: Azure, limits: ResourceLimits,
           out: str | None = None) -> PlanRun:
-    @contextlib.contextmanager
-    def open_remote(settings: Settings) -> Iterator[RemoteApi]:
-        api = azure_api(azure, project.root, workspace=settings.workspace)
-        try:
-            yield api
-        finally:
-            api.close()
-
     usage = ResourceUsage()
     run = run_plan(str(project.root), options=PlanRunOptions(out=out),
-                   open_remote=reading_usage(open_remote, usage))
+                   open_remote=reading_usage(opener(azure, project.root), usage))
     assert usage.observed
     return enforce_resource_limits(run, usage, limits)
 
@@ -72,21 +49,10 @@ def _close(azure: Azure) -> None:
     azure.app.close()
 
 
-def _emulator(tmp_path: Path, fake_clock: FakeClock, **limits: int) -> Azure:
-    """The Azure dialect in process (the apply tests' make_emulator builds OpenAI apps only)."""
-
-    def make(**options: Any) -> tuple[Any, EmulatorTransport]:
-        app = make_app(str(tmp_path / "azure.db"), api_key=EMULATOR_KEY, clock=fake_clock,
-                       **options)
-        return app, EmulatorTransport(app=app)
-
-    return Azure(make, fake_clock, limits=AzureLimits(**limits))
-
-
 def test_files_after_uploads_and_identity_records_over_the_limit_are_refused(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, files=2)
+    azure = emulator(tmp_path, fake_clock, files=2)
     azure_project.model("alpha")  # one upload, one create: up to two identity records
     run = _plan(azure_project, azure, ResourceLimits(files=2),
                 out=str(tmp_path / "plan.bin"))
@@ -108,7 +74,7 @@ def test_files_after_uploads_and_identity_records_over_the_limit_are_refused(
 def test_a_plan_that_fits_exactly_is_not_refused(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, files=3, training_jobs=1)
+    azure = emulator(tmp_path, fake_clock, files=3, training_jobs=1)
     azure_project.model("alpha")
     run = _plan(azure_project, azure, ResourceLimits(files=3, training_jobs=1))
     assert run.plan is not None and _errors(run) == [] and not run.plan.has_errors
@@ -120,7 +86,7 @@ def test_total_file_size_over_the_limit_is_refused(
 ) -> None:
     existing = Path(chat_file(tmp_path / "old.jsonl", n=40))
     size = existing.stat().st_size
-    azure = _emulator(tmp_path, fake_clock, file_bytes=size + 100)
+    azure = emulator(tmp_path, fake_clock, file_bytes=size + 100)
     azure.upload(existing)
     azure_project.model("alpha")
     run = _plan(azure_project, azure, ResourceLimits(file_bytes=size + 100))
@@ -137,7 +103,7 @@ def test_total_file_size_over_the_limit_is_refused(
 def test_training_jobs_of_every_workspace_count_against_the_limit(
     azure_project: Project, fake_clock: FakeClock, tmp_path: Path,
 ) -> None:
-    azure = _emulator(tmp_path, fake_clock, training_jobs=2)
+    azure = emulator(tmp_path, fake_clock, training_jobs=2)
     for n in range(2):  # another team's jobs on the same resource
         azure.train(Path(chat_file(tmp_path / f"other{n}.jsonl")))
     azure_project.model("alpha")

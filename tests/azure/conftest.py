@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.server import RunningServer, start_in_background
+from tests.apply.conftest import chat_lines
 
 KEY = "azure-key-canary-0d9e2b"
 TOKEN = "arm-token-canary-6c1f4a"
@@ -101,15 +102,6 @@ def arm(server: RunningServer) -> Iterator[Arm]:
         yield found
     finally:
         found.client.close()
-
-
-def chat_lines(topic: str, n: int = 12) -> str:
-    rows = [
-        json.dumps({"messages": [{"role": "user", "content": f"{topic} question {i}"},
-                                 {"role": "assistant", "content": f"{topic} answer {i}"}]})
-        for i in range(n)
-    ]
-    return "\n".join(rows) + "\n"
 
 
 @dataclass
