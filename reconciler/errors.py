@@ -69,3 +69,8 @@ class PermanentApiError(ApiError):
 
 class PlatformClosedError(PermanentApiError):
     """Job creation refused because fine-tuning is closed to this organization."""
+
+
+class Stopped(ApiError):
+    """A request not sent (or not retried) because its client was stopped: its answer is no
+    longer wanted (a refresh started beside manifests that turned out invalid)."""

@@ -1,4 +1,4 @@
-"""The apply use case: load -> open remote -> observe -> plan (or a saved plan, checked fresh)
+"""The apply use case: load (the refresh already reading) -> plan (or a saved plan, checked fresh)
 -> confirm -> execute (uploads, jobs, waiting, checks, retiring) -> an ApplyReport.
 
 With --wait, jobs an earlier apply left training are followed alongside the new work; once
@@ -14,7 +14,6 @@ import dataclasses
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -29,20 +28,19 @@ from reconciler.app.limits import (
     concurrent_gates,
     limit_notes,
 )
+from reconciler.app.refreshing import OpenRemote, load_refreshing
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.events import CheckResult, Reporter, StepResult, StepStatus
 from reconciler.executor import ExecOptions, execute
-from reconciler.observe import observe
+from reconciler.observe import Refresh, observe
 from reconciler.plan import NoChange, Plan, PlanOptions, Reason, VerifyModel
 from reconciler.planner import plan as make_plan
 from reconciler.planner.state import RemoteState, build_state
 from reconciler.snapshot import RemoteJob, Snapshot
-from reconciler.spec import Desired, Settings
+from reconciler.spec import Desired
 from reconciler.timestamps import utc_date
 from reconciler.waiting import DEFAULT_POLL_INTERVAL
-
-OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,12 +105,13 @@ def run_apply(
     """Carry out the project's plan. confirm is asked unless options.auto_approve, in which
     case announce (when given) is shown the plan instead. limits: Azure's per-resource limits
     (tests shrink them with the emulator's)."""
-    loaded = project.load(directory, config, with_datasets=options.planfile is None)
-    if loaded.desired is None or has_errors(loaded.diagnostics):
-        return ApplyReport(diagnostics=loaded.diagnostics, sources=loaded.sources)
-    desired = loaded.desired
-    with open_remote(desired.settings) as api:
+    with load_refreshing(directory, config, open_remote=open_remote,
+                         with_datasets=options.planfile is None) as started:
+        loaded, desired, api = started.result, started.desired, started.api
+        if desired is None or api is None:
+            return ApplyReport(diagnostics=loaded.diagnostics, sources=loaded.sources)
         run = _Session(api, desired, options, reporter, clock=clock, sleep=sleep)
+        run.first_refresh = started.refresh
         run.announce = announce
         run.sources = loaded.sources
         run.limits = limits
@@ -131,6 +130,7 @@ class _Session:
         self.api, self.desired, self.options, self.reporter = api, desired, options, reporter
         self.clock, self.sleep = clock, sleep
         self.announce: Callable[[Plan], None] | None = None
+        self.first_refresh: Refresh | None = None  # started while the project was loading
         self.snapshot: Snapshot | None = None  # what the latest plan rests on
         self.state: RemoteState | None = None  # the model state of that snapshot
         self.sources: Mapping[str, str] = {}
@@ -195,7 +195,8 @@ class _Session:
     def _plan(self) -> tuple[Plan, Snapshot]:
         """A fresh plan, or the saved one checked fresh, and the snapshot it rests on; with
         the guardrails' notes (an error among them stops apply before any write)."""
-        snapshot = observe(self.api, self.desired)
+        first, self.first_refresh = self.first_refresh, None
+        snapshot = first.snapshot(self.desired) if first else observe(self.api, self.desired)
         self.snapshot, self.state = snapshot, None
         if self.options.planfile is not None:
             saved = _saved_plan(self.options.planfile, snapshot)

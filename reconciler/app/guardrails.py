@@ -24,7 +24,8 @@ from reconciler.app.limits import (
     concurrent_gates,
     limit_notes,
 )
-from reconciler.app.plan import OpenRemote, PlanRun
+from reconciler.app.plan import PlanRun
+from reconciler.app.refreshing import OpenRemote
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostic, Diagnostics, error, sorted_diagnostics, warning
 from reconciler.plan import Plan

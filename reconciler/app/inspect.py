@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reconciler.app import project
-from reconciler.app.apply import OpenRemote
+from reconciler.app.refreshing import OpenRemote
 from reconciler.diagnostics import Diagnostics, error, has_errors
 from reconciler.errors import ApiError
 from reconciler.observe import observe

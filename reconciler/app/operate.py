@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from reconciler.app import project
+from reconciler.app.refreshing import OpenRemote
 from reconciler.client.api import RemoteApi
 from reconciler.diagnostics import Diagnostics, has_errors
 from reconciler.errors import FtctlError, PermanentApiError
@@ -25,10 +25,9 @@ from reconciler.observe import sorted_deployments
 from reconciler.planner.identity import META_NAME, META_WORKSPACE
 from reconciler.planner.state import ModelState, build_state, version_number
 from reconciler.snapshot import JobStatus, RemoteJob, RemoteModel, Snapshot
-from reconciler.spec import Desired, Manifest, Settings
+from reconciler.spec import Desired, Manifest
 from reconciler.waiting import DEFAULT_POLL_INTERVAL, follow_jobs
 
-OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 JOB_PREFIX = "ftjob-"
 
 

@@ -1,4 +1,4 @@
-"""The plan and drift use cases: load -> open the remote -> observe -> plan (or drift).
+"""The plan and drift use cases: load (the refresh reading meanwhile) -> plan (or drift).
 
 Never prints: returns the Plan / DriftReport with the diagnostics, and the CLI renders them.
 `run_plan` saves the plan when asked (`plan --out`), and only a plan without errors.
@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -19,7 +17,7 @@ from reconciler.app import project
 from reconciler.app.apply import git_commit
 from reconciler.app.evaluate import with_eval_drift, with_eval_notes
 from reconciler.app.hosting import with_hosting
-from reconciler.client.api import RemoteApi
+from reconciler.app.refreshing import OpenRemote, load_refreshing
 from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
 from reconciler.observe import observe
 from reconciler.plan import DriftReport, Plan, PlanOptions
@@ -27,10 +25,8 @@ from reconciler.planner import drift, plan
 from reconciler.planner.compare import manifest_specs
 from reconciler.planner.state import build_state
 from reconciler.snapshot import Snapshot
-from reconciler.spec import Desired, Settings
+from reconciler.spec import Desired
 from reconciler.timestamps import utc_date
-
-OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,12 +84,14 @@ def run_plan(
 ) -> PlanRun:
     """Plan the project in `directory` against its remote."""
     options = options or PlanRunOptions()
-    loaded = project.load(directory, config, with_datasets=True)
-    if loaded.desired is None or has_errors(loaded.diagnostics):
-        return PlanRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
-    desired = loaded.desired
-    with open_remote(desired.settings) as api:
-        snapshot, specs = _observe_with_specs(api, desired)
+    with load_refreshing(directory, config, open_remote=open_remote,
+                         with_datasets=True) as started:
+        loaded, desired, refresh = started.result, started.desired, started.refresh
+        if desired is None or refresh is None:
+            return PlanRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
+        # Each manifest's `ftctl-spec` is computed while the last pages are still coming.
+        specs = manifest_specs(desired)
+        snapshot = refresh.snapshot(desired)
     made = plan(desired, snapshot, specs=specs, options=PlanOptions(
         targets=options.targets,
         retry_failed=options.retry_failed,
@@ -112,16 +110,6 @@ def run_plan(
         saved = options.out
     return PlanRun(plan=made, diagnostics=notes, sources=loaded.sources, snapshot=snapshot,
                    saved_to=saved, desired=desired)
-
-
-def _observe_with_specs(api: RemoteApi, desired: Desired) -> tuple[Snapshot, dict[str, str]]:
-    """The refresh, and each manifest's `ftctl-spec` computed while it waits on the remote.
-
-    The refresh is started first, as soon as the project has loaded without errors."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        refresh = pool.submit(observe, api, desired)
-        specs = manifest_specs(desired)
-        return refresh.result(), specs
 
 
 def run_drift(

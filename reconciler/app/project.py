@@ -13,7 +13,7 @@ import dataclasses
 import gc
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 
 from reconciler import datasets
@@ -23,15 +23,17 @@ from reconciler.evaluation import evalset
 from reconciler.loader import LoadResult, load_project
 from reconciler.paths import inside
 from reconciler.refs import root_base_model
-from reconciler.spec import DatasetInfo, Desired, Manifest
+from reconciler.spec import DatasetInfo, Desired, Manifest, Settings
 
 
 def load(directory: str, config: str | None = None, *, with_datasets: bool = True,
-         require_manifests: bool = True) -> LoadResult:
-    """load_project + datasets.inspect for every referenced dataset (+ overlap)."""
+         require_manifests: bool = True,
+         on_settings: Callable[[Settings], None] | None = None) -> LoadResult:
+    """load_project + datasets.inspect for every referenced dataset (+ overlap).
+    `on_settings`: see load_project."""
     with collector_paused():
         return _load(directory, config, with_datasets=with_datasets,
-                     require_manifests=require_manifests)
+                     require_manifests=require_manifests, on_settings=on_settings)
 
 
 @contextlib.contextmanager
@@ -57,8 +59,9 @@ def collector_paused() -> Iterator[None]:
 
 
 def _load(directory: str, config: str | None, *, with_datasets: bool,
-          require_manifests: bool) -> LoadResult:
-    result = load_project(directory, config, require_manifests=require_manifests)
+          require_manifests: bool, on_settings: Callable[[Settings], None] | None) -> LoadResult:
+    result = load_project(directory, config, require_manifests=require_manifests,
+                          on_settings=on_settings)
     if result.desired is None or not with_datasets:
         return result
     infos, diags = _inspect_all(result.desired)

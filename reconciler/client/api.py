@@ -79,6 +79,11 @@ class RemoteApi:
     def close(self) -> None:
         self.http.close()
 
+    def stop(self) -> None:
+        """Requests not yet sent are not sent, and waits between retries end: used when
+        the answers of reads already started are no longer wanted."""
+        self.http.stop()
+
     # -- reads -------------------------------------------------------------------------------
 
     def list_jobs(self, *, metadata: Mapping[str, str] | None = None) -> list[RemoteJob]:

@@ -84,6 +84,11 @@ class AzureApi(RemoteApi):
         self.dated.close()
         self.arm.close()
 
+    def stop(self) -> None:
+        super().stop()
+        self.dated.stop()
+        self.arm.http.stop()
+
     def list_deployments(self) -> list[RemoteDeployment] | None:
         """Every deployment of the account (ARM)."""
         return self.arm.list_deployments()

@@ -188,6 +188,10 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
+    def stop(self) -> None:
+        """Send no more requests and end retry waits at once (RetryPolicy.stop)."""
+        self.retry.stop()
+
     def __enter__(self) -> HttpClient:
         return self
 

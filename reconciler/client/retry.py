@@ -17,6 +17,9 @@ each retry announced (the CLI prints it on stderr).
   announces its retries, and once one has spent its budget on a connection failure the
   others give up at their next one instead of each spending a budget of their own. Requests
   started after that get their full budget again.
+- stopped: once `stop()` is called (a refresh whose answers are no longer wanted, because the
+  manifests it was started beside turned out invalid), no request starts another attempt and
+  a wait between attempts ends at once; the request raises Stopped.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.errors import RetryableApiError
+from reconciler.errors import RetryableApiError, Stopped
 
 T = TypeVar("T")
 
@@ -63,7 +66,10 @@ class RetryPolicy:
         on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> None:
         self.max_retries = max_retries
-        self._sleep = sleep
+        self._stopped = threading.Event()
+        # The real clock's waits are the stop event's, so that stop() cuts them short.
+        self._sleep: Callable[[float], object] = (
+            self._stopped.wait if sleep is time.sleep else sleep)
         self._backoff = (backoff_base, backoff_cap, max_retry_after)
         self._rng = rng or random.Random()
         self._on_retry = on_retry
@@ -76,6 +82,8 @@ class RetryPolicy:
         """send until it succeeds, fails permanently, or the budget is spent (module doc)."""
         if self.in_send():
             return send()
+        if self._stopped.is_set():
+            raise Stopped(f"{label}: not sent, the client was stopped")
         try:
             return self._attempts(label, send, lookup)
         finally:
@@ -104,9 +112,15 @@ class RetryPolicy:
                     self._on_retry(RetryNotice(label, delay, attempt + 1, attempts,
                                                _reason(error)))
                 self._sleep(delay)
+                if self._stopped.is_set():
+                    raise Stopped(f"{label}: not retried, the client was stopped") from None
             else:
                 return answer
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def stop(self) -> None:
+        """No request of this client starts another attempt (module doc: stopped)."""
+        self._stopped.set()
 
     def in_send(self) -> bool:
         """Whether the calling thread is inside a send this policy runs (its requests are tried

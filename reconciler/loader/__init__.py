@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -58,13 +58,15 @@ class LoadResult:
 
 
 def load_project(
-    directory: str, config: str | None = None, *, require_manifests: bool = True
+    directory: str, config: str | None = None, *, require_manifests: bool = True,
+    on_settings: Callable[[Settings], None] | None = None,
 ) -> LoadResult:
     """Settings plus every manifest they point at. Desired.datasets is left empty.
 
     Finding no manifest is an error when `require_manifests` (validate, plan and apply would
     otherwise compare the remote with nothing), else a warning (show, jobs, models: a project
-    whose manifests are all gone still has models to look at and clean up).
+    whose manifests are all gone still has models to look at and clean up). `on_settings` is
+    called with valid settings before the manifests are read (plan starts its refresh there).
     """
     settings_path = os.path.abspath(os.path.join(directory, config or SETTINGS_FILE))
     root = os.path.dirname(settings_path)
@@ -82,6 +84,8 @@ def load_project(
     settings, doc, problems = _load_settings(text, label, root)
     if doc is None:
         return LoadResult(None, sorted_diagnostics((*diags, *problems)), MappingProxyType(sources))
+    if settings is not None and on_settings is not None:
+        on_settings(settings)
     # Broken settings still name the manifests, so their problems are reported in the same run.
     found = _load_manifest_files(settings or _fallback_settings(doc, root, label), doc, sources,
                                  required=require_manifests)

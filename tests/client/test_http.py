@@ -20,6 +20,7 @@ from reconciler.errors import (
     PermanentApiError,
     PlatformClosedError,
     RetryableApiError,
+    Stopped,
 )
 
 KEY = "sk-test-SECRET-0123456789abcdef"
@@ -565,3 +566,43 @@ def test_paginate_stopped_early_asks_for_at_most_one_page_more() -> None:
     items.close()
     assert asked["b"].wait(timeout=30)
     assert not asked["c"].is_set() and seen == [None, "b"]
+
+
+def test_a_stopped_client_sends_nothing_more() -> None:
+    handler, seen = sequence(ok())
+    client = make_client(handler)
+    client.stop()
+    with pytest.raises(Stopped, match="not sent"):
+        client.request("GET", "files")
+    assert seen == []
+
+
+def test_stop_ends_a_wait_between_attempts_at_once() -> None:
+    """With the real clock the wait is the stop event's: a refresh whose answers are no
+    longer wanted does not sleep out a backoff of minutes."""
+    first = threading.Event()
+
+    def unavailable(request: httpx.Request) -> httpx.Response:
+        first.set()
+        return httpx.Response(503, content=error_body("busy"))
+
+    client = HttpClient("https://api.example.test/v1", KEY,
+                        transport=httpx.MockTransport(unavailable), backoff_base=600.0,
+                        backoff_cap=600.0, rng=random.Random(7))
+    assert random.Random(7).uniform(0, 600) > 60  # the first wait, were it not stopped
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            client.request("GET", "files")
+        except ApiError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert first.wait(30)
+    client.stop()
+    reader.join(30)
+    assert not reader.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Stopped)
+    assert "not retried" in str(outcome[0])
