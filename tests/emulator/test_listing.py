@@ -29,6 +29,15 @@ def test_a_spliced_page_is_byte_for_byte_the_encoded_envelope(count, limit):
                                    "has_more": count > limit}
 
 
+def test_a_spliced_page_literally():
+    items = [answers.encode({"id": "ftjob-a", "status": "succeeded", "metadata": {"k": "é"}}),
+             answers.encode({"id": "ftjob-b", "error": None})]
+    assert answers.encoded_envelope(items, 1) == (
+        b'{"object":"list","data":[{"id":"ftjob-a","status":"succeeded",'
+        b'"metadata":{"k":"\xc3\xa9"}}],"has_more":true}')
+    assert answers.encoded_envelope([], 20) == b'{"object":"list","data":[],"has_more":false}'
+
+
 def test_the_envelope_names_first_and_last_ids_and_what_an_empty_page_says():
     objects = [job_like(n) for n in range(3)]
     assert answers.envelope(objects, 2, ids="") == {
