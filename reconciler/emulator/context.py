@@ -41,8 +41,8 @@ class Context:
     # for what differs in the stored data itself, such as the fine-tuned model id format.
     azure: AzureSettings | None = None
     _delays: tuple[tuple[float, int], dict[str, float]] | None = None
-    # Encoded list answers that can no longer change: finished jobs' (jobs_api keeps them)
-    # and listed files' (files_api).
+    # List answers that can no longer change: finished jobs' (kept encoded by jobs_api) and
+    # listed files' (files_api).
     finished_jobs: answers.Kept[answers.Encoded] = field(default_factory=answers.Kept)
     settled_files: answers.Kept[dict[str, Any]] = field(default_factory=answers.Kept)
 

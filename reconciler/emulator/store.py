@@ -158,36 +158,14 @@ class Store:
     def list_files(
         self, *, purpose: str | None, after: str | None, order: str, limit: int
     ) -> list[Row]:
-        sql = "SELECT * FROM files WHERE deleted = 0"
-        args: list[Any] = []
-        if purpose is not None:
-            sql += " AND purpose = ?"
-            args.append(purpose)
-        op, direction = ("<", "DESC") if order == "desc" else (">", "ASC")
-        if after is not None:
-            sql += f" AND seq {op} COALESCE((SELECT seq FROM files WHERE id = ?), -1)"
-            args.append(after)
-        sql += f" ORDER BY seq {direction} LIMIT ?"
-        args.append(limit)
-        return self._all(sql, tuple(args))
+        return self._all(*_files_page("*", purpose, after, order, limit))
 
     def list_file_seqs(
         self, *, purpose: str | None, after: str | None, order: str, limit: int
     ) -> list[int]:
         """The seqs of a page of files not deleted (files_by_seq reads the rows); with a
         purpose, the (purpose, deleted, seq) index answers it alone."""
-        sql = "SELECT seq FROM files WHERE deleted = 0"
-        args: list[Any] = []
-        if purpose is not None:
-            sql += " AND purpose = ?"
-            args.append(purpose)
-        op, direction = ("<", "DESC") if order == "desc" else (">", "ASC")
-        if after is not None:
-            sql += f" AND seq {op} COALESCE((SELECT seq FROM files WHERE id = ?), -1)"
-            args.append(after)
-        sql += f" ORDER BY seq {direction} LIMIT ?"
-        args.append(limit)
-        return self._column(sql, tuple(args))
+        return self._column(*_files_page("seq", purpose, after, order, limit))
 
     def files_by_seq(self, seqs: Sequence[int]) -> dict[int, Row]:
         """File rows by seq (files deleted meanwhile are missing)."""
@@ -471,6 +449,23 @@ class Store:
         while self._all_conns:
             self._all_conns.pop().close()
         self._idle = queue.SimpleQueue()
+
+
+def _files_page(columns: str, purpose: str | None, after: str | None, order: str,
+                limit: int) -> tuple[str, tuple[Any, ...]]:
+    """The query of a page of files not deleted, and its arguments."""
+    sql = f"SELECT {columns} FROM files WHERE deleted = 0"
+    args: list[Any] = []
+    if purpose is not None:
+        sql += " AND purpose = ?"
+        args.append(purpose)
+    op, direction = ("<", "DESC") if order == "desc" else (">", "ASC")
+    if after is not None:
+        sql += f" AND seq {op} COALESCE((SELECT seq FROM files WHERE id = ?), -1)"
+        args.append(after)
+    sql += f" ORDER BY seq {direction} LIMIT ?"
+    args.append(limit)
+    return sql, tuple(args)
 
 
 def _decode_doc(row: Row | None) -> Row | None:
