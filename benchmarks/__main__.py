@@ -40,7 +40,8 @@ class Bench:
 
 
 BENCHMARKS = (
-    Bench("emulator", "benchmarks.emulator", (), ("--jobs", "1000", "--upload-mb", "128"), 3600),
+    Bench("emulator", "benchmarks.emulator", (),
+          ("--jobs", "1000", "--upload-mb", "128", "--pages-manifests", "200"), 3600),
     Bench("datasets", "benchmarks.datasets", (), ("--rows", "50000", "--runs", "1"), 7200),
     Bench("plan", "benchmarks.plan", (),
           ("--manifests", "500", "--history", "10", "--files", "5000"), 3600),

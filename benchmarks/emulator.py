@@ -1,17 +1,24 @@
-"""Emulator benchmarks: `python -m benchmarks.emulator [--jobs N] [--upload-mb M]`.
+"""Emulator benchmarks: `python -m benchmarks.emulator [--jobs N] [--upload-mb M]
+[--pages-manifests K] [--pages-baseline COMMIT]`.
 
 1. List N (default 10,000) jobs by metadata filter, page by page (limit 100, `after` cursor),
    from a database holding as many other jobs; baseline: the same number of pages unfiltered.
 2. Upload a 1 GB file through the Uploads API in 64 MB parts streamed from disk, watching the
    server process's peak memory (VmHWM, must stay under 200 MB); baseline: copying the same
    file on the same disk.
-Each phase runs its own `ftctl emulator serve` process on loopback, so memory is the server's
-alone. Prints a Markdown table and writes benchmarks/results/emulator.json.
+3. Serve the pages of a plan's refresh (the plan benchmark's database: K (default 2,000) models
+   x 10 jobs, 20,000 files) with this tree and with COMMIT (default PAGES_BASELINE) side by
+   side, alternating rounds: jobs by metadata filter (limit 100) and fine-tune files (limit
+   10,000), per page the wall time and the server process's CPU time. The first round reads
+   every object (nothing kept yet); later rounds are what a long-running emulator serves.
+Each phase runs its own `ftctl emulator serve` processes on loopback, so memory and CPU are
+the server's alone. Prints a Markdown table and writes benchmarks/results/emulator.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 KEY = "sk-bench"
 MB = 1024 * 1024
@@ -36,12 +44,16 @@ MEMORY_LIMIT_MB = 200.0
 
 
 @contextmanager
-def serve(db: Path) -> Iterator[tuple[str, int]]:
-    """Run `ftctl emulator serve` on a free loopback port; yield (base_url, pid)."""
+def serve(db: Path, tree: Path | None = None) -> Iterator[tuple[str, int]]:
+    """Run `ftctl emulator serve` on a free loopback port, with the code of `tree` (default:
+    what this process imports); yield (base_url, pid)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if tree is not None:  # `-m` puts the working directory first on the path, so run there
+        env["PYTHONPATH"] = str(tree)
     proc = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0", "--db",
          str(db), "--api-key", KEY, "--speed", "1000"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, text=True, env=env, cwd=tree,
     )
     try:
         assert proc.stdout is not None
@@ -52,6 +64,12 @@ def serve(db: Path) -> Iterator[tuple[str, int]]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -183,7 +201,91 @@ def bench_upload(work: Path, size_mb: int, part_mb: int) -> dict[str, Any]:
             "memory_limit_mb": MEMORY_LIMIT_MB, "within_limit": peak < MEMORY_LIMIT_MB}
 
 
-def table(listing: dict[str, Any], upload: dict[str, Any]) -> str:
+PAGES_BASELINE = "cae8302"  # main before the emulator kept answers and read seqs from indexes
+# What a plan's refresh asks for: (kind, path, params, page size, walks per later round: the
+# server's CPU time is read in clock ticks, so a measurement must span many of them).
+_REFRESH_PAGES = (
+    ("jobs", "/fine_tuning/jobs", {"metadata[ftctl-workspace]": "bench"}, 100, 3),
+    ("files", "/files", {"purpose": "fine-tune"}, 10_000, 20),
+)
+
+
+def page_through(http: httpx.Client, path: str, params: dict[str, Any], limit: int,
+                 pid: int, walks: int) -> tuple[int, float, float, str]:
+    """Every page of a listing, `walks` times: (pages, wall s, server CPU s, sha256 of the
+    answers of one walk)."""
+    digest, pages = hashlib.sha256(), 0
+    cpu, start = cpu_s(pid), time.perf_counter()
+    for walk in range(walks):
+        after = None
+        while True:
+            r = http.get(path, params={**params, "limit": limit,
+                                       **({"after": after} if after else {})})
+            r.raise_for_status()
+            if walk == 0:
+                digest.update(r.content)
+            pages += 1
+            body = orjson.loads(r.content)  # the server's time, not the client's parsing
+            if not body["has_more"]:
+                break
+            after = body["data"][-1]["id"]
+    return pages, time.perf_counter() - start, cpu_s(pid) - cpu, digest.hexdigest()
+
+
+def bench_pages(work: Path, baseline: str, *, manifests: int, rounds: int) -> dict[str, Any]:
+    """The refresh's pages served by this tree and by `baseline`, alternately, each from its
+    own copy of one seeded database."""
+    from benchmarks import plan, versus  # plan imports this module
+
+    plan.write_project(work / "repo", manifests)
+    seeded = plan.seed(work / "repo", work / "seed.db", history=10, files=10 * manifests)
+    trees = {"before": versus.compiled(versus.export(baseline, plan.DATA)),
+             "now": versus.compiled(versus.TREE)}
+    samples: dict[str, list[tuple[float, float]]] = {}
+    digests: dict[str, set[str]] = {kind: set() for kind, *_ in _REFRESH_PAGES}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for name, tree in trees.items():
+            db = work / f"{name}.db"
+            shutil.copyfile(work / "seed.db", db)
+            shutil.copytree(work / "seed.db.blobs", work / f"{name}.db.blobs")
+            url, pid = stack.enter_context(serve(db, tree))
+            servers[name] = (stack.enter_context(client(url)), pid)
+        for n in range(rounds):
+            for name, (http, pid) in servers.items():
+                for kind, path, params, limit, walks in _REFRESH_PAGES:
+                    pages, wall, cpu, digest = page_through(http, path, params, limit, pid,
+                                                            1 if n == 0 else walks)
+                    samples.setdefault(f"{name}_{kind}_{'first' if n == 0 else 'kept'}",
+                                       []).append((wall / pages, cpu / pages))
+                    digests[kind].add(digest)
+                    if n == 0:  # the first read recorded the seeded jobs' ends: now kept
+                        page_through(http, path, params, limit, pid, 1)
+    out: dict[str, Any] = {"baseline": baseline, "rounds": rounds, "seeded": seeded,
+                           "same_answers": all(len(d) == 1 for d in digests.values())}
+    for key, values in samples.items():
+        out[key + "_wall_ms"] = round(statistics.median(v[0] for v in values) * 1000, 3)
+        out[key + "_cpu_ms"] = round(statistics.median(v[1] for v in values) * 1000, 3)
+    return out
+
+
+def _pages_rows(p: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for kind, label in (("jobs", "jobs page (100, metadata filter)"),
+                        ("files", "files page (10,000)")):
+        for when, note in (("kept", "long-running server"), ("first", "first read")):
+            now, before = (p[f"{tree}_{kind}_{when}_cpu_ms"] for tree in ("now", "before"))
+            wall_now, wall_before = (p[f"{tree}_{kind}_{when}_wall_ms"]
+                                     for tree in ("now", "before"))
+            rows.append((f"{label}, {note}: server CPU / wall per page",
+                         f"{now:.2f} / {wall_now:.2f} ms",
+                         f"{before:.2f} / {wall_before:.2f} ms at {p['baseline']}",
+                         f"{before / max(now, 1e-9):.2f}x / {wall_before / wall_now:.2f}x faster"))
+    return rows
+
+
+def table(listing: dict[str, Any], upload: dict[str, Any],
+          pages: dict[str, Any] | None = None) -> str:
     rows = [
         ("metric", "value", "baseline", "ratio"),
         (f"list {listing['matching']:,} jobs by metadata filter ({listing['filtered_pages']} "
@@ -203,6 +305,8 @@ def table(listing: dict[str, Any], upload: dict[str, Any]) -> str:
          f"{upload['server_peak_rss_mb'] / upload['server_idle_rss_mb']:.2f}x "
          f"({'under' if upload['within_limit'] else 'OVER'} {MEMORY_LIMIT_MB:.0f} MB)"),
     ]
+    if pages:
+        rows += _pages_rows(pages)
     lines = ["| " + " | ".join(r) + " |" for r in rows]
     lines.insert(1, "|" + "---|" * len(rows[0]))
     return "\n".join(lines)
@@ -213,14 +317,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--upload-mb", type=int, default=1024)
     parser.add_argument("--part-mb", type=int, default=64)
+    parser.add_argument("--pages-manifests", type=int, default=2_000)
+    parser.add_argument("--pages-baseline", default=PAGES_BASELINE)
+    parser.add_argument("--pages-rounds", type=int, default=4)
+    parser.add_argument("--only-pages", action="store_true",
+                        help="measure only the refresh's pages against the baseline")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ftctl-bench-") as tmp:
+        pages = bench_pages(Path(tmp) / "pages", args.pages_baseline,
+                            manifests=args.pages_manifests, rounds=args.pages_rounds)
+        if args.only_pages:
+            print("\n".join("| " + " | ".join(r) + " |" for r in _pages_rows(pages)))
+            print(f"same answers from both trees: {pages['same_answers']}")
+            return 0
         listing = bench_listing(Path(tmp), args.jobs)
         upload = bench_upload(Path(tmp), args.upload_mb, args.part_mb)
-    print(table(listing, upload))
+    print(table(listing, upload, pages))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    figures = {"listing": listing, "upload": upload,
+    figures = {"listing": listing, "upload": upload, "pages": pages,
                "machine": {"python": platform.python_version(), "platform": platform.platform(),
                            "cpus": os.cpu_count()}}
     args.out.write_text(json.dumps(figures, indent=2) + "\n")

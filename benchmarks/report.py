@@ -36,7 +36,7 @@ def _status(runs: dict[str, Any], name: str) -> str:
 def _emulator(d: dict[str, Any]) -> str:
     from benchmarks.emulator import table
 
-    return table(d["listing"], d["upload"])
+    return table(d["listing"], d["upload"], d.get("pages"))
 
 
 def _datasets(d: dict[str, Any]) -> str:
@@ -131,7 +131,8 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], str]], ...] = (
     ("apply", "Apply under the active-jobs limit (issue 6)", _apply),
     ("apply_ratelimit", "Apply under a request-rate limit (issue 6)", _apply_ratelimit),
     ("apply_upload", "1 GB upload: client memory (issue 6)", _apply_upload),
-    ("emulator", "Emulator: filtered listing and server memory on upload (issue 3)", _emulator),
+    ("emulator", "Emulator: filtered listing, server memory on upload, and the refresh's pages "
+     "against an earlier commit (issues 3, 18)", _emulator),
     ("datasets", "Dataset validation (issue 4)", _datasets),
     ("scaling", "Scaling curves (issue 8)", _scaling),
     ("profile", "Profile-guided pass (issue 8)", _profile),

@@ -95,7 +95,7 @@ def _training_type(value: Any) -> str | None:
 def list_jobs(ctx: Context, request: Request) -> dict[str, Any]:
     """Every job, newest first: Azure has no metadata filter, and ignores one if sent."""
     plain = without_args(request, ["metadata"], prefix="metadata[")
-    out = jobs_api.list_jobs(ctx, plain)
+    out = jobs_api.job_page(ctx, plain)
     shown = []
     for obj in out["data"]:
         row = ctx.store.get_job(obj["id"])

@@ -16,7 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import jsoncodec, lifecycle
+from reconciler.emulator import answers, jsoncodec, lifecycle
 from reconciler.emulator.azure_settings import AzureSettings
 from reconciler.emulator.errors import invalid, not_found
 from reconciler.emulator.scheduling import queue_delays
@@ -41,8 +41,10 @@ class Context:
     # for what differs in the stored data itself, such as the fine-tuned model id format.
     azure: AzureSettings | None = None
     _delays: tuple[tuple[float, int], dict[str, float]] | None = None
-    # List answers of finished jobs, which never change (jobs_api keeps them).
-    finished_answers: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    # List answers that can no longer change: finished jobs' (kept encoded by jobs_api) and
+    # listed files' (files_api).
+    finished_jobs: answers.Kept[answers.Encoded] = field(default_factory=answers.Kept)
+    settled_files: answers.Kept[dict[str, Any]] = field(default_factory=answers.Kept)
 
     def now(self) -> float:
         return self.clock()
@@ -99,10 +101,11 @@ class Context:
         return job
 
 
-def json_response(body: dict[str, Any], status: int = 200,
+def json_response(body: dict[str, Any] | bytes, status: int = 200,
                   headers: dict[str, str] | None = None) -> Response:
-    return Response(jsoncodec.dumps(body), status=status, headers=headers,
-                    mimetype="application/json")
+    """A JSON answer; `body` is a value, or one already encoded."""
+    raw = body if isinstance(body, bytes) else jsoncodec.dumps(body)
+    return Response(raw, status=status, headers=headers, mimetype="application/json")
 
 
 def new_id(prefix: str, n: int = 24) -> str:

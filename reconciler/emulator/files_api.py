@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import IO, Any
 
 from werkzeug.datastructures import FileStorage
@@ -16,8 +17,8 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import wrap_file
 
-from reconciler.emulator import lifecycle
-from reconciler.emulator.context import Context, json_body, limit_arg, new_id, page
+from reconciler.emulator import answers, lifecycle
+from reconciler.emulator.context import Context, json_body, limit_arg, new_id
 from reconciler.emulator.errors import ApiError, invalid, not_found
 
 MB = 1024 * 1024
@@ -98,6 +99,10 @@ def file_object(ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
     if row["job_id"] is not None:
         job = ctx.store.get_job(row["job_id"])
         size = len(lifecycle.result_csv(job["doc"])) if job else 0
+    return _file_object(row, size)
+
+
+def _file_object(row: dict[str, Any], size: int) -> dict[str, Any]:
     return {
         "id": row["id"],
         "object": "file",
@@ -115,6 +120,21 @@ def _visible(ctx: Context, row: dict[str, Any]) -> bool:
         return True
     job = ctx.store.get_job(row["job_id"])
     return job is not None and ctx.view(job).status == "succeeded"
+
+
+def _listed_object(ctx: Context, row: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """A listed file's answer (None: not visible) and whether it can still change: a file's
+    cannot, nor a result file's once its job's success is recorded (a succeeded job stays so,
+    its document is written once)."""
+    if row["job_id"] is None:
+        return _file_object(row, row["bytes"]), False
+    job = ctx.store.get_job(row["job_id"])
+    if job is None:
+        return None, True
+    recorded = job["reached_status"] == "succeeded"
+    if ctx.view(job).status != "succeeded":
+        return None, True
+    return _file_object(row, len(lifecycle.result_csv(job["doc"]))), not recorded
 
 
 def _file_or_404(ctx: Context, file_id: str) -> dict[str, Any]:
@@ -143,19 +163,31 @@ def create_file(ctx: Context, request: Request) -> dict[str, Any]:
 
 
 def list_files(ctx: Context, request: Request) -> dict[str, Any]:
+    """Visible files, newest first unless `order=asc`; a listed file's answer is kept (see
+    `answers`). first_id and last_id are "" on an empty page: the contract types them as plain
+    strings."""
+    items, limit = _listed(ctx, request)
+    return answers.envelope(items, limit, ids="")
+
+
+def _listed(ctx: Context, request: Request) -> tuple[list[dict[str, Any]], int]:
+    """Up to limit+1 visible files of the page asked for, and the limit."""
     limit = limit_arg(request, 10000, 10000)
     order = request.args.get("order", "desc")
     if order not in ("asc", "desc"):
         raise invalid(f"Invalid order {order!r}: expected 'asc' or 'desc'.", "order")
-    rows = ctx.store.list_files(
+    seqs = ctx.store.list_file_seqs(
         purpose=request.args.get("purpose"), after=request.args.get("after"),
         order=order, limit=limit + 1,
     )
-    items = [file_object(ctx, r) for r in rows if _visible(ctx, r)]
-    out = page(items, limit, ids=True)
-    out["first_id"] = out["first_id"] or ""  # the contract types these as plain strings
-    out["last_id"] = out["last_id"] or ""
-    return out
+    return ctx.settled_files.page(seqs, lambda missing: _built(ctx, missing)), limit
+
+
+def _built(ctx: Context, seqs: list[int]) -> Iterator[tuple[int, dict[str, Any], bool]]:
+    for seq, row in ctx.store.files_by_seq(seqs).items():  # a file deleted meanwhile: gone
+        obj, may_change = _listed_object(ctx, row)
+        if obj is not None:
+            yield seq, obj, not may_change
 
 
 def get_file(ctx: Context, request: Request, file_id: str) -> dict[str, Any]:

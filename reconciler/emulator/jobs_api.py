@@ -1,21 +1,23 @@
 """Endpoints for fine-tuning jobs: create, list (metadata filter, cursor), retrieve, cancel,
 pause, resume, events and checkpoints. Request checks live in `job_request`; status comes from
-`lifecycle` on every read.
+`lifecycle` on every read (a finished job's list answer is kept, see `answers`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from werkzeug.routing import Rule
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
-from reconciler.emulator import lifecycle
+from reconciler.emulator import answers, lifecycle
 from reconciler.emulator.context import (
     ORG_ID,
     Context,
     after_slice,
     json_body,
+    json_response,
     limit_arg,
     new_id,
     page,
@@ -79,50 +81,38 @@ def _metadata_filter(request: Request) -> tuple[dict[str, str] | None, bool]:
     return (pairs or None), null
 
 
-def list_jobs(ctx: Context, request: Request) -> dict[str, Any]:
+def list_jobs(ctx: Context, request: Request) -> Response:
+    """The list answer, spliced from the jobs' encoded answers (see `answers`)."""
+    items, limit = _listed(ctx, request)
+    return json_response(answers.encoded_envelope(items, limit))
+
+
+def job_page(ctx: Context, request: Request) -> dict[str, Any]:
+    """The list answer as a dict, for a dialect that reworks each job."""
+    items, limit = _listed(ctx, request)
+    return answers.envelope([item.obj for item in items], limit)
+
+
+def _listed(ctx: Context, request: Request) -> tuple[list[answers.Encoded], int]:
+    """Up to limit+1 jobs of the page asked for, newest first, and the limit.
+
+    A finished job's answer is kept once its end is recorded (a finished job cannot be
+    cancelled, paused or resumed, and its document is written once); only the others are read
+    whole, replayed and built on each listing."""
     limit = limit_arg(request, 20, 10000)
     metadata, null = _metadata_filter(request)
-    heads = ctx.store.list_jobs(
+    seqs = ctx.store.list_job_seqs(
         metadata=metadata, metadata_null=null, after=request.args.get("after"), limit=limit + 1,
-        heads_only=True,
     )
-    keys = [_finished_key(head) for head in heads]
-    answers = [ctx.finished_answers.get(key) if key else None for key in keys]
-    missing = [head["seq"] for head, answer in zip(heads, answers, strict=True)
-               if answer is None]
-    if missing:
-        full = ctx.store.jobs_by_seq(missing)
-        rows = [full[seq] for seq in missing if seq in full]  # a job deleted meanwhile: gone
-        made = {row["seq"]: job_object(ctx, row, view)
-                for row, view in zip(rows, ctx.views(rows), strict=True)}
-        for n, head in enumerate(heads):
-            if answers[n] is None and head["seq"] in made:
-                answers[n] = made[head["seq"]]
-                _remember(ctx, keys[n], made[head["seq"]])
-    return page([a for a in answers if a is not None], limit, ids=False)
+    return ctx.finished_jobs.page(seqs, lambda missing: _built(ctx, missing)), limit
 
 
-# The answer for a job whose end is already recorded never changes (a finished job cannot be
-# cancelled, paused or resumed, and a job's document is written once), so it is kept per
-# emulator: a page of 100 such jobs then reads four columns and skips decoding documents, the
-# status replay and building the objects, which were most of what serving a 20,000-job
-# refresh cost. Bounded: emptied when it grows past the cap.
-_FINISHED_CAP = 100_000
-
-
-def _finished_key(head: dict[str, Any]) -> tuple[Any, ...] | None:
-    """What identifies the answer of a finished job; None while its end is not recorded."""
-    if head["reached_status"] not in lifecycle.TERMINAL:
-        return None
-    return (head["seq"], head["id"], head["reached_status"], head["finished_at"])
-
-
-def _remember(ctx: Context, key: tuple[Any, ...] | None, answer: dict[str, Any]) -> None:
-    if key is None:
-        return
-    if len(ctx.finished_answers) >= _FINISHED_CAP:
-        ctx.finished_answers.clear()
-    ctx.finished_answers[key] = answer
+def _built(ctx: Context, seqs: list[int]) -> Iterator[tuple[int, answers.Encoded, bool]]:
+    rows = list(ctx.store.jobs_by_seq(seqs).values())  # a job deleted meanwhile: gone
+    recorded_end = [row["reached_status"] in lifecycle.TERMINAL for row in rows]
+    for row, view, ended in zip(rows, ctx.views(rows), recorded_end, strict=True):
+        # A job seen ending only now is kept from the next read, once its end is recorded.
+        yield row["seq"], answers.encode(job_object(ctx, row, view)), ended
 
 
 def get_job(ctx: Context, request: Request, job_id: str) -> dict[str, Any]:

@@ -66,16 +66,19 @@ class _Handler(WSGIRequestHandler):
         return length not in ("", "0") or "Transfer-Encoding" in self.headers
 
     def _answer(self, status: str, headers: list[tuple[str, str]], body: Iterable[bytes]) -> None:
-        code, _, reason = status.partition(" ")
-        self.send_response(int(code), reason)
-        known_length = any(name.lower() == "content-length" for name, _ in headers)
-        for name, value in headers:
-            if name.lower() != "connection":
-                self.send_header(name, value)
-        if not known_length:
-            self.send_header("Connection", "close")  # the end of the body is the end
-        self.end_headers()
-        for chunk in body:
+        """The status line and headers (with Server and Date, as send_response adds them) go
+        out with the body's first chunk in one write: a JSON answer is one chunk, and a write
+        per part costs a system call and a loopback segment per answer."""
+        lines = [f"{self.protocol_version} {status}", f"Server: {self.version_string()}",
+                 f"Date: {self.date_time_string()}"]
+        lines += [f"{name}: {value}" for name, value in headers if name.lower() != "connection"]
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            lines.append("Connection: close")  # the end of the body is the end
+            self.close_connection = True
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        chunks = iter(body)
+        self.wfile.write(head + next(chunks, b""))
+        for chunk in chunks:
             self.wfile.write(chunk)
         self.wfile.flush()
 

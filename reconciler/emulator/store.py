@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS job_metadata (
   job_seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS job_metadata_kv ON job_metadata (key, value, job_seq);
 CREATE INDEX IF NOT EXISTS job_metadata_job ON job_metadata (job_seq, key);
+CREATE INDEX IF NOT EXISTS files_listed ON files (purpose, deleted, seq);
 CREATE TABLE IF NOT EXISTS deleted_models (id TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS analyses (
   file_id TEXT NOT NULL, kind TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (file_id, kind));
@@ -131,6 +132,13 @@ class Store:
             names = [column[0] for column in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    def _column(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """The first column of every row."""
+        with self._lease() as conn:
+            cursor = conn.cursor()
+            cursor.row_factory = None
+            return [row[0] for row in cursor.execute(sql, args).fetchall()]
+
     def blob_path(self, name: str) -> str:
         return os.path.join(self.blob_dir, name)
 
@@ -150,18 +158,21 @@ class Store:
     def list_files(
         self, *, purpose: str | None, after: str | None, order: str, limit: int
     ) -> list[Row]:
-        sql = "SELECT * FROM files WHERE deleted = 0"
-        args: list[Any] = []
-        if purpose is not None:
-            sql += " AND purpose = ?"
-            args.append(purpose)
-        op, direction = ("<", "DESC") if order == "desc" else (">", "ASC")
-        if after is not None:
-            sql += f" AND seq {op} COALESCE((SELECT seq FROM files WHERE id = ?), -1)"
-            args.append(after)
-        sql += f" ORDER BY seq {direction} LIMIT ?"
-        args.append(limit)
-        return self._all(sql, tuple(args))
+        return self._all(*_files_page("*", purpose, after, order, limit))
+
+    def list_file_seqs(
+        self, *, purpose: str | None, after: str | None, order: str, limit: int
+    ) -> list[int]:
+        """The seqs of a page of files not deleted (files_by_seq reads the rows); with a
+        purpose, the (purpose, deleted, seq) index answers it alone."""
+        return self._column(*_files_page("seq", purpose, after, order, limit))
+
+    def files_by_seq(self, seqs: Sequence[int]) -> dict[int, Row]:
+        """File rows by seq (files deleted meanwhile are missing)."""
+        marks = ", ".join("?" * len(seqs))
+        return {row["seq"]: row for row in
+                self._all(f"SELECT * FROM files WHERE seq IN ({marks}) AND deleted = 0",
+                          tuple(seqs))}
 
     def delete_file(self, file_id: str) -> bool:
         with self._write() as conn:
@@ -244,27 +255,25 @@ class Store:
     def get_job(self, job_id: str) -> Row | None:
         return _decode_job(self._one("SELECT * FROM jobs WHERE id = ?", (job_id,)))
 
-    def list_jobs(
+    def list_job_seqs(
         self,
         *,
         metadata: Mapping[str, str] | None,
         metadata_null: bool,
         after: str | None,
         limit: int,
-        heads_only: bool = False,
-    ) -> list[Row]:
-        """Newest first; `metadata` pairs combine with AND. heads_only: only each job's seq,
-        id, reached_status and finished_at (jobs_by_seq reads the rest).
+    ) -> list[int]:
+        """The seqs of a page of jobs, newest first; `metadata` pairs combine with AND
+        (jobs_by_seq reads the rows).
 
         With a filter, the first pair drives the query through the (key, value, job_seq)
-        index, so each page costs the same however deep the cursor is.
+        index, which answers it alone (a job's metadata rows come and go with the job), so each
+        page costs the same however deep the cursor is and reads no job row.
         """
         pairs = list((metadata or {}).items())
         args: list[Any] = []
-        columns = _JOB_HEADS if heads_only else "jobs.*"
         if pairs:
-            sql = (f"SELECT {columns} FROM job_metadata m JOIN jobs ON jobs.seq = m.job_seq"
-                   " WHERE m.key = ? AND m.value = ?")
+            sql = "SELECT m.job_seq FROM job_metadata m WHERE m.key = ? AND m.value = ?"
             args += list(pairs[0])
             for key, value in pairs[1:]:
                 sql += (" AND EXISTS (SELECT 1 FROM job_metadata x WHERE x.job_seq = m.job_seq"
@@ -272,7 +281,7 @@ class Store:
                 args += [key, value]
             order = "m.job_seq"
         else:
-            sql = f"SELECT {columns} FROM jobs WHERE 1 = 1"
+            sql = "SELECT seq FROM jobs WHERE 1 = 1"
             order = "seq"
             if metadata_null:
                 sql += " AND has_metadata = 0"
@@ -281,8 +290,7 @@ class Store:
             args.append(after)
         sql += f" ORDER BY {order} DESC LIMIT ?"
         args.append(limit)
-        rows = self._all(sql, tuple(args))
-        return rows if heads_only else [decode_job(r) for r in rows]
+        return self._column(sql, tuple(args))
 
     def jobs_by_seq(self, seqs: Sequence[int]) -> dict[int, Row]:
         """Whole job rows by seq (jobs deleted meanwhile are missing)."""
@@ -443,6 +451,23 @@ class Store:
         self._idle = queue.SimpleQueue()
 
 
+def _files_page(columns: str, purpose: str | None, after: str | None, order: str,
+                limit: int) -> tuple[str, tuple[Any, ...]]:
+    """The query of a page of files not deleted, and its arguments."""
+    sql = f"SELECT {columns} FROM files WHERE deleted = 0"
+    args: list[Any] = []
+    if purpose is not None:
+        sql += " AND purpose = ?"
+        args.append(purpose)
+    op, direction = ("<", "DESC") if order == "desc" else (">", "ASC")
+    if after is not None:
+        sql += f" AND seq {op} COALESCE((SELECT seq FROM files WHERE id = ?), -1)"
+        args.append(after)
+    sql += f" ORDER BY seq {direction} LIMIT ?"
+    args.append(limit)
+    return sql, tuple(args)
+
+
 def _decode_doc(row: Row | None) -> Row | None:
     if row is None:
         return None
@@ -451,7 +476,6 @@ def _decode_doc(row: Row | None) -> Row | None:
 
 
 _decode_job = _decode_doc
-_JOB_HEADS = "jobs.seq, jobs.id, jobs.reached_status, jobs.finished_at"
 
 
 def decode_job(row: Row) -> Row:
