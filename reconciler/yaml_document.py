@@ -86,15 +86,14 @@ class _ResolvedOnce:
     """Loader mixin: scalar tags resolved once per distinct (text, implicit) pair."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        resolve = super().resolve  # type: ignore[misc]
         if kind is not yaml.ScalarNode or len(value) > _KEPT_LENGTH:
-            return resolve(kind, value, implicit)
+            return super().resolve(kind, value, implicit)  # type: ignore[misc]
         key = (value, implicit)
-        tag = _RESOLVED.get(key)
+        tag = _RESOLVED.get(key)  # looked up first: a hit needs no super() object
         if tag is None:
             if len(_RESOLVED) >= _RESOLVED_CAP:
                 _RESOLVED.clear()
-            tag = _RESOLVED[key] = resolve(kind, value, implicit)
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)  # type: ignore[misc]
         return tag
 
 
