@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from reconciler.planner.verdicts import parse_verdict_file_name
-from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
+from reconciler.snapshot import RemoteJob, Snapshot
 
 META_WORKSPACE = "ftctl-workspace"
 META_NAME = "ftctl-name"
@@ -34,14 +35,13 @@ def file_name(sha256: str, suffix: str = ".jsonl") -> str:
 
 def sha_from_file_name(name: str) -> str | None:
     """The sha256 a content-addressed file name carries, or None for other files."""
-    if not name.startswith(FILE_NAME_PREFIX):
-        return None
-    stem = name[len(FILE_NAME_PREFIX):].split(".", 1)[0]
-    # A regex, not a loop over characters: this runs once per file of the workspace.
-    return stem if _SHA256_HEX.fullmatch(stem) else None
+    # One regex call, not slicing and splitting: this runs once per file of the workspace.
+    match = _CONTENT_ADDRESSED.match(name)
+    return match[1] if match else None
 
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# file_name's shape: the prefix, 64 hex, then the end or a "." and any suffix.
+_CONTENT_ADDRESSED = re.compile(re.escape(FILE_NAME_PREFIX) + r"([0-9a-f]{64})(?:\.|\Z)")
 
 
 # --- hashes and ids -------------------------------------------------------------------------
@@ -140,9 +140,9 @@ def state_fingerprint(snapshot: Snapshot, shas: Mapping[str, str] | None = None)
     facts = [
         snapshot.workspace,
         [[j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)]
-         for j in sorted(snapshot.jobs, key=_by_id)],
+         for j in sorted(snapshot.jobs, key=_BY_ID)],
         [[f.id, f.filename, f.purpose]
-         for f in sorted(snapshot.files, key=_by_id)
+         for f in sorted(snapshot.files, key=_BY_ID)
          if f.id in shas or parse_verdict_file_name(f.filename) is not None],
         sorted(m.id for m in snapshot.models if m.id in produced),
     ]
@@ -151,8 +151,7 @@ def state_fingerprint(snapshot: Snapshot, shas: Mapping[str, str] | None = None)
     return hashlib.sha256(orjson.dumps(facts)).hexdigest()
 
 
-def _by_id(item: RemoteJob | RemoteFile) -> str:
-    return item.id
+_BY_ID = operator.attrgetter("id")  # a C call per row, not a Python function call
 
 
 # The `ftctl-spec` value is "<scheme>:<32 hex of the whole retrain essence>-<6 hex per side
