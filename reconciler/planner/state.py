@@ -201,21 +201,22 @@ def version_number(job: RemoteJob) -> int:
 
 def build_state(desired: Desired, snapshot: Snapshot) -> RemoteState:
     """The state of every model in `snapshot`, for the manifests of `desired`."""
-    groups = _managed_jobs_by_name(snapshot)
+    groups, numbers = _managed_jobs_by_name(snapshot)
     manifests = {m.name: m for m in desired.manifests}
     by_id: dict[str, RemoteJob] | None = None  # built when a manifest adopts a job
     for manifest in manifests.values():
         adopt = manifest.spec.adopt
         jobs = groups.setdefault(manifest.name, [])
-        if adopt and all(job.id != adopt for _, job in jobs):
+        if adopt and all(job.id != adopt for job in jobs):
             if by_id is None:
                 by_id = {j.id: j for j in snapshot.jobs}
             if (adopted := by_id.get(adopt)) is not None:
-                jobs.append((version_number(adopted), adopted))
+                jobs.append(adopted)
+                numbers[adopted.id] = version_number(adopted)
     verdicts = _recorded_verdicts(snapshot)
     model_ids = frozenset(m.id for m in snapshot.models)
     models = {
-        name: _model_state(name, manifests.get(name), jobs, verdicts, model_ids)
+        name: _model_state(name, manifests.get(name), jobs, numbers, verdicts, model_ids)
         for name, jobs in groups.items()
     }
     if snapshot.deployments is not None:
@@ -256,10 +257,13 @@ def _with_deployments(
     return out
 
 
-def _managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[tuple[int, RemoteJob]]]:
-    """This workspace's jobs grouped by ftctl-name, each with its version number (jobs
-    without a name are ignored), in id order."""
-    groups: dict[str, list[tuple[int, RemoteJob]]] = {}
+def _managed_jobs_by_name(
+    snapshot: Snapshot,
+) -> tuple[dict[str, list[RemoteJob]], dict[str, int]]:
+    """This workspace's jobs grouped by ftctl-name, in id order (jobs without a name are
+    ignored), and each one's version number by job id."""
+    groups: dict[str, list[RemoteJob]] = {}
+    numbers: dict[str, int] = {}  # not a (number, job) pair per job: 20,000 more for the GC
     workspace = snapshot.workspace
     for job in sorted(snapshot.jobs, key=_BY_ID):
         # One dict per job for its three keys: three scans of the pairs cost more at 20,000
@@ -267,9 +271,9 @@ def _managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[tuple[int, Remot
         meta = dict(job.metadata)
         name = meta.get(META_NAME)
         if name and meta.get(META_WORKSPACE) == workspace:
-            number = version_of(meta.get(META_VERSION)) or 0
-            groups.setdefault(name, []).append((number, job))
-    return groups
+            numbers[job.id] = version_of(meta.get(META_VERSION)) or 0
+            groups.setdefault(name, []).append(job)
+    return groups, numbers
 
 
 _BY_ID = attrgetter("id")
@@ -289,25 +293,21 @@ def _recorded_verdicts(snapshot: Snapshot) -> dict[str, list[RecordedVerdict]]:
 def _model_state(
     name: str,
     manifest: Manifest | None,
-    jobs: list[tuple[int, RemoteJob]],
+    jobs: list[RemoteJob],
+    numbers: Mapping[str, int],
     verdicts: Mapping[str, list[RecordedVerdict]],
     model_ids: frozenset[str],
 ) -> ModelState:
     gated = manifest is not None and manifest.spec.gated
     checks = gate_id(manifest.spec.checks, manifest.spec.evaluation) if gated and manifest \
         else None
-    numbered = sorted(jobs, key=_version_order)
+    ordered = sorted(jobs, key=lambda j: (numbers[j.id], j.created_at, j.id))
     versions = tuple(
-        _version(job, number, manifest, checks, verdicts.get(job.id, ()), model_ids)
-        for number, job in numbered
+        _version(job, numbers[job.id], manifest, checks, verdicts.get(job.id, ()), model_ids)
+        for job in ordered
     )
     return ModelState(name=name, versions=versions, declared=manifest is not None,
                       checks_id=checks)
-
-
-def _version_order(numbered: tuple[int, RemoteJob]) -> tuple[int, int, str]:
-    number, job = numbered
-    return number, job.created_at, job.id
 
 
 def _version(
