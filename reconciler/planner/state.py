@@ -137,8 +137,9 @@ class ModelState:
     def latest(self) -> Version | None:
         """The newest version, not counting cancelled duplicates of a version another job
         holds (two racing applies create one version twice and cancel the later job)."""
-        live = [v for v in self.versions if not self._cancelled_duplicate(v)]
-        return live[-1] if live else None
+        # From the newest down: usually the first one looked at is the answer.
+        return next((v for v in reversed(self.versions) if not self._cancelled_duplicate(v)),
+                    None)
 
     def _cancelled_duplicate(self, version: Version) -> bool:
         if version.status is not JobStatus.CANCELLED or version.number == 0:
@@ -302,10 +303,18 @@ def _model_state(
     checks = gate_id(manifest.spec.checks, manifest.spec.evaluation) if gated and manifest \
         else None
     ordered = sorted(jobs, key=lambda j: (numbers[j.id], j.created_at, j.id))
-    versions = tuple(
-        _version(job, numbers[job.id], manifest, checks, verdicts.get(job.id, ()), model_ids)
-        for job in ordered
-    )
+    if checks is None and (manifest is not None or not verdicts):
+        # Not gated (or an orphan with no verdict anywhere): no job has a verdict to read.
+        # The common case at scale, so one constructor call per job and nothing else.
+        versions = tuple(
+            Version(job=job, number=numbers[job.id], model_exists=job.fine_tuned_model in model_ids)
+            for job in ordered
+        )
+    else:
+        versions = tuple(
+            _version(job, numbers[job.id], manifest, checks, verdicts.get(job.id, ()), model_ids)
+            for job in ordered
+        )
     return ModelState(name=name, versions=versions, declared=manifest is not None,
                       checks_id=checks)
 
@@ -319,7 +328,7 @@ def _version(
     model_ids: frozenset[str],
 ) -> Version:
     # One constructor call per job, no dataclasses.replace: this runs 20,000 times at scale.
-    exists = job.fine_tuned_model is not None and job.fine_tuned_model in model_ids
+    exists = job.fine_tuned_model in model_ids  # model ids are text: None is never in them
     if not recorded and (manifest is None or checks is None):
         return Version(job=job, number=number, model_exists=exists)
     if manifest is None:  # an orphan: its checks are unknown, any recorded verdict stands
