@@ -121,14 +121,15 @@ class ModelState:
     serving: Version | None = field(init=False)  # the version that serves (module doc)
 
     def __post_init__(self) -> None:
-        newest_first = tuple(reversed(self.versions))
+        newest_first = self.versions[::-1]
         trained = tuple(v for v in newest_first if v.trained)
         object.__setattr__(self, "trained", trained)
         object.__setattr__(self, "in_flight",
                            tuple(v for v in newest_first if not v.status.is_terminal))
         promoted = next((v for v in trained if v.may_serve), None)
         on = self.deployment.model if self.deployment is not None else None
-        deployed = next((v for v in trained if on is not None and v.model_id == on), None)
+        deployed = next((v for v in trained if v.model_id == on), None) if on is not None \
+            else None
         object.__setattr__(self, "promoted", promoted)
         object.__setattr__(self, "deployed", deployed)
         object.__setattr__(self, "serving", deployed or promoted)
