@@ -47,10 +47,16 @@ class RemoteFile:
         return self.status not in ("error", "deleted")
 
 
+def upload_order(file: RemoteFile) -> tuple[int, str]:
+    """Files of one content, oldest first (by created_at, then id): racing uploads of one name
+    agree on the first."""
+    return file.created_at, file.id
+
+
 def first_usable(files: Iterable[RemoteFile]) -> RemoteFile | None:
-    """The oldest usable file (by created_at, then id): racing uploads of one name agree on it."""
+    """The oldest usable file in upload_order."""
     usable = [f for f in files if f.usable]
-    return min(usable, key=lambda f: (f.created_at, f.id)) if usable else None
+    return min(usable, key=upload_order) if usable else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import orjson
 
 from reconciler.planner.verdicts import parse_verdict_file_name
-from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot
+from reconciler.snapshot import RemoteJob, Snapshot
 
 META_WORKSPACE = "ftctl-workspace"
 META_NAME = "ftctl-name"
@@ -34,14 +36,13 @@ def file_name(sha256: str, suffix: str = ".jsonl") -> str:
 
 def sha_from_file_name(name: str) -> str | None:
     """The sha256 a content-addressed file name carries, or None for other files."""
-    if not name.startswith(FILE_NAME_PREFIX):
-        return None
-    stem = name[len(FILE_NAME_PREFIX):].split(".", 1)[0]
-    # A regex, not a loop over characters: this runs once per file of the workspace.
-    return stem if _SHA256_HEX.fullmatch(stem) else None
+    # One regex call, not slicing and splitting: this runs once per file of the workspace.
+    match = _CONTENT_ADDRESSED.match(name)
+    return match[1] if match else None
 
 
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# file_name's shape: the prefix, 64 hex, then the end or a "." and any suffix.
+_CONTENT_ADDRESSED = re.compile(re.escape(FILE_NAME_PREFIX) + r"([0-9a-f]{64})(?:\.|\Z)")
 
 
 # --- hashes and ids -------------------------------------------------------------------------
@@ -137,22 +138,37 @@ def state_fingerprint(snapshot: Snapshot, shas: Mapping[str, str] | None = None)
     # Rows ordered by id with a key (ids are unique), not by comparing whole nested rows, and a
     # positional list instead of a key-sorted dict: the same facts, a fraction of the work at
     # 20,000 jobs. Only a fingerprint computed by the same ftctl is ever compared with it.
-    facts = [
-        snapshot.workspace,
-        [[j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)]
-         for j in sorted(snapshot.jobs, key=_by_id)],
-        [[f.id, f.filename, f.purpose]
-         for f in sorted(snapshot.files, key=_by_id)
-         if f.id in shas or parse_verdict_file_name(f.filename) is not None],
-        sorted(m.id for m in snapshot.models if m.id in produced),
-    ]
-    # orjson writes the same compact UTF-8 text as json.dumps(separators=(",", ":"),
-    # ensure_ascii=False) for these strings, ints and nulls, ten times as fast.
-    return hashlib.sha256(orjson.dumps(facts)).hexdigest()
+    jobs = (
+        [j.id, _job_phase(j), j.fine_tuned_model, sorted(j.metadata)]
+        for j in sorted(snapshot.jobs, key=_BY_ID)
+    )
+    files = (
+        [f.id, f.filename, f.purpose]
+        for f in sorted(snapshot.files, key=_BY_ID)
+        if f.id in shas or parse_verdict_file_name(f.filename) is not None
+    )
+    models = sorted(m.id for m in snapshot.models if m.id in produced)
+    # The text of [workspace, [job rows], [file rows], [model ids]].
+    text = b"[%b,%b,%b,%b]" % (orjson.dumps(snapshot.workspace), _json_list(jobs),
+                               _json_list(files), orjson.dumps(models))
+    return hashlib.sha256(text).hexdigest()
 
 
-def _by_id(item: RemoteJob | RemoteFile) -> str:
-    return item.id
+_ROWS_AT_ONCE = 500
+
+
+def _json_list(rows: Iterator[object]) -> bytes:
+    """The compact JSON text of list(rows), as orjson writes it (ten times as fast as
+    json.dumps with separators=(",", ":") and ensure_ascii=False, same text for strings, ints
+    and nulls), built a few hundred rows at a time: 40,000 row lists alive at once made the
+    garbage collector walk the whole heap during every plan."""
+    parts = []
+    while chunk := list(islice(rows, _ROWS_AT_ONCE)):
+        parts.append(orjson.dumps(chunk)[1:-1])  # without the chunk's own brackets
+    return b"[%b]" % b",".join(parts)
+
+
+_BY_ID = operator.attrgetter("id")  # a C call per row, not a Python function call
 
 
 # The `ftctl-spec` value is "<scheme>:<32 hex of the whole retrain essence>-<6 hex per side

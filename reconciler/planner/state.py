@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from operator import attrgetter
 
 from reconciler.planner.identity import (
     META_NAME,
@@ -120,14 +121,15 @@ class ModelState:
     serving: Version | None = field(init=False)  # the version that serves (module doc)
 
     def __post_init__(self) -> None:
-        newest_first = tuple(reversed(self.versions))
+        newest_first = self.versions[::-1]
         trained = tuple(v for v in newest_first if v.trained)
         object.__setattr__(self, "trained", trained)
         object.__setattr__(self, "in_flight",
                            tuple(v for v in newest_first if not v.status.is_terminal))
         promoted = next((v for v in trained if v.may_serve), None)
         on = self.deployment.model if self.deployment is not None else None
-        deployed = next((v for v in trained if on is not None and v.model_id == on), None)
+        deployed = next((v for v in trained if v.model_id == on), None) if on is not None \
+            else None
         object.__setattr__(self, "promoted", promoted)
         object.__setattr__(self, "deployed", deployed)
         object.__setattr__(self, "serving", deployed or promoted)
@@ -136,8 +138,9 @@ class ModelState:
     def latest(self) -> Version | None:
         """The newest version, not counting cancelled duplicates of a version another job
         holds (two racing applies create one version twice and cancel the later job)."""
-        live = [v for v in self.versions if not self._cancelled_duplicate(v)]
-        return live[-1] if live else None
+        # From the newest down: usually the first one looked at is the answer.
+        return next((v for v in reversed(self.versions) if not self._cancelled_duplicate(v)),
+                    None)
 
     def _cancelled_duplicate(self, version: Version) -> bool:
         if version.status is not JobStatus.CANCELLED or version.number == 0:
@@ -200,17 +203,22 @@ def version_number(job: RemoteJob) -> int:
 
 def build_state(desired: Desired, snapshot: Snapshot) -> RemoteState:
     """The state of every model in `snapshot`, for the manifests of `desired`."""
-    groups = _managed_jobs_by_name(snapshot)
+    groups, numbers = _managed_jobs_by_name(snapshot)
     manifests = {m.name: m for m in desired.manifests}
+    by_id: dict[str, RemoteJob] | None = None  # built when a manifest adopts a job
     for manifest in manifests.values():
         adopt = manifest.spec.adopt
         jobs = groups.setdefault(manifest.name, [])
-        if adopt and all(j.id != adopt for j in jobs):
-            jobs.extend(j for j in snapshot.jobs if j.id == adopt)
+        if adopt and all(job.id != adopt for job in jobs):
+            if by_id is None:
+                by_id = {j.id: j for j in snapshot.jobs}
+            if (adopted := by_id.get(adopt)) is not None:
+                jobs.append(adopted)
+                numbers[adopted.id] = version_number(adopted)
     verdicts = _recorded_verdicts(snapshot)
     model_ids = frozenset(m.id for m in snapshot.models)
     models = {
-        name: _model_state(name, manifests.get(name), jobs, verdicts, model_ids)
+        name: _model_state(name, manifests.get(name), jobs, numbers, verdicts, model_ids)
         for name, jobs in groups.items()
     }
     if snapshot.deployments is not None:
@@ -251,14 +259,26 @@ def _with_deployments(
     return out
 
 
-def _managed_jobs_by_name(snapshot: Snapshot) -> dict[str, list[RemoteJob]]:
-    """This workspace's jobs grouped by ftctl-name (jobs without a name are ignored)."""
+def _managed_jobs_by_name(
+    snapshot: Snapshot,
+) -> tuple[dict[str, list[RemoteJob]], dict[str, int]]:
+    """This workspace's jobs grouped by ftctl-name, in id order (jobs without a name are
+    ignored), and each one's version number by job id."""
     groups: dict[str, list[RemoteJob]] = {}
-    for job in sorted(snapshot.jobs, key=lambda j: j.id):
-        name = job.meta(META_NAME)
-        if name and job.meta(META_WORKSPACE) == snapshot.workspace:
+    numbers: dict[str, int] = {}  # not a (number, job) pair per job: 20,000 more for the GC
+    workspace = snapshot.workspace
+    for job in sorted(snapshot.jobs, key=_BY_ID):
+        # One dict per job for its three keys: three scans of the pairs cost more at 20,000
+        # jobs. dict() keeps the last pair of a repeated key, as RemoteJob.meta does.
+        meta = dict(job.metadata)
+        name = meta.get(META_NAME)
+        if name and meta.get(META_WORKSPACE) == workspace:
+            numbers[job.id] = version_of(meta.get(META_VERSION)) or 0
             groups.setdefault(name, []).append(job)
-    return groups
+    return groups, numbers
+
+
+_BY_ID = attrgetter("id")
 
 
 def _recorded_verdicts(snapshot: Snapshot) -> dict[str, list[RecordedVerdict]]:
@@ -276,18 +296,26 @@ def _model_state(
     name: str,
     manifest: Manifest | None,
     jobs: list[RemoteJob],
+    numbers: Mapping[str, int],
     verdicts: Mapping[str, list[RecordedVerdict]],
     model_ids: frozenset[str],
 ) -> ModelState:
     gated = manifest is not None and manifest.spec.gated
     checks = gate_id(manifest.spec.checks, manifest.spec.evaluation) if gated and manifest \
         else None
-    numbered = sorted(((version_number(j), j) for j in jobs),
-                      key=lambda p: (p[0], p[1].created_at, p[1].id))
-    versions = tuple(
-        _version(job, number, manifest, checks, verdicts.get(job.id, ()), model_ids)
-        for number, job in numbered
-    )
+    ordered = sorted(jobs, key=lambda j: (numbers[j.id], j.created_at, j.id))
+    if checks is None and (manifest is not None or not verdicts):
+        # Not gated (or an orphan with no verdict anywhere): no job has a verdict to read.
+        # The common case at scale, so one constructor call per job and nothing else.
+        versions = tuple(
+            Version(job=job, number=numbers[job.id], model_exists=job.fine_tuned_model in model_ids)
+            for job in ordered
+        )
+    else:
+        versions = tuple(
+            _version(job, numbers[job.id], manifest, checks, verdicts.get(job.id, ()), model_ids)
+            for job in ordered
+        )
     return ModelState(name=name, versions=versions, declared=manifest is not None,
                       checks_id=checks)
 
@@ -300,27 +328,29 @@ def _version(
     recorded: Sequence[RecordedVerdict],
     model_ids: frozenset[str],
 ) -> Version:
-    exists = job.fine_tuned_model is not None and job.fine_tuned_model in model_ids
-    base = Version(job=job, number=number, model_exists=exists)
+    # One constructor call per job, no dataclasses.replace: this runs 20,000 times at scale.
+    exists = job.fine_tuned_model in model_ids  # model ids are text: None is never in them
+    if not recorded and (manifest is None or checks is None):
+        return Version(job=job, number=number, model_exists=exists)
     if manifest is None:  # an orphan: its checks are unknown, any recorded verdict stands
-        if recorded:
-            passed = [r for r in recorded if r.passed]
-            return _decided(base, passed[0] if passed else recorded[0])
-        return base
+        passed = [r for r in recorded if r.passed]
+        return _decided(job, number, exists, passed[0] if passed else recorded[0])
     if checks is None:
-        return base
+        return Version(job=job, number=number, model_exists=exists)
     mine = [r for r in recorded if r.checks_id == checks]
     if mine:
-        return _decided(base, mine[0])
+        return _decided(job, number, exists, mine[0])
     passed = [r for r in recorded if r.passed]
-    return replace(base, verdict=Verdict.NOT_RUN, verified_before=bool(passed),
+    return Version(job=job, number=number, model_exists=exists, verdict=Verdict.NOT_RUN,
+                   verified_before=bool(passed),
                    verdict_file=passed[0].file_id if passed else None)
 
 
-def _decided(version: Version, recorded: RecordedVerdict) -> Version:
-    """`version` with the verdict a recorded file gives it."""
+def _decided(job: RemoteJob, number: int, exists: bool, recorded: RecordedVerdict) -> Version:
+    """The version of `job` with the verdict a recorded file gives it."""
     if recorded.passed:
         verdict = Verdict.PASSED
     else:
         verdict = Verdict.REFUSED if recorded.refused else Verdict.FAILED
-    return replace(version, verdict=verdict, verdict_file=recorded.file_id)
+    return Version(job=job, number=number, model_exists=exists, verdict=verdict,
+                   verdict_file=recorded.file_id)

@@ -30,7 +30,7 @@ from reconciler.plan import (
 from reconciler.planner.identity import file_name
 from reconciler.planner.state import ModelState, RemoteState, Version
 from reconciler.refs import root_base_model
-from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot, first_usable
+from reconciler.snapshot import RemoteFile, RemoteJob, Snapshot, upload_order
 from reconciler.spec import DatasetRef, Desired, Manifest
 from reconciler.timestamps import utc_minute
 
@@ -71,23 +71,21 @@ class Ctx:
 
 
 def usable_files(snapshot: Snapshot, shas: Mapping[str, str]) -> dict[str, RemoteFile]:
-    """sha256 -> the oldest usable remote file carrying it (so re-uploads are never needed).
+    """sha256 -> the first usable remote file carrying it in upload_order (so re-uploads are
+    never needed).
 
     `shas` is identity.content_shas(snapshot)."""
-    by_sha: dict[str, list[RemoteFile]] = {}
+    out: dict[str, RemoteFile] = {}
+    # One pass keeping the oldest so far: nearly every sha has one file (20,000 of them at
+    # scale), and a list per sha only to take its minimum cost the garbage collector dearly.
     for f in snapshot.files:
         sha = shas.get(f.id)
-        if sha is not None and f.purpose == "fine-tune" and f.usable:
-            by_sha.setdefault(sha, []).append(f)
-    out: dict[str, RemoteFile] = {}
-    for sha, files in by_sha.items():
-        # Nearly every sha has one file (20,000 of them at scale): nothing to order then.
-        first = files[0] if len(files) == 1 else first_usable(files)
-        if first is not None:
-            out[sha] = first
+        if sha is None or f.purpose != "fine-tune" or not f.usable:
+            continue
+        held = out.get(sha)
+        if held is None or upload_order(f) < upload_order(held):
+            out[sha] = f
     return out
-
-
 
 
 def file_ref(ctx: Ctx, name: str, ref: DatasetRef | None) -> str | FromStep | None:

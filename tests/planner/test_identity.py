@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
+import orjson
+import pytest
 from builders import a_desired, a_file, a_job_for, a_manifest, a_snapshot, files_for, sha_of
 
 from reconciler.planner.identity import (
@@ -36,6 +39,11 @@ def test_file_names_round_trip() -> None:
     sha = sha_of("x")
     assert sha_from_file_name(file_name(sha)) == sha
     assert sha_from_file_name("train.jsonl") is None
+    assert sha_from_file_name(file_name(sha, "")) == sha  # no suffix
+    assert sha_from_file_name(file_name(sha, ".tar.gz")) == sha
+    for other in (file_name(sha.upper()), file_name(sha[:-1]), file_name(sha + "0"),
+                  f"ftctl-{sha}-x.jsonl", f"x-ftctl-{sha}.jsonl", f"ftctl-{sha}\n.jsonl"):
+        assert sha_from_file_name(other) is None, other
 
 
 def _snapshot() -> object:
@@ -105,6 +113,43 @@ def test_fingerprint_is_pinned() -> None:
     )
     assert state_fingerprint(snap) == (
         "420d81931984fdbf62229f6c10579ac79c6b9bec34c4d59468e8f78d5784d022")
+
+
+def _nested_fingerprint(snap: Snapshot) -> str:
+    """The fingerprint as its docstring defines it: one orjson text of the nested facts."""
+    produced = {j.fine_tuned_model for j in snap.jobs if j.fine_tuned_model}
+    shas = {f.id for f in snap.files if sha_from_file_name(f.filename)}
+    facts = [
+        snap.workspace,
+        [[j.id, j.status if j.status.is_terminal else "active", j.fine_tuned_model,
+          sorted(j.metadata)] for j in sorted(snap.jobs, key=lambda j: j.id)],
+        [[f.id, f.filename, f.purpose] for f in sorted(snap.files, key=lambda f: f.id)
+         if f.id in shas or f.filename.startswith("ftctl-verdict-")],
+        sorted(m.id for m in snap.models if m.id in produced),
+    ]
+    return hashlib.sha256(orjson.dumps(facts)).hexdigest()
+
+
+@pytest.mark.parametrize("count", [0, 1, 499, 500, 501, 1234])
+def test_fingerprint_text_is_the_nested_facts(count: int) -> None:
+    """Written a few hundred rows at a time, the text is still that of the whole nested list
+    (the value is saved in plan files: it must not move)."""
+    statuses = list(JobStatus)
+    jobs = tuple(
+        RemoteJob(id=f"ftjob-{i:05d}", status=statuses[i % len(statuses)], model="m",
+                  training_file="file-1", fine_tuned_model=f"ft:m:o:bot:{i}" if i % 3 else None,
+                  metadata=(("ftctl-version", str(i)), ("ftctl-name", "bot"), ("é", "\u2028")))
+        for i in reversed(range(count))
+    )
+    files = tuple(
+        RemoteFile(id=f"file-{i:05d}", purpose="fine-tune", bytes=1, created_at=i,
+                   filename=file_name(sha_of(str(i))) if i % 4 else f"notes-{i}.jsonl")
+        for i in range(count)
+    ) + (RemoteFile(id="file-v", filename=f"ftctl-verdict-ftjob-1-{'a' * 16}-passed.jsonl",
+                    bytes=1, purpose="fine-tune", created_at=0),)
+    models = tuple(RemoteModel(id=f"ft:m:o:bot:{i}", owned_by="o") for i in range(0, count, 2))
+    snap = Snapshot(workspace="démo", jobs=jobs, files=files, models=models)
+    assert state_fingerprint(snap) == _nested_fingerprint(snap)
 
 
 def test_meta_reads_one_key_and_the_last_pair_wins() -> None:
