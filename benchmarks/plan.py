@@ -53,6 +53,9 @@ DATA = HERE / ".data"
 RESULTS = HERE / "results" / "plan.json"
 WORKSPACE = "bench"
 BASELINE = "e5cf43b"  # main before the C YAML parser and the compiled schema check
+# Alternations of the side-by-side comparison: each pair is two fresh processes of a few
+# seconds, and on a shared machine one noisy pair moves a median of 3 too easily.
+VERSUS_RUNS = 5
 DAY = 86_400.0
 
 
@@ -220,7 +223,8 @@ def _median(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(manifests: int, history: int, files: int, *, naive: bool = True,
-        data_dir: Path = DATA, runs: int = 1, baseline: str | None = None) -> dict[str, Any]:
+        data_dir: Path = DATA, runs: int = 1, baseline: str | None = None,
+        versus_runs: int = VERSUS_RUNS) -> dict[str, Any]:
     work = data_dir / f"plan-{manifests}x{history}"
     root, db = work / "repo", work / "emulator.db"
     write_project(root, manifests)
@@ -236,7 +240,8 @@ def run(manifests: int, history: int, files: int, *, naive: bool = True,
             colds.append(timed_plan(root, base_url))
             warms.append(timed_plan(root, base_url))
         refreshes = [refresh_vs_naive(root, base_url) for _ in range(runs if naive else 0)]
-        against = (versus.compare(baseline, root, base_url, runs=runs, data_dir=data_dir)
+        against = (versus.compare(baseline, root, base_url, runs=versus_runs,
+                                  data_dir=data_dir)
                    if baseline else None)
     cold, warm = _median(colds), _median(warms)
     refresh = {k: (statistics.median(r[k] for r in refreshes) if k.endswith("_s") else v)
@@ -274,10 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="cold+warm pairs; median")
     parser.add_argument("--baseline", default=BASELINE, metavar="COMMIT",
                         help="also time plan and validate with this commit's code ('' skips)")
+    parser.add_argument("--versus-runs", type=int, default=VERSUS_RUNS,
+                        help="alternations of the comparison with --baseline; median")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     res = run(args.manifests, args.history, args.files, runs=args.runs,
-              baseline=args.baseline or None)
+              baseline=args.baseline or None, versus_runs=args.versus_runs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2) + "\n")
     print(markdown(res))
