@@ -107,11 +107,12 @@ def run_apply(
     (tests shrink them with the emulator's)."""
     with load_refreshing(directory, config, open_remote=open_remote,
                          with_datasets=options.planfile is None) as started:
-        loaded, desired, api = started.result, started.desired, started.api
-        if desired is None or api is None:
+        loaded = started.result
+        if started.remote is None:
             return ApplyReport(diagnostics=loaded.diagnostics, sources=loaded.sources)
+        desired, api, refresh = started.remote
         run = _Session(api, desired, options, reporter, clock=clock, sleep=sleep)
-        run.first_refresh = started.refresh
+        run.first_refresh = refresh
         run.announce = announce
         run.sources = loaded.sources
         run.limits = limits

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.app import project
-from reconciler.app.refreshing import OpenRemote
-from reconciler.diagnostics import Diagnostics, error, has_errors
+from reconciler.app.refreshing import OpenRemote, load_refreshing
+from reconciler.diagnostics import Diagnostics, error
 from reconciler.errors import ApiError
-from reconciler.observe import observe
 from reconciler.planner.identity import META_COMMIT
 from reconciler.planner.state import ModelState, Version, build_state
 from reconciler.planner.verdicts import ReadVerdict, recorded_metrics
@@ -141,13 +139,13 @@ def run_show(
     directory: str, config: str | None, *, open_remote: OpenRemote, names: Iterable[str] = ()
 ) -> ShowResult:
     # Models outlive their manifests: looking at them needs no manifest.
-    loaded = project.load(directory, config, with_datasets=False, require_manifests=False)
-    if loaded.desired is None or has_errors(loaded.diagnostics):
-        return ShowResult(diagnostics=loaded.diagnostics)
-    desired = loaded.desired
-    with open_remote(desired.settings) as api:
-        snapshot = observe(api, desired)
-        models = inventory(desired, snapshot, names, read_verdict=api.read_file_json)
+    with load_refreshing(directory, config, open_remote=open_remote, with_datasets=False,
+                         require_manifests=False) as started:
+        if started.remote is None:
+            return ShowResult(diagnostics=started.result.diagnostics)
+        desired, api, refresh = started.remote
+        models = inventory(desired, refresh.snapshot(desired), names,
+                           read_verdict=api.read_file_json)
     missing = sorted(set(names) - {m.name for m in models})
     diags = tuple(
         error(f"no model named {n!r}", "Name a manifest's metadata.name, or a managed model.")

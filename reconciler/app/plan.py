@@ -19,7 +19,6 @@ from reconciler.app.evaluate import with_eval_drift, with_eval_notes
 from reconciler.app.hosting import with_hosting
 from reconciler.app.refreshing import OpenRemote, load_refreshing
 from reconciler.diagnostics import Diagnostics, has_errors, sorted_diagnostics
-from reconciler.observe import observe
 from reconciler.plan import DriftReport, Plan, PlanOptions
 from reconciler.planner import drift, plan
 from reconciler.planner.compare import manifest_specs
@@ -86,9 +85,10 @@ def run_plan(
     options = options or PlanRunOptions()
     with load_refreshing(directory, config, open_remote=open_remote,
                          with_datasets=True) as started:
-        loaded, desired, refresh = started.result, started.desired, started.refresh
-        if desired is None or refresh is None:
+        loaded = started.result
+        if started.remote is None:
             return PlanRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
+        desired, _, refresh = started.remote
         # Each manifest's `ftctl-spec` is computed while the last pages are still coming.
         specs = manifest_specs(desired)
         snapshot = refresh.snapshot(desired)
@@ -121,12 +121,13 @@ def run_drift(
 ) -> DriftRun:
     """Compare the remote with the manifests: what moved away from git."""
     # Drift needs names, references and base models only: dataset contents are not read.
-    loaded = project.load(directory, config, with_datasets=False)
-    if loaded.desired is None or has_errors(loaded.diagnostics):
-        return DriftRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
-    desired = loaded.desired
-    with open_remote(desired.settings) as api:
-        snapshot = observe(api, desired)
+    with load_refreshing(directory, config, open_remote=open_remote,
+                         with_datasets=False) as started:
+        loaded = started.result
+        if started.remote is None:
+            return DriftRun(diagnostics=loaded.diagnostics, sources=loaded.sources)
+        desired, api, refresh = started.remote
+        snapshot = refresh.snapshot(desired)
         report = drift(desired, snapshot, today=today_of(clock))
         # Serving versions whose recorded metrics (verdict files) are under a promote.min.
         report = with_eval_drift(report, desired, build_state(desired, snapshot),

@@ -1,4 +1,4 @@
-"""Load the project while the refresh reads the remote (plan and apply).
+"""Load the project while the refresh reads the remote (plan, apply, drift, show).
 
 The refresh needs only the settings (which provider, which workspace), and at thousands of
 manifests reading them and reading the remote take about as long each; so the remote is
@@ -29,20 +29,16 @@ OpenRemote = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """A load, and when it had no errors, the open remote and the refresh under way."""
+    """A load, and when it had no errors, what was loaded with the open remote and the
+    refresh under way."""
 
     result: LoadResult
-    api: RemoteApi | None = None
-    refresh: Refresh | None = None
-
-    @property
-    def desired(self) -> Desired | None:
-        return self.result.desired if self.refresh is not None else None
+    remote: tuple[Desired, RemoteApi, Refresh] | None = None
 
 
 @contextlib.contextmanager
 def load_refreshing(directory: str, config: str | None, *, open_remote: OpenRemote,
-                    with_datasets: bool) -> Iterator[Loaded]:
+                    with_datasets: bool, require_manifests: bool = True) -> Iterator[Loaded]:
     """project.load with the refresh started beside it (module doc); the remote stays open
     until the block ends."""
     with contextlib.ExitStack() as stack:
@@ -58,11 +54,11 @@ def load_refreshing(directory: str, config: str | None, *, open_remote: OpenRemo
             started.append((api, stack.enter_context(Refresh(api, settings))))
 
         loaded = project.load(directory, config, with_datasets=with_datasets,
-                              on_settings=start)
+                              require_manifests=require_manifests, on_settings=start)
         if loaded.desired is None or has_errors(loaded.diagnostics):
             yield Loaded(loaded)  # leaving stops the reads and closes the remote
             return
         if failed:
             raise failed[0]
         api, refresh = started[0]
-        yield Loaded(loaded, api, refresh)
+        yield Loaded(loaded, (loaded.desired, api, refresh))
