@@ -92,6 +92,23 @@ def _all_of(checks: list[Check]) -> Check:
     return check
 
 
+def _any_of(checks: list[Check]) -> Check:
+    """One check that passes when any of `checks` does (no generator: this is hot)."""
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda x: first(x) or second(x)
+
+    def check(x: Any) -> bool:
+        for c in checks:  # noqa: SIM110 - see _all_of
+            if c(x):
+                return True
+        return False
+
+    return check
+
+
 def _unique(items: list[Any]) -> bool:
     return all(not _equal(items[i], items[j])
                for i in range(len(items)) for j in range(i + 1, len(items)))
@@ -127,12 +144,17 @@ class _Compiler:
         tests = [_TYPES[n] for n in names]
         if len(tests) == 1:
             return tests[0]
-        return lambda x: any(t(x) for t in tests)
+        return _any_of(tests)
 
     def k_enum(self, value: Any, _s: Mapping[str, Any]) -> Check:
+        if all(isinstance(v, str) for v in value):
+            texts = frozenset(value)  # a string equals only a string: a set look-up
+            return lambda x: isinstance(x, str) and x in texts
         return lambda x: any(_equal(x, v) for v in value)
 
     def k_const(self, value: Any, _s: Mapping[str, Any]) -> Check:
+        if isinstance(value, str):
+            return lambda x: x == value  # what _equal does when one side is a string
         return lambda x: _equal(x, value)
 
     def k_pattern(self, value: str, _s: Mapping[str, Any]) -> Check:
@@ -181,11 +203,11 @@ class _Compiler:
         return lambda x: not isinstance(x, list) or all(each(v) for v in x)
 
     def k_required(self, keys: list[str], _s: Mapping[str, Any]) -> Check:
-        return lambda x: not isinstance(x, dict) or all(k in x for k in keys)
+        wanted = frozenset(keys)
+        return lambda x: not isinstance(x, dict) or x.keys() >= wanted
 
     def k_anyOf(self, subs: list[Any], _s: Mapping[str, Any]) -> Check:  # noqa: N802
-        checks = [self.compile(s) for s in subs]
-        return lambda x: any(c(x) for c in checks)
+        return _any_of([self.compile(s) for s in subs])
 
     def k_allOf(self, subs: list[Any], _s: Mapping[str, Any]) -> Check:  # noqa: N802
         return _all_of([self.compile(s) for s in subs])

@@ -62,6 +62,8 @@ def _load(cache_dir: str, name: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             for line in f:
+                if line.isspace():
+                    continue  # the separator `_append` writes before each line
                 try:
                     part = orjson.loads(line)
                 except orjson.JSONDecodeError:

@@ -148,10 +148,14 @@ def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
 def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None, Diagnostics]:
     where = SourceRange(file=label)
     try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            return None, (error(f"file is larger than {MAX_FILE_BYTES} bytes", subject=where),)
-        with open(path, encoding="utf-8") as fh:
-            return fh.read(), ()
+        # Bytes decoded in one go: a text-mode file object costs more than the read itself.
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_FILE_BYTES:
+                return None, (error(f"file is larger than {MAX_FILE_BYTES} bytes",
+                                    subject=where),)
+            text = fh.read().decode("utf-8")
+        # Universal newlines, as text mode reads them: \r\n and a lone \r become \n.
+        return (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text), ()
     except FileNotFoundError:
         if settings:
             return None, (error(f"settings file not found: {path}",

@@ -112,6 +112,8 @@ def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
     Such a document may still pass the schema with a stand-in value, so it is not turned into
     a Manifest.
     """
+    if not problems:
+        return False  # the common case; lines() walks every position of the document
     first, last = doc.lines() or (0, -1)
     return any(d.subject is not None and first <= d.subject.line <= last for d in problems)
 
