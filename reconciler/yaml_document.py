@@ -36,6 +36,7 @@ _TOO_DEEP = f"document nests deeper than {MAX_DEPTH} levels"
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
 _MERGE = _TAG + "merge"
+_INT = _TAG + "int"
 _NOT_LEAF = object()  # Converter.leaf's answer for a node that needs the full conversion
 _SCALAR_TAGS = frozenset(
     _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
@@ -200,6 +201,9 @@ class _Converter:
         tag = node.tag
         if tag == _STR:
             return node.value  # most scalars: nothing to construct
+        text = node.value
+        if tag == _INT and text.isdigit() and text.isascii() and (text[0] != "0" or text == "0"):
+            return int(text)  # plain decimals (epochs, seeds); YAML 1.1 reads 0-led ones as octal
         if tag not in _SCALAR_TAGS:
             self.diags.append(_tag_error(tag, self.mark(node)))
             return str(node.value)
