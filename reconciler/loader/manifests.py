@@ -122,6 +122,8 @@ def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
 
 def _with_owner(diags: Diagnostics, doc: Document) -> Diagnostics:
     """Prefix addresses with the model name (`support-bot.spec.method`) when it is known."""
+    if not diags:
+        return diags
     name = Loaded(None, doc).name
     if name is None:
         return diags
