@@ -10,6 +10,7 @@ own model list (read in the same refresh) does not have. Both point at the manif
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ FINE_TUNABLE = (
 )
 
 
+@functools.lru_cache(maxsize=1024)  # pure; thousands of manifests name the same few models
 def fine_tunable(model: str) -> bool:
     """On the list, as written or as a dated snapshot of a listed alias (or the other way);
     a fine-tuned model (ft:BASE:...) counts by its base."""

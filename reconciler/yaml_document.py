@@ -13,6 +13,7 @@ Pure: text in, values out; no disk access.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,10 +30,14 @@ Path = tuple[PathPart, ...]
 # would need billions, so it stops here long before memory is at risk.
 MAX_NODES = 50_000
 MAX_DEPTH = 200
+_TOO_MANY = f"document expands to more than {MAX_NODES} nodes (too many aliases?)"
 _TOO_DEEP = f"document nests deeper than {MAX_DEPTH} levels"
 
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
+_MERGE = _TAG + "merge"
+_INT = _TAG + "int"
+_NOT_LEAF = object()  # Converter.leaf's answer for a node that needs the full conversion
 _SCALAR_TAGS = frozenset(
     _TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
 )
@@ -77,24 +82,30 @@ class Document:
 # turn, in Python even under libyaml, once per scalar. Manifests repeat the same keys and
 # values thousands of times, so each (text, implicit) pair is resolved once per process; long
 # texts (prompts) are seldom repeated and are not kept.
-_RESOLVED: dict[tuple[str, Any], str] = {}
+_RESOLVED: dict[tuple[Any, Any, Any], str] = {}
 _RESOLVED_CAP = 50_000
 _KEPT_LENGTH = 100
 
 
 class _ResolvedOnce:
-    """Loader mixin: scalar tags resolved once per distinct (text, implicit) pair."""
+    """Loader mixin: scalar tags resolved once per distinct (kind, text, implicit)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not yaml.ScalarNode or len(value) > _KEPT_LENGTH:
-            return super().resolve(kind, value, implicit)  # type: ignore[misc]
-        key = (value, implicit)
-        tag = _RESOLVED.get(key)  # looked up first: a hit needs no super() object
+        # One dict look-up for the common case; a miss resolves (mappings and sequences too:
+        # their default tags are cached under value None) and keeps short texts only.
+        tag = _RESOLVED.get((kind, value, implicit))
         if tag is None:
-            if len(_RESOLVED) >= _RESOLVED_CAP:
-                _RESOLVED.clear()
-            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            if value is None or len(value) <= _KEPT_LENGTH:
+                if len(_RESOLVED) >= _RESOLVED_CAP:
+                    _RESOLVED.clear()
+                _RESOLVED[(kind, value, implicit)] = tag
         return tag
+
+    # Both composers call these around every node for YAML path resolvers, which are never
+    # registered here; builtins that ignore their arguments save two Python calls per node.
+    descend_resolver: Any = staticmethod(operator.is_)  # (parent, index) -> unused bool
+    ascend_resolver: Any = staticmethod(tuple)  # () -> unused empty tuple
 
 
 class _PythonLoader(_ResolvedOnce, yaml.SafeLoader):
@@ -162,9 +173,7 @@ class _Converter:
         items)."""
         self.count += 1
         if self.count > MAX_NODES:
-            raise _Budget(
-                f"document expands to more than {MAX_NODES} nodes (too many aliases?)", node
-            )
+            raise _Budget(_TOO_MANY, node)
         if len(path) >= MAX_DEPTH:  # the same level at which the scanner stops flow nesting
             raise _Budget(_TOO_DEEP, node)
         if id(node) in self.active:
@@ -177,7 +186,7 @@ class _Converter:
         try:
             if isinstance(node, yaml.SequenceNode):
                 self.check_tag(node, _TAG + "seq")
-                return [self.convert(n, (*path, i), None) for i, n in enumerate(node.value)]
+                return self.sequence(node, path)
             assert isinstance(node, yaml.MappingNode)
             self.check_tag(node, _TAG + "map")
             return self.mapping(node, path)
@@ -192,6 +201,9 @@ class _Converter:
         tag = node.tag
         if tag == _STR:
             return node.value  # most scalars: nothing to construct
+        text = node.value
+        if tag == _INT and text.isdigit() and text.isascii() and (text[0] != "0" or text == "0"):
+            return int(text)  # plain decimals (epochs, seeds); YAML 1.1 reads 0-led ones as octal
         if tag not in _SCALAR_TAGS:
             self.diags.append(_tag_error(tag, self.mark(node)))
             return str(node.value)
@@ -213,15 +225,28 @@ class _Converter:
             return str(node.value)
         return value
 
+    def sequence(self, node: yaml.SequenceNode, path: Path) -> list[object]:
+        out: list[object] = []
+        for i, item in enumerate(node.value):
+            child = (*path, i)
+            leaf = self.leaf(item, child, None)
+            out.append(self.convert(item, child, None) if leaf is _NOT_LEAF else leaf)
+        return out
+
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, object]:
         out: dict[str, object] = {}
-        merges = [v for k, v in node.value if k.tag == _TAG + "merge"]
+        merges = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
+            key_tag = key_node.tag
+            if key_tag == _MERGE:
+                merges.append(value_node)
                 continue
-            key = self.key_of(key_node)
-            if key is None:
-                continue
+            if key_tag == _STR and type(key_node) is yaml.ScalarNode:
+                key = key_node.value  # most keys: the text itself
+            else:
+                key = self.key_of(key_node)
+                if key is None:
+                    continue
             if key in out:
                 self.diags.append(error(
                     f"duplicate key '{key}'",
@@ -230,11 +255,26 @@ class _Converter:
                 ))
                 continue
             mark = key_node.start_mark
-            out[key] = self.convert(value_node, (*path, key), (mark.line, mark.column))
+            child, spot = (*path, key), (mark.line, mark.column)
+            leaf = self.leaf(value_node, child, spot)
+            out[key] = self.convert(value_node, child, spot) if leaf is _NOT_LEAF else leaf
         # Explicit keys win over merged ones, wherever the `<<` line stands.
         for value_node in merges:
             self.merge(out, value_node, path)
         return out
+
+    def leaf(self, node: yaml.Node, path: Path, key: Spot | None) -> object:
+        """A plain string scalar, converted as `convert` would but without its checks that
+        cannot apply to one; _NOT_LEAF for any other node. Most values of a manifest are such
+        strings, and this is the loop that runs for each of them."""
+        if node.tag != _STR or type(node) is not yaml.ScalarNode or len(path) >= MAX_DEPTH:
+            return _NOT_LEAF
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Budget(_TOO_MANY, node)
+        mark = node.start_mark
+        self.positions.setdefault(path, ((mark.line, mark.column), key))
+        return node.value
 
     def key_of(self, node: yaml.Node) -> str | None:
         if not isinstance(node, yaml.ScalarNode):

@@ -18,6 +18,7 @@ markdown (the PR report), convert.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 
 from reconciler.datasets.codes import DEFAULT_LEVELS, Levels
@@ -50,7 +51,11 @@ def inspect(
     levels: the project's severities (`datasets.rules` in ftctl.yaml).
     """
     path = os.path.join(root, *repo_path.split("/"))
-    if not os.path.isfile(path):
+    try:
+        st: os.stat_result | None = os.stat(path)  # "is it a file?" and the cache key in one
+    except (OSError, ValueError):
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
         diag = error(
             f"dataset file not found: {repo_path}",
             "Check the path in the manifest; it is relative to the manifest file.",
@@ -60,7 +65,7 @@ def inspect(
         return info, (diag,)
     kind = "valid" if validation else "train"
     slot = f"v{CHECKS_VERSION}:{method}:{base_model}:{kind}:{levels.key}"
-    hit = cached(cache_dir, INSPECT_CACHE, path, slot)
+    hit = cached(cache_dir, INSPECT_CACHE, path, slot, st)
     if isinstance(hit, dict):
         restored = _restore(hit, repo_path)
         if restored is not None:

@@ -24,8 +24,10 @@ CACHE_FILE = "sha256.json"
 _BLOCK = 8 * 1024 * 1024
 
 
-def file_key(path: str) -> tuple[str, int, int, int]:
-    st = os.stat(path)
+def file_key(path: str, st: os.stat_result | None = None) -> tuple[str, int, int, int]:
+    """(absolute path, size, mtime_ns, inode); `st`: the file's stat when the caller has it."""
+    if st is None:
+        st = os.stat(path)
     return (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
@@ -62,6 +64,8 @@ def _load(cache_dir: str, name: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             for line in f:
+                if line.isspace():
+                    continue  # the separator `_append` writes before each line
                 try:
                     part = orjson.loads(line)
                 except orjson.JSONDecodeError:
@@ -116,11 +120,13 @@ def _append(cache_dir: str, name: str, data: dict[str, Any], key: str) -> None:
         _MEMO.pop(path, None)  # parsed again next time, with whatever others wrote
 
 
-def cached(cache_dir: str | None, name: str, path: str, slot: str) -> Any:
-    """The value stored for `path` under `slot` if the file is unchanged since, else None."""
+def cached(cache_dir: str | None, name: str, path: str, slot: str,
+           st: os.stat_result | None = None) -> Any:
+    """The value stored for `path` under `slot` if the file is unchanged since, else None.
+    `st`: the file's stat when the caller has just taken it (saves a system call)."""
     if cache_dir is None:
         return None
-    abspath, size, mtime, inode = file_key(path)
+    abspath, size, mtime, inode = file_key(path, st)
     with _LOCK:
         entry = _load(cache_dir, name).get(abspath)
     if not isinstance(entry, dict) or entry.get("key") != [size, mtime, inode]:

@@ -29,7 +29,7 @@ from reconciler.loader.manifests import (
 )
 from reconciler.loader.provider import provider_diagnostics, provider_settings
 from reconciler.loader.schemas import MANIFEST_SCHEMA, PROJECT_SCHEMA, checker, schema_text
-from reconciler.paths import inside, stays_inside
+from reconciler.paths import Listing, inside, stays_inside
 from reconciler.spec import (
     Desired,
     Manifest,
@@ -101,14 +101,15 @@ def _load_manifest_files(
 ) -> tuple[tuple[Manifest, ...], list[Diagnostic]]:
     """Every manifest the patterns match, sorted by name, plus all their problems."""
     loaded: list[Loaded] = []
-    files, problems = _manifest_files(settings, doc, required=required)
+    listing = Listing(settings.root)
+    files, problems = _manifest_files(settings, doc, listing, required=required)
     diags = list(problems)
     for rel in files:
         text, problems = _read(os.path.join(settings.root, rel), rel)
         diags.extend(problems)
         if text is not None:
             sources[rel] = text
-            loaded.extend(load_manifests(text, rel, settings.root, diags))
+            loaded.extend(load_manifests(text, rel, settings.root, diags, listing))
     if files and not loaded and not diags:
         diags.append((error if required else warn)(
             "no manifests found: the matched files hold no YAML documents",
@@ -148,10 +149,14 @@ def _fallback_settings(doc: Document, root: str, label: str) -> Settings:
 def _read(path: str, label: str, *, settings: bool = False) -> tuple[str | None, Diagnostics]:
     where = SourceRange(file=label)
     try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            return None, (error(f"file is larger than {MAX_FILE_BYTES} bytes", subject=where),)
-        with open(path, encoding="utf-8") as fh:
-            return fh.read(), ()
+        # Bytes decoded in one go: a text-mode file object costs more than the read itself.
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_FILE_BYTES:
+                return None, (error(f"file is larger than {MAX_FILE_BYTES} bytes",
+                                    subject=where),)
+            text = fh.read().decode("utf-8")
+        # Universal newlines, as text mode reads them: \r\n and a lone \r become \n.
+        return (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text), ()
     except FileNotFoundError:
         if settings:
             return None, (error(f"settings file not found: {path}",
@@ -240,7 +245,7 @@ def _float(value: object) -> float | None:
 
 
 def _manifest_files(
-    settings: Settings, doc: Document, *, required: bool
+    settings: Settings, doc: Document, listing: Listing, *, required: bool
 ) -> tuple[list[str], Diagnostics]:
     """Files matched by the manifest patterns, each inside the project (symlinks resolved)."""
     found: set[str] = set()
@@ -252,12 +257,14 @@ def _manifest_files(
             diags.append(error(f"manifest pattern must stay inside the project: {pattern}",
                                subject=where))
             continue
-        for rel in _expand(pattern, settings.root):
-            full = os.path.join(settings.root, rel)
+        for rel in _expand(pattern, settings.root, listing):
+            entry = listing.plain(rel)
+            is_file = (entry.is_file(follow_symlinks=False) if entry is not None
+                       else os.path.isfile(os.path.join(settings.root, rel)))
             # A broad pattern such as **/*.yaml must not read the settings file as a manifest.
-            if rel == settings_file or not os.path.isfile(full) or rel in found:
+            if rel == settings_file or not is_file or rel in found:
                 continue
-            if not stays_inside(settings.root, rel):
+            if not stays_inside(settings.root, rel, listing):
                 diags.append(error(
                     f"manifest {rel} resolves outside the project through a symlink",
                     f"Matched by '{pattern}'; it was not read. Manifests must live inside the "
@@ -282,7 +289,7 @@ def _manifests_key(doc: Document, settings: Settings) -> SourceRange | None:
     return doc.locate(("manifests",), prefer_key=True) or settings.source
 
 
-def _expand(pattern: str, root: str) -> list[str]:
+def _expand(pattern: str, root: str, listing: Listing) -> list[str]:
     """Paths (POSIX, relative to root) a `manifests:` entry names, sorted.
 
     A glob match that is a directory stands for every *.yaml / *.yml file below it, as
@@ -292,8 +299,10 @@ def _expand(pattern: str, root: str) -> list[str]:
     out: list[str] = []
     for rel in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
         full = os.path.join(root, rel)
-        if not os.path.isdir(full):
-            out.append(os.path.normpath(rel).replace(os.sep, "/"))
+        posix = os.path.normpath(rel).replace(os.sep, "/")
+        entry = listing.plain(posix)
+        if not (entry.is_dir(follow_symlinks=False) if entry is not None else os.path.isdir(full)):
+            out.append(posix)
             continue
         for here, dirs, files in os.walk(full):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))

@@ -20,7 +20,7 @@ from typing import Any
 
 from reconciler.diagnostics import Diagnostic, Diagnostics, SourceRange, error
 from reconciler.loader.schemas import MANIFEST_SCHEMA, checker
-from reconciler.paths import stays_inside
+from reconciler.paths import Listing, stays_inside
 from reconciler.schema import schema_problem
 from reconciler.spec import (
     Check,
@@ -58,8 +58,10 @@ class Loaded:
         return name if isinstance(name, str) else None
 
 
-def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> list[Loaded]:
-    """Every document of one manifest file; problems go to `diags`."""
+def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic],
+                   listing: Listing | None = None) -> list[Loaded]:
+    """Every document of one manifest file; problems go to `diags`. `listing`: the project's
+    directories as listed for this load, to check dataset paths without system calls."""
     docs, problems = parse(text, rel)
     diags.extend(problems)
     out = []
@@ -67,10 +69,10 @@ def load_manifests(text: str, rel: str, root: str, diags: list[Diagnostic]) -> l
         schema_problems = _schema_problems(doc, problems)
         diags.extend(schema_problems)
         if schema_problems or _has_yaml_problems(doc, problems):
-            diags.extend(_loose_dataset_checks(doc, rel, root))
+            diags.extend(_loose_dataset_checks(doc, rel, root, listing))
             out.append(Loaded(None, doc))  # its name still counts for {ref:} checks
             continue
-        manifest, found = _manifest(doc, rel, root)
+        manifest, found = _manifest(doc, rel, root, listing)
         diags.extend(found)
         out.append(Loaded(manifest, doc))
     return out
@@ -112,12 +114,16 @@ def _has_yaml_problems(doc: Document, problems: Diagnostics) -> bool:
     Such a document may still pass the schema with a stand-in value, so it is not turned into
     a Manifest.
     """
+    if not problems:
+        return False  # the common case; lines() walks every position of the document
     first, last = doc.lines() or (0, -1)
     return any(d.subject is not None and first <= d.subject.line <= last for d in problems)
 
 
 def _with_owner(diags: Diagnostics, doc: Document) -> Diagnostics:
     """Prefix addresses with the model name (`support-bot.spec.method`) when it is known."""
+    if not diags:
+        return diags
     name = Loaded(None, doc).name
     if name is None:
         return diags
@@ -127,7 +133,8 @@ def _with_owner(diags: Diagnostics, doc: Document) -> Diagnostics:
     )
 
 
-def _loose_dataset_checks(doc: Document, rel: str, root: str) -> list[Diagnostic]:
+def _loose_dataset_checks(doc: Document, rel: str, root: str,
+                          listing: Listing | None) -> list[Diagnostic]:
     """Dataset path checks for a document that failed the schema, so all is reported at once."""
     spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
     if not isinstance(spec, dict):
@@ -136,15 +143,18 @@ def _loose_dataset_checks(doc: Document, rel: str, root: str) -> list[Diagnostic
     for key in ("training_file", "validation_file"):
         if isinstance(spec.get(key), str) and spec[key]:
             where = doc.locate(("spec", key))
-            out.extend(check_dataset_path(spec[key], posixpath.dirname(rel), root, where))
+            out.extend(check_dataset_path(spec[key], posixpath.dirname(rel), root, where,
+                                          listing))
     evaluation = spec.get("evaluation")
     if isinstance(evaluation, dict) and isinstance(evaluation.get("dataset"), str):
         where = doc.locate(("spec", "evaluation", "dataset"))
-        out.extend(check_dataset_path(evaluation["dataset"], posixpath.dirname(rel), root, where))
+        out.extend(check_dataset_path(evaluation["dataset"], posixpath.dirname(rel), root, where,
+                                      listing))
     return out
 
 
-def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagnostic]]:
+def _manifest(doc: Document, rel: str, root: str,
+              listing: Listing | None) -> tuple[Manifest, list[Diagnostic]]:
     data: dict[str, Any] = doc.data  # type: ignore[assignment]  # schema-checked mapping
     meta, s = data["metadata"], data["spec"]
     diags: list[Diagnostic] = []
@@ -154,7 +164,7 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
         if key not in s:
             return None
         where = doc.locate(("spec", key))
-        problems = check_dataset_path(s[key], base, root, where)
+        problems = check_dataset_path(s[key], base, root, where, listing)
         diags.extend(problems)
         return DatasetRef(path=s[key], repo_path=_join(base, s[key]), source=where,
                           usable=not problems)
@@ -175,7 +185,7 @@ def _manifest(doc: Document, rel: str, root: str) -> tuple[Manifest, list[Diagno
                              doc.locate(("spec", "lifecycle", "prevent_destroy"), prefer_key=True)),
         checks=_checks(doc, diags),
         adopt=s.get("adopt"),
-        evaluation=_evaluation(doc, base, root, diags),
+        evaluation=_evaluation(doc, base, root, diags, listing),
         model_source=doc.locate(("spec", "model")),
         deployment=_deployment(doc, meta["name"]),
     )
@@ -238,8 +248,8 @@ def _checks(doc: Document, diags: list[Diagnostic]) -> tuple[Check, ...]:
     return tuple(out)
 
 
-def _evaluation(doc: Document, base: str, root: str,
-                diags: list[Diagnostic]) -> Evaluation | None:
+def _evaluation(doc: Document, base: str, root: str, diags: list[Diagnostic],
+                listing: Listing | None) -> Evaluation | None:
     """spec.evaluation, with the checks the schema cannot make: the eval set's path, grader
     names unique, promote naming existing graders, regex patterns and JSON Schemas valid."""
     raw = doc.data["spec"].get("evaluation")  # type: ignore[index]
@@ -247,7 +257,7 @@ def _evaluation(doc: Document, base: str, root: str,
         return None
     at = ("spec", "evaluation")
     where = doc.locate((*at, "dataset"))
-    path_problems = check_dataset_path(raw["dataset"], base, root, where)
+    path_problems = check_dataset_path(raw["dataset"], base, root, where, listing)
     diags.extend(path_problems)
     dataset = DatasetRef(path=raw["dataset"], repo_path=_join(base, raw["dataset"]),
                          source=where, usable=not path_problems)
@@ -320,19 +330,23 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")  # C:\data or C:/data: absolute on Windows
+
+
 def _join(base: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(base, path.replace("\\", "/")))
 
 
 def check_dataset_path(
-    path: str, base: str, root: str, where: SourceRange | None
+    path: str, base: str, root: str, where: SourceRange | None, listing: Listing | None = None
 ) -> Diagnostics:
     """A dataset path must be relative, stay inside the project, and name an existing file.
 
     base: the manifest's directory relative to root (POSIX). Symlinks are resolved, so a link
-    inside the project that points outside it is refused like a `..` path.
+    inside the project that points outside it is refused like a `..` path. listing: the
+    project's directories as listed for this load (fewer system calls; same answers).
     """
-    if os.path.isabs(path) or path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
+    if os.path.isabs(path) or path.startswith(("/", "\\")) or _DRIVE.match(path):
         return (error(f"dataset path '{path}' is absolute",
                       "Write it relative to the manifest, inside the project.", subject=where),)
     rel = _join(base, path)
@@ -340,6 +354,11 @@ def check_dataset_path(
         return (error(f"dataset path '{path}' escapes the project directory",
                       "Datasets must live inside the project (the directory of ftctl.yaml).",
                       subject=where),)
+    entry = listing.plain(rel) if listing is not None else None
+    if entry is not None:  # inside, no symlink on the way, and its type already known
+        if entry.is_file(follow_symlinks=False):
+            return ()
+        return (error(f"dataset path '{path}' is not a file", subject=where),)
     full = os.path.join(root, rel)
     if not stays_inside(root, rel):
         return (error(f"dataset path '{path}' is a symlink that resolves outside the project",

@@ -10,6 +10,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -197,3 +198,14 @@ def test_both_parsers_agree_on_every_yaml_file_we_have(monkeypatch: pytest.Monke
             monkeypatch.setattr(yaml_document, "PARSER", parser)
             results.append(parse(text, path.name))
         assert results[0] == results[1], path
+
+
+@pytest.mark.parametrize("text", ["0", "7", "42", "007", "010", "1_000", "+5", "-3", "0x1f",
+                                  "0b101", "1:30", "99999999999999999999", "١٢", "12.0", "!!int 9",
+                                  "!!int 012", "'7'"])
+def test_numbers_read_as_yaml_1_1_reads_them(text: str) -> None:
+    # Plain decimals take a shortcut past PyYAML's constructor; every other form must not.
+    [doc], diags = parse(f"a: {text}\n", "f.yaml")
+    assert diags == ()
+    assert doc.data == yaml.safe_load(f"a: {text}\n")
+    assert type(doc.data["a"]) is type(yaml.safe_load(f"a: {text}\n")["a"])  # type: ignore[index]
