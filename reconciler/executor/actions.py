@@ -243,7 +243,9 @@ class Actions:
             raise StepFailed(f"deployment {p.deployment} now serves {found.model}, not what "
                              "the plan was made from; plan again")
         arm.put_deployment(p.deployment, model=model, sku=p.sku, capacity=p.capacity)
-        return outputs, "", None
+        # Said when done: the plan could only name a version trained in this apply by its
+        # manifest ("support-bot's new version"), and this is the model id it became.
+        return outputs, f"serves {model}", None
 
     def _undeploy(self, p: RemoveDeployment) -> str:
         arm = self._deployments()

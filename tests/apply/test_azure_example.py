@@ -39,6 +39,7 @@ def test_the_azure_example_applies_then_plans_no_changes(tmp_path: Path) -> None
     assert code == 0 and "0 warning(s)" in out, out  # spec.deployment is not ignored here
     code, out = _ftctl(root, "apply", "--auto-approve")
     assert code == 0, out
+    applied = out
     assert "done: upload data/support/train.jsonl" in out
     assert "done: upload data/support/valid.jsonl" in out
     assert "done: create support-bot (version 1)" in out and "Apply complete" in out
@@ -49,6 +50,8 @@ def test_the_azure_example_applies_then_plans_no_changes(tmp_path: Path) -> None
     code, out = _ftctl(root, "output", "--format", "text", "--deployments")
     assert out.splitlines() == ["support-bot\tsupport-bot"], out
     assert model.startswith("gpt-4o-mini-2024-07-18.ft-"), out
+    # The plan could only name the version trained in this apply; the done line says which.
+    assert f"done: deploy support-bot -> support-bot's new version (serves {model})" in applied
     assert _deployments(root) == [("support-bot", model, "Succeeded")]
     code, out = _ftctl(root, "plan", "--detailed-exitcode")
     assert code == 0 and "No changes" in out, out
