@@ -21,7 +21,8 @@ import pytest
 from planner_projects import write_project
 
 from reconciler.app.apply import ApplyOptions, run_apply
-from reconciler.app.plan import run_plan
+from reconciler.app.inspect import run_show
+from reconciler.app.plan import run_drift, run_plan
 from reconciler.client import LOCAL_API_KEY, RemoteApi, connect
 from reconciler.errors import ConfigError
 from reconciler.events import NullReporter
@@ -157,3 +158,23 @@ def test_a_remote_that_cannot_be_opened_is_reported_after_the_manifests(
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         run_plan(str(tmp_path), open_remote=opener(recording, on_open=no_key),
                  clock=fake_clock)
+
+
+def test_drift_and_show_open_the_remote_before_the_manifests_are_read(
+        tmp_path: Path, recording: Recording, fake_clock: Any) -> None:
+    write_project(tmp_path, models=("bot",))
+    late = tmp_path / "models" / "late.yaml"
+
+    def break_a_manifest() -> None:  # reported only if the manifests are read after this
+        late.write_text(BROKEN)
+
+    drift = run_drift(str(tmp_path), open_remote=opener(recording, on_open=break_a_manifest),
+                      clock=fake_clock)
+    assert drift.report is None
+    assert any(d.subject and d.subject.file == "models/late.yaml" for d in drift.diagnostics)
+    late.unlink()
+    shown = run_show(str(tmp_path), None,
+                     open_remote=opener(recording, on_open=break_a_manifest))
+    assert shown.models == ()
+    assert any(d.subject and d.subject.file == "models/late.yaml" for d in shown.diagnostics)
+    assert {method for method, _ in recording.seen} <= {"GET"}
