@@ -244,6 +244,10 @@ def test_verdicts_are_files_on_the_provider(local: Local) -> None:
 
 def test_cli_apply_no_wait_follow_then_apply_runs_the_checks(project: Project, ftctl: Any
                                                               ) -> None:
+    # About a second of real time per job: at the default 5000x a job takes ~20 ms, and under
+    # load apply --no-wait itself could see it succeed and verify it (then nothing is pending).
+    project.speed = 100.0
+    project.settings()
     project.remove("bot")
     write_model(project, "bot")
     assert ftctl("apply", "--auto-approve", "--no-wait").exit_code == 0
