@@ -16,6 +16,8 @@ from types import ModuleType
 
 import pytest
 
+from reconciler import __version__
+
 GOLDEN = Path(__file__).parent / "golden"
 
 
@@ -87,5 +89,17 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert path.exists(), f"{path} is missing; run: pytest tests/render --update-golden"
         expected = path.read_text(encoding="utf-8")
         assert actual == expected, f"{relative} differs; review, then pytest --update-golden"
+
+    return check
+
+
+@pytest.fixture
+def planfile_golden(golden: Callable[[str, str], None]) -> Callable[[str, str], None]:
+    """golden() for a saved-plan file's text: the ftctl version changes with every release,
+    so it is written as "(this ftctl)"; everything else is pinned literally."""
+
+    def check(relative: str, text: str) -> None:
+        golden(relative, text.replace(f'"ftctl_version": "{__version__}"',
+                                      '"ftctl_version": "(this ftctl)"'))
 
     return check
